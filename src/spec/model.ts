@@ -1,0 +1,161 @@
+/**
+ * The validated, defaulted model of one commit of a deploy repo. `loadRepo` produces it; render, plan,
+ * rollout and the daemon consume it and never see raw YAML. Durations are milliseconds, sizes are bytes.
+ */
+
+/** Where a value came from, for messages that point at the spec a person wrote. */
+export interface SourceRef {
+  /** Path relative to the deploy repo root, with `/` separators. */
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+}
+
+export interface RepoSpec {
+  readonly inventory: Inventory;
+  /** Sorted by name. */
+  readonly services: readonly ServiceSpec[];
+  readonly settings: RepoSettings;
+}
+
+export interface Inventory {
+  /** Sorted by name. */
+  readonly hosts: readonly HostSpec[];
+  /** Group name -> host names (sorted), as declared in inventory.yml. */
+  readonly groups: ReadonlyMap<string, readonly string[]>;
+}
+
+export interface HostSpec {
+  readonly name: string;
+  readonly address: string;
+  /** Default 22. */
+  readonly port: number;
+  /** Default `root`; any other user runs tend's commands through `sudo -n`. */
+  readonly user: string;
+  /** Pinned public host key, `ssh-ed25519 AAAA...` (type and base64 blob, comment dropped). */
+  readonly hostKey: string;
+  readonly source: SourceRef;
+}
+
+/** One release of one service: exactly one of an in-repo artifact or an OS package. */
+export type RunSpec = ArtifactRun | PackageRun;
+
+export interface ArtifactRun {
+  readonly kind: 'artifact';
+  /** Path of the artifact file inside the repo, relative to the repo root (`services/web/server.sh`). */
+  readonly path: string;
+  /** File name the artifact gets on the host (the base name of `path`). */
+  readonly fileName: string;
+  /** Lowercase hex sha256 of the file's bytes, computed from the commit (and checked against the spec). */
+  readonly sha256: string;
+  /** argv of ExecStart; `argv[0]` is the artifact's path on the host unless the spec set a command. */
+  readonly argv: readonly string[];
+}
+
+export interface PackageRun {
+  readonly kind: 'package';
+  readonly package: string;
+  /** Exact version, or undefined for "whatever is installed". */
+  readonly version: string | undefined;
+  /** argv of ExecStart; default `/usr/bin/<service name>`. */
+  readonly argv: readonly string[];
+}
+
+export type ProbeSpec =
+  | { readonly type: 'http'; readonly port: number; readonly path: string; readonly expectStatus: number; readonly expectBody: string | undefined }
+  | { readonly type: 'tcp'; readonly port: number }
+  | { readonly type: 'exec'; readonly argv: readonly string[] };
+
+export interface ProbeTiming {
+  /** Time between two probe attempts. */
+  readonly interval: number;
+  /** Time one probe attempt may take. */
+  readonly timeout: number;
+  /** The new run must pass continuously for this long to count as healthy. */
+  readonly minHealthyTime: number;
+  /** A host that is not healthy by then has failed. */
+  readonly healthyDeadline: number;
+  /** The rollout fails if no host became healthy for this long. */
+  readonly progressDeadline: number;
+}
+
+/** How many hosts of a service change at once. */
+export type Serial =
+  | { readonly kind: 'count'; readonly count: number }
+  | { readonly kind: 'percent'; readonly percent: number };
+
+export interface DeploySpec {
+  readonly serial: Serial;
+  /** Hosts in the first batch; 1 by default (a canary), 0 to start straight with `serial`. */
+  readonly canary: number;
+  /** Failed hosts tolerated before the rollout stops; 0 by default (the first failure stops it). */
+  readonly maxFailedHosts: number;
+  readonly probe: ProbeSpec | undefined;
+  readonly timing: ProbeTiming;
+  /** Cron expression (5 fields) for when a rollout may start, or undefined for any time. */
+  readonly window: string | undefined;
+  readonly autoRollback: boolean;
+}
+
+export interface Limits {
+  /** MemoryMax= in bytes. */
+  readonly memBytes: number;
+  /** LimitNOFILE=. */
+  readonly noFile: number;
+  /** CPUQuota= in percent of one CPU, or undefined for no quota. */
+  readonly cpuPercent: number | undefined;
+}
+
+/** One piece of an env value: literal text, or a `{{ name }}` secret resolved only at apply time. */
+export type EnvPart = { readonly kind: 'text'; readonly text: string } | { readonly kind: 'secret'; readonly name: string };
+
+export interface EnvVar {
+  readonly key: string;
+  readonly parts: readonly EnvPart[];
+  readonly source: SourceRef;
+}
+
+export interface TimerSpec {
+  /** Unique within the service; the unit is `<service>-<name>.timer`. */
+  readonly name: string;
+  /** Cron expression (5 fields), as written. */
+  readonly schedule: string;
+  /** The same schedule in systemd's OnCalendar= syntax. */
+  readonly onCalendar: string;
+  readonly argv: readonly string[];
+  readonly description: string;
+}
+
+export interface ServiceSpec {
+  readonly name: string;
+  readonly group: string;
+  readonly description: string;
+  readonly run: RunSpec;
+  readonly deploy: DeploySpec;
+  /** Services that must be healthy before this one rolls out. */
+  readonly after: readonly string[];
+  readonly limits: Limits;
+  /** TCP ports the service listens on (the probe's port included); two services may not share one on a host. */
+  readonly ports: readonly number[];
+  /** Informational, as written in the spec (the article's `resources`); not rendered. */
+  readonly resources: unknown;
+  readonly environment: readonly EnvVar[];
+  readonly timers: readonly TimerSpec[];
+  /** The spec file, relative to the repo root. */
+  readonly source: SourceRef;
+}
+
+export interface PruneSettings {
+  /** Remove units of services deleted from the repo. Off by default. */
+  readonly enabled: boolean;
+  /** Refuse a plan that prunes more than this fraction of the managed services. */
+  readonly maxFraction: number;
+}
+
+export interface RepoSettings {
+  readonly prune: PruneSettings;
+  /** Hosts worked on at once. */
+  readonly concurrency: number;
+  /** Releases kept on each host for a rollback without upload. */
+  readonly keepReleases: number;
+}
