@@ -1,0 +1,5 @@
+import type { Command } from './command.js';
+import { validateCommand } from './validate-command.js';
+
+/** Every command, in the order `tend --help` lists them. */
+export const commands: readonly Command[] = [validateCommand];

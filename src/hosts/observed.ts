@@ -1,0 +1,45 @@
+/**
+ * What one observation of a host returns: the contract between `observeHost` (SSH, untrusted output parsed
+ * strictly) and the pure planner. Only units that carry tend's ownership marker appear here.
+ */
+
+/** `systemctl show` properties the planner and the health judgement need. */
+export interface UnitProperties {
+  readonly activeState: string;
+  readonly subState: string;
+  /** Empty when the unit has never run. Changes on every start: how a *new* run is told apart. */
+  readonly invocationId: string;
+  readonly nRestarts: number;
+  readonly needDaemonReload: boolean;
+  /** 0 when not running. */
+  readonly mainPid: number;
+  readonly unitFileState: string;
+}
+
+export interface ObservedService {
+  readonly service: string;
+  /** Absolute path on the host -> lowercase hex sha256 of its bytes, for every file tend owns for the service. */
+  readonly files: ReadonlyMap<string, string>;
+  /** sha256 of the release `current` points at, or undefined when there is none. */
+  readonly currentRelease: string | undefined;
+  /** Releases kept on the host (sha256 names), newest first by modification time. */
+  readonly releases: readonly string[];
+  readonly unit: UnitProperties;
+}
+
+export type ObservedHost =
+  | {
+      readonly host: string;
+      readonly reachable: true;
+      /** Keyed by service name. */
+      readonly services: ReadonlyMap<string, ObservedService>;
+      /** Unit files tend would write whose existing content lacks the ownership marker: never touched. */
+      readonly foreignUnits: readonly string[];
+    }
+  | {
+      readonly host: string;
+      readonly reachable: false;
+      /** The TendError code that made it unobservable, e.g. E_HOST_UNREACHABLE or E_HOSTKEY. */
+      readonly code: string;
+      readonly message: string;
+    };
