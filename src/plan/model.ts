@@ -1,3 +1,4 @@
+import type { TendError } from '../errors/index.js';
 import type { ServiceSpec } from '../spec/model.js';
 
 /**
@@ -5,13 +6,15 @@ import type { ServiceSpec } from '../spec/model.js';
  * plan can be printed, stored and compared without ever holding a secret.
  */
 
+export type DesiredFileKind = 'unit' | 'env' | 'timer' | 'timer-service';
+
 export interface DesiredFile {
   /** Absolute path on the host. */
   readonly path: string;
   /** sha256 of the exact bytes that would be written (secrets resolved). */
   readonly sha256: string;
   readonly mode: number;
-  readonly kind: 'unit' | 'env' | 'timer' | 'timer-service';
+  readonly kind: DesiredFileKind;
 }
 
 /** Everything one service should be on one host. */
@@ -37,12 +40,26 @@ export type HostAction =
   /** Files match, but the unit is not running as it should (failed, inactive, needs a reload). */
   | 'restart'
   | 'unchanged'
-  /** The service left the repo: stop, disable, remove its files. */
+  /** The service left the repo (or this host): stop, disable, remove its files. */
   | 'prune';
 
+/** What differs; a file's `what` is its kind, so a person sees at once whether config or code changed. */
+export type ChangeWhat =
+  | DesiredFileKind
+  /** The service is not on the host at all. */
+  | 'missing'
+  /** A file tend wrote for the service that the spec no longer produces (a removed timer). */
+  | 'stale-file'
+  | 'release'
+  /** The unit is not active/running. */
+  | 'inactive'
+  /** systemd reports NeedDaemonReload=yes: the unit on disk is not the one loaded. */
+  | 'daemon-reload'
+  /** The service left the repo, or this host left its group. */
+  | 'removed';
+
 export interface ChangeReason {
-  /** What differs, e.g. `unit`, `env`, `release`, `timer`, `missing`, `inactive`, `daemon-reload`, `removed`. */
-  readonly what: string;
+  readonly what: ChangeWhat;
   /** For people: `/etc/systemd/system/api.service differs`, `release 3f2a… -> 9b1c…`. Never holds a secret. */
   readonly detail: string;
 }
@@ -52,7 +69,7 @@ export interface HostStep {
   readonly service: string;
   readonly action: HostAction;
   readonly reasons: readonly ChangeReason[];
-  /** Files to write (only those that differ), absent for unchanged and prune. */
+  /** Files to write (only those that differ); empty for restart, unchanged and prune. */
   readonly writes: readonly DesiredFile[];
   /** Files to delete (stale timers, a pruned service). */
   readonly deletes: readonly string[];
@@ -63,16 +80,36 @@ export interface HostStep {
   readonly needsDaemonReload: boolean;
 }
 
+/** A host the plan leaves alone, and why: it could not be observed, or a file tend would write is not tend's. */
+export interface SkippedHost {
+  readonly host: string;
+  readonly code: string;
+  readonly message: string;
+}
+
 export interface ServicePlan {
   readonly service: string;
   /** Services this one waits for (its `after:` list): they must be healthy before its first batch starts. */
   readonly waitsFor: readonly string[];
+  /** Hosts the service is placed on, changed or not: what `serial` percentages are taken of. */
+  readonly hostCount: number;
   /** Steps that change something, in batches: the first is the canary when the spec asks for one. */
   readonly batches: readonly (readonly HostStep[])[];
   /** Hosts where nothing changes, for the record. */
   readonly unchanged: readonly string[];
   /** Hosts that could not be observed: nothing is planned for them, and they count against the budget. */
-  readonly unreachable: readonly { readonly host: string; readonly code: string; readonly message: string }[];
+  readonly unreachable: readonly SkippedHost[];
+  /**
+   * Hosts where a file tend would write exists without the ownership marker (E_FOREIGN_UNIT): never
+   * overwritten, nothing planned, they count against the budget as conflicts (a person must decide).
+   */
+  readonly blocked: readonly SkippedHost[];
+}
+
+/** A managed service found on a host that the repo no longer places there. */
+export interface Orphan {
+  readonly service: string;
+  readonly host: string;
 }
 
 export interface Plan {
@@ -80,6 +117,16 @@ export interface Plan {
   readonly services: readonly ServicePlan[];
   /** Services to prune, per host (only when prune is on). */
   readonly prunes: readonly HostStep[];
-  /** True when nothing at all would change. */
+  /** Managed services no longer in the repo, when prune is off: shown, never acted on. */
+  readonly orphans: readonly Orphan[];
+  /** True when nothing at all would change (orphans, unreachable and blocked hosts change nothing). */
   readonly empty: boolean;
 }
+
+/**
+ * A refused plan still carries the plan it refused, so `tend plan` can show what would have happened and
+ * why it will not.
+ */
+export type PlanResult =
+  | { readonly ok: true; readonly plan: Plan }
+  | { readonly ok: false; readonly error: TendError; readonly plan: Plan };

@@ -1,0 +1,85 @@
+import type { ObservedService } from '../hosts/observed.js';
+import type { ChangeReason, DesiredFile, DesiredFileKind, DesiredPlacement, HostStep } from './model.js';
+import { compareText } from './compare-text.js';
+import { shortHash } from './short-hash.js';
+
+/** Kinds whose change means systemd must re-read its unit files before a restart takes effect. */
+const SYSTEMD_KINDS: ReadonlySet<DesiredFileKind> = new Set(['unit', 'timer', 'timer-service']);
+
+/**
+ * Desired vs observed for one service on one reachable host. Comparison is by content hash only: render is
+ * canonical, so equal hashes mean equal bytes and a converged host plans nothing.
+ */
+export function comparePlacement(desired: DesiredPlacement, observed: ObservedService | undefined): HostStep {
+  if (observed === undefined) return createStep(desired);
+
+  const reasons: ChangeReason[] = [];
+  const writes: DesiredFile[] = [];
+  for (const file of sortedFiles(desired.files)) {
+    const hash = observed.files.get(file.path);
+    if (hash === file.sha256) continue;
+    writes.push(file);
+    reasons.push({ what: file.kind, detail: hash === undefined ? `${file.path} is missing` : `${file.path} differs` });
+  }
+
+  const desiredPaths = new Set(desired.files.map((file) => file.path));
+  const deletes = [...observed.files.keys()].filter((path) => !desiredPaths.has(path)).sort();
+  for (const path of deletes) reasons.push({ what: 'stale-file', detail: `${path} is no longer in the spec` });
+
+  // A package run has no release of ours to compare: its version shows up in the rendered unit instead.
+  const releaseChanges = desired.release !== undefined && desired.release !== observed.currentRelease;
+  if (releaseChanges) {
+    reasons.push({
+      what: 'release',
+      detail: `release ${shortHash(observed.currentRelease)} -> ${shortHash(desired.release)}`,
+    });
+  }
+
+  const unitReasons = unitStateReasons(observed);
+  // A stale file we delete is always a unit or timer: the env file is the only other kind and it never goes away.
+  const filesTouchSystemd = writes.some((file) => SYSTEMD_KINDS.has(file.kind)) || deletes.length > 0;
+  const changes = writes.length > 0 || deletes.length > 0 || releaseChanges;
+  const action = changes ? 'update' : unitReasons.length > 0 ? 'restart' : 'unchanged';
+
+  return {
+    host: desired.host,
+    service: desired.service,
+    action,
+    reasons: [...reasons, ...unitReasons],
+    writes,
+    deletes,
+    release: releaseChanges ? desired.release : undefined,
+    releasePresent: releaseChanges && desired.release !== undefined && observed.releases.includes(desired.release),
+    needsDaemonReload: filesTouchSystemd || observed.unit.needDaemonReload,
+  };
+}
+
+function createStep(desired: DesiredPlacement): HostStep {
+  const writes = sortedFiles(desired.files);
+  return {
+    host: desired.host,
+    service: desired.service,
+    action: 'create',
+    reasons: [{ what: 'missing', detail: `${desired.service} is not on ${desired.host}` }],
+    writes,
+    deletes: [],
+    release: desired.release,
+    // Nothing of the service was observed, so nothing tells us a release is already there.
+    releasePresent: false,
+    needsDaemonReload: writes.some((file) => SYSTEMD_KINDS.has(file.kind)),
+  };
+}
+
+function unitStateReasons(observed: ObservedService): ChangeReason[] {
+  const reasons: ChangeReason[] = [];
+  const { activeState, subState, needDaemonReload } = observed.unit;
+  if (activeState !== 'active' || subState !== 'running') {
+    reasons.push({ what: 'inactive', detail: `unit is ${activeState}/${subState}, not active/running` });
+  }
+  if (needDaemonReload) reasons.push({ what: 'daemon-reload', detail: 'systemd reports NeedDaemonReload=yes' });
+  return reasons;
+}
+
+function sortedFiles(files: readonly DesiredFile[]): DesiredFile[] {
+  return [...files].sort((a, b) => compareText(a.path, b.path));
+}

@@ -1,0 +1,23 @@
+export { planRollout } from './plan-rollout.js';
+export type { PlanOptions } from './plan-rollout.js';
+export { summarizePlan } from './summarize-plan.js';
+export type { PlanSummary } from './summarize-plan.js';
+export { batchSize, splitIntoBatches } from './batches.js';
+export { orderServices } from './order-services.js';
+export { comparePlacement } from './compare-placement.js';
+export type { PlanErrorCode } from './plan-codes.js';
+export type {
+  ChangeReason,
+  ChangeWhat,
+  DesiredFile,
+  DesiredFileKind,
+  DesiredPlacement,
+  DesiredState,
+  HostAction,
+  HostStep,
+  Orphan,
+  Plan,
+  PlanResult,
+  ServicePlan,
+  SkippedHost,
+} from './model.js';

@@ -1,0 +1,150 @@
+import { InternalError } from '../errors/index.js';
+import type { ObservedHost, ObservedService } from '../hosts/observed.js';
+import type { PruneSettings, ServiceSpec } from '../spec/model.js';
+import { splitIntoBatches } from './batches.js';
+import { comparePlacement } from './compare-placement.js';
+import { compareText } from './compare-text.js';
+import type { DesiredPlacement, DesiredState, HostStep, Orphan, Plan, PlanResult, ServicePlan, SkippedHost } from './model.js';
+import { orderServices } from './order-services.js';
+import { foreignUnitMessage, pruneLimitError } from './plan-codes.js';
+
+export interface PlanOptions {
+  readonly prune: PruneSettings;
+}
+
+/**
+ * Desired vs observed -> what to change, where, in which order and in which batches. Pure: the same inputs
+ * always give the same plan. Refuses (E_PRUNE_LIMIT) a plan that would prune too much; a desired state
+ * that breaks the planner's invariants (duplicate placements, an after: cycle) is tend's bug and throws
+ * an InternalError.
+ */
+export function planRollout(desired: DesiredState, observed: readonly ObservedHost[], options: PlanOptions): PlanResult {
+  const hosts = indexHosts(observed);
+  const placementsByService = groupPlacements(desired, hosts);
+
+  const services = orderServices(desired.services).map((spec) =>
+    planService(spec, placementsByService.get(spec.name) ?? [], hosts),
+  );
+
+  const leftovers = findLeftovers(desired, observed);
+  const prunes = options.prune.enabled ? leftovers.map(pruneStep) : [];
+  const orphans: Orphan[] = options.prune.enabled ? [] : leftovers.map(({ service, host }) => ({ service, host }));
+  const empty = prunes.length === 0 && services.every((service) => service.batches.length === 0);
+  const plan: Plan = { services, prunes, orphans, empty };
+
+  if (options.prune.enabled && prunes.length > 0) {
+    const managed = countManaged(observed);
+    if (prunes.length / managed > options.prune.maxFraction) {
+      return { ok: false, error: pruneLimitError(prunes.length, managed, options.prune.maxFraction), plan };
+    }
+  }
+  return { ok: true, plan };
+}
+
+function planService(spec: ServiceSpec, placements: readonly DesiredPlacement[], hosts: ReadonlyMap<string, ObservedHost>): ServicePlan {
+  const changing: HostStep[] = [];
+  const unchanged: string[] = [];
+  const unreachable: SkippedHost[] = [];
+  const blocked: SkippedHost[] = [];
+
+  for (const placement of [...placements].sort((a, b) => compareText(a.host, b.host))) {
+    const host = hosts.get(placement.host) as ObservedHost;
+    if (!host.reachable) {
+      unreachable.push({ host: host.host, code: host.code, message: host.message });
+      continue;
+    }
+    const foreign = placement.files.map((file) => file.path).filter((path) => host.foreignUnits.includes(path));
+    if (foreign.length > 0) {
+      blocked.push({ host: host.host, code: 'E_FOREIGN_UNIT', message: foreignUnitMessage(foreign) });
+      continue;
+    }
+    const step = comparePlacement(placement, host.services.get(spec.name));
+    if (step.action === 'unchanged') unchanged.push(step.host);
+    else changing.push(step);
+  }
+
+  return {
+    service: spec.name,
+    waitsFor: [...spec.after],
+    hostCount: placements.length,
+    batches: splitIntoBatches(changing, spec.deploy, placements.length),
+    unchanged,
+    unreachable,
+    blocked,
+  };
+}
+
+function indexHosts(observed: readonly ObservedHost[]): Map<string, ObservedHost> {
+  const hosts = new Map<string, ObservedHost>();
+  for (const host of observed) {
+    if (hosts.has(host.host)) throw new InternalError(`host ${host.host} was observed twice`);
+    hosts.set(host.host, host);
+  }
+  return hosts;
+}
+
+function groupPlacements(desired: DesiredState, hosts: ReadonlyMap<string, ObservedHost>): Map<string, DesiredPlacement[]> {
+  const names = new Set(desired.services.map((service) => service.name));
+  const byService = new Map<string, DesiredPlacement[]>();
+  const seen = new Set<string>();
+  for (const placement of desired.placements) {
+    const key = `${placement.service}\u0000${placement.host}`;
+    if (seen.has(key)) throw new InternalError(`${placement.service} is placed on ${placement.host} twice`);
+    seen.add(key);
+    if (!names.has(placement.service)) throw new InternalError(`placement of unknown service ${placement.service}`);
+    // Every placed host must have been looked at (or have failed to be): planning blind would read as "create".
+    if (!hosts.has(placement.host)) throw new InternalError(`host ${placement.host} was placed but not observed`);
+    byService.set(placement.service, [...(byService.get(placement.service) ?? []), placement]);
+  }
+  return byService;
+}
+
+interface Leftover {
+  readonly service: string;
+  readonly host: string;
+  readonly observed: ObservedService;
+  /** Whether the service is still in the repo (then only this host left its group). */
+  readonly stillInRepo: boolean;
+}
+
+/** Managed services on reachable hosts that the repo no longer places there. Unreachable hosts tell us nothing. */
+function findLeftovers(desired: DesiredState, observed: readonly ObservedHost[]): Leftover[] {
+  const placed = new Set(desired.placements.map((placement) => `${placement.service}\u0000${placement.host}`));
+  const inRepo = new Set(desired.services.map((service) => service.name));
+  const leftovers: Leftover[] = [];
+  for (const host of observed) {
+    if (!host.reachable) continue;
+    for (const [service, observedService] of host.services) {
+      if (placed.has(`${service}\u0000${host.host}`)) continue;
+      leftovers.push({ service, host: host.host, observed: observedService, stillInRepo: inRepo.has(service) });
+    }
+  }
+  return leftovers.sort((a, b) => compareText(a.service, b.service) || compareText(a.host, b.host));
+}
+
+function pruneStep(leftover: Leftover): HostStep {
+  const detail = leftover.stillInRepo
+    ? `${leftover.host} is no longer in ${leftover.service}'s group`
+    : `${leftover.service} is no longer in the repo`;
+  const deletes = [...leftover.observed.files.keys()].sort(compareText);
+  return {
+    host: leftover.host,
+    service: leftover.service,
+    action: 'prune',
+    reasons: [{ what: 'removed', detail }],
+    writes: [],
+    deletes,
+    release: undefined,
+    releasePresent: false,
+    // Removing a unit file leaves systemd holding a unit that no longer exists on disk.
+    needsDaemonReload: deletes.length > 0,
+  };
+}
+
+/**
+ * The prune limit is a fraction of managed service instances (service x host) on the reachable hosts, not
+ * of service names: a host dropped from a group prunes instances while every name stays in the repo.
+ */
+function countManaged(observed: readonly ObservedHost[]): number {
+  return observed.reduce((sum, host) => sum + (host.reachable ? host.services.size : 0), 0);
+}
