@@ -1,0 +1,30 @@
+export { renderService, renderHost, servicesOnHost, assertResolved, UNIT_FILE_MODE, ENV_FILE_MODE } from './render-service.js';
+export type { RenderedFile, RenderedFileKind, RenderedService, RenderServiceInput } from './render-service.js';
+export {
+  maskedSecrets,
+  maskedSecretText,
+  resolvedSecrets,
+  loadSecrets,
+  secretRefs,
+  directorySecretSource,
+  secretSourceFromEnv,
+  secretMissingError,
+  SECRETS_DIR_ENV,
+} from './secrets.js';
+export type { SecretMode, SecretResolver, SecretRef, SecretSource } from './secrets.js';
+export { execArg, execLine, envValue, escapeSpecifiers } from './systemd-quoting.js';
+export { formatBytes } from './systemd-values.js';
+export {
+  OWNERSHIP_MARKER,
+  UNIT_DIR,
+  ENV_DIR,
+  RELEASE_ROOT,
+  unitName,
+  unitPath,
+  timerUnitName,
+  timerServiceName,
+  envFilePath,
+  releaseDir,
+  releasePath,
+  currentArtifactPath,
+} from './host-layout.js';
