@@ -1,0 +1,118 @@
+import { execFile } from 'node:child_process';
+import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { currentArtifactPath, maskedSecrets, renderService, type RenderedService } from '../../../src/render/index.js';
+import type { ServiceSpec } from '../../../src/spec/model.js';
+import { articleService, env, host, secret, service, text, timer } from './fixtures.js';
+
+/**
+ * The real systemd 252 parser on every unit we render. `--root` points systemd at a temporary tree that
+ * holds systemd's own units (so sysinit.target and friends resolve), our files, and an executable at every
+ * ExecStart= program path; verify then checks each setting and the executables. Any line it prints about
+ * our units is a failure: it reports bad settings, unknown escapes and unbalanced quotes as warnings with
+ * exit code 0.
+ */
+const run = promisify(execFile);
+const SYSTEMD_UNITS = '/usr/lib/systemd/system';
+
+const services: ServiceSpec[] = [
+  articleService(),
+  service({
+    name: 'worker',
+    description: 'Worker: 100% of "jobs" \\ and $HOME',
+    after: ['api', 'not-on-this-host'],
+    ports: [80, 9090],
+    limits: { memBytes: 1536 * 1024 ** 2, noFile: 65_536, cpuPercent: 12.5 },
+    run: {
+      kind: 'artifact',
+      path: 'services/worker/worker',
+      fileName: 'worker',
+      sha256: 'b'.repeat(64),
+      argv: [currentArtifactPath('worker', 'worker'), '--name', 'hello world', 'it\'s "quoted"', 'back\\slash', '100%', '$HOME', '${X}', ';', '', 'Grüße'],
+    },
+    environment: [env('GREETING', 3, text('hi "there" `x` $y \\ z # not a comment')), env('TOKEN', 4, secret('token'))],
+    timers: [
+      timer({ name: 'nightly', onCalendar: '*-*-* 03:00:00', argv: [currentArtifactPath('worker', 'worker'), 'nightly', '--at', '%H:%M'] }),
+      timer({ name: 'every-5', onCalendar: '*-*-* *:00/5:00', argv: [currentArtifactPath('worker', 'worker'), 'tick'], description: '' }),
+    ],
+  }),
+  service({ name: 'pkg', run: { kind: 'package', package: 'pkg', version: '1.0', argv: ['/usr/bin/pkg', '--serve'] }, environment: [] }),
+];
+
+async function verify(root: string, units: readonly string[]): Promise<{ code: number; output: string }> {
+  try {
+    const { stdout, stderr } = await run('systemd-analyze', ['verify', `--root=${root}`, '--man=no', ...units], {
+      env: { ...process.env, SYSTEMD_LOG_COLOR: '0', SYSTEMD_PAGER: '' },
+    });
+    return { code: 0, output: stdout + stderr };
+  } catch (error) {
+    const failed = error as { code?: number | string; stdout?: string; stderr?: string };
+    if (failed.code === 'ENOENT') throw new Error('systemd-analyze is not installed: apt-get install systemd');
+    return { code: typeof failed.code === 'number' ? failed.code : -1, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}` };
+  }
+}
+
+async function writeExecutable(path: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, '#!/bin/sh\nexit 0\n');
+  await chmod(path, 0o755);
+}
+
+let root: string;
+let rendered: RenderedService[];
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'tend-verify-'));
+  await cp(SYSTEMD_UNITS, join(root, SYSTEMD_UNITS), { recursive: true, verbatimSymlinks: true });
+  const names = new Set(services.map((s) => s.name));
+  rendered = services.map((spec) => renderService({ service: spec, host, servicesOnHost: names, secrets: maskedSecrets }));
+  for (const file of rendered.flatMap((r) => r.files)) {
+    await mkdir(dirname(join(root, file.path)), { recursive: true });
+    await writeFile(join(root, file.path), file.content, { mode: file.mode });
+  }
+  const programs = services.flatMap((s) => [s.run.argv[0], ...s.timers.map((t) => t.argv[0])]);
+  for (const program of new Set(programs)) if (program !== undefined) await writeExecutable(join(root, program));
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+function unitNames(): string[] {
+  return rendered.flatMap((r) => r.files).filter((f) => f.kind !== 'env').map((f) => f.path.split('/').at(-1) ?? '');
+}
+
+describe('systemd-analyze verify', () => {
+  it('accepts every rendered unit without a single warning', async () => {
+    const units = unitNames();
+    expect(units).toHaveLength(7);
+    const result = await verify(root, units);
+    expect(result.output).toBe('');
+    expect(result.code).toBe(0);
+  });
+
+  it.each([
+    ['unbalanced quoting', 'ExecStart=/usr/bin/pkg "unbalanced', 'Unbalanced quoting'],
+    ['an unknown escape', 'ExecStart=/usr/bin/pkg "a\\qb"', 'unknown escape'],
+    ['an unknown setting', 'ExecStart=/usr/bin/pkg\nMemoryMaxx=1G', "Unknown key 'MemoryMaxx'"],
+    ['a bad size', 'ExecStart=/usr/bin/pkg\nMemoryMax=lots', 'Invalid memory limit'],
+  ])('would report %s in a unit we broke by hand (the check can fail)', async (_name, service, expected) => {
+    await writeFile(join(root, 'etc/systemd/system/broken.service'), `[Service]\n${service}\n`);
+    const result = await verify(root, ['broken.service']);
+    expect(result.output).toContain(expected);
+  });
+
+  it('would report a program that is not executable on the host', async () => {
+    const path = join(root, currentArtifactPath('api', 'api'));
+    await chmod(path, 0o644);
+    try {
+      const result = await verify(root, ['api.service']);
+      expect(result.output).toContain('is not executable');
+    } finally {
+      await chmod(path, 0o755);
+    }
+  });
+});
