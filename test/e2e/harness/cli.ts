@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { HarnessError } from './errors.js';
 import { hostStatuses, runningHosts, sshArgs, startHosts, stopHosts } from './hosts.js';
 import { hostIndex, hostAddress, SSH_PORT, STATE_DIR, KNOWN_HOSTS_PATH, HOSTS_JSON_PATH } from './layout.js';
+import { findHarnessLeftovers } from './leftovers.js';
 import { prepareMachine } from './prepare-machine.js';
 import { assertRoot } from './prerequisites.js';
 
@@ -10,7 +11,8 @@ const USAGE = `usage: npx tsx test/e2e/harness/cli.ts <command>
   down              stop every host and remove all their traces (keeps the cached image and keys)
   status            list hosts with their supervisor pid, SSH state and process count
   ssh HOST [CMD…]   log in to HOST as deploy (strict host-key checking), or run CMD there
-  ssh-root HOST [CMD…]  the same as root`;
+  ssh-root HOST [CMD…]  the same as root
+  leftovers         list anything of the harness still on this machine (netns, links, mounts, cgroups, processes)`;
 
 const log = (line: string) => process.stderr.write(`harness: ${line}\n`);
 
@@ -62,6 +64,11 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'hosts':
       console.log(JSON.stringify(await runningHosts(), null, 2));
       return 0;
+    case 'leftovers': {
+      const leftovers = await findHarnessLeftovers();
+      console.log(JSON.stringify(leftovers, null, 2));
+      return Object.values(leftovers).some((found: string[]) => found.length > 0) ? 1 : 0;
+    }
     case 'ssh':
       return ssh('deploy', rest[0], rest.slice(1));
     case 'ssh-root':

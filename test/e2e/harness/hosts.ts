@@ -57,6 +57,11 @@ export interface StartHostsOptions {
   readonly bootTimeoutMs?: number;
 }
 
+/** Names the faults in faults.ts use, so that a reused host can be cleaned of them. */
+export const FAULT_TABLE = 'tend_fault';
+export const FILL_FS_SOURCE = 'tend-e2e-full';
+export const FILL_DEFAULT_PATH = '/var/lib/tend';
+
 const RUN_HOST_SCRIPT = join(HARNESS_DIR, 'run-host.sh');
 const NSPAWN_TMPFS_MARKER = join(STATE_DIR, 'nspawn-tmpfs-mounted');
 const SUPERVISOR_STOP_MS = 20_000;
@@ -113,7 +118,7 @@ async function ensureClientKey(): Promise<void> {
 }
 
 /** Private key path of a host's identity: committed for hosts 1..3, generated once and cached for others. */
-async function hostKeySource(index: number): Promise<string> {
+export async function pinnedHostKeyPath(index: number): Promise<string> {
   const committed = join(COMMITTED_HOST_KEYS_DIR, hostName(index));
   if (await exists(committed)) return committed;
   const generated = join(GENERATED_HOST_KEYS_DIR, hostName(index));
@@ -126,7 +131,7 @@ async function hostKeySource(index: number): Promise<string> {
 
 /** `ssh-ed25519 AAAA…` of the key a host is meant to present. */
 export async function pinnedHostKey(index: number): Promise<string> {
-  const pub = await readFile(`${await hostKeySource(index)}.pub`, 'utf8');
+  const pub = await readFile(`${await pinnedHostKeyPath(index)}.pub`, 'utf8');
   const [type, blob] = pub.trim().split(/\s+/);
   return `${type} ${blob}`;
 }
@@ -178,7 +183,7 @@ async function prepareRoot(index: number): Promise<void> {
   await writeFile(join(paths.merged, 'etc/hostname'), `${name}\n`);
   // sudo resolves its own host name and prints a warning on stderr when it cannot.
   await writeFile(join(paths.merged, 'etc/hosts'), `127.0.0.1\tlocalhost\n127.0.1.1\t${name}\n::1\tlocalhost\n`);
-  await installHostKey(index, await hostKeySource(index));
+  await installHostKey(index, await pinnedHostKeyPath(index));
   await authorizeClientKey(paths.merged, 'root', 'root');
   await authorizeClientKey(paths.merged, DEPLOY_USER, `home/${DEPLOY_USER}`);
 }
@@ -361,9 +366,7 @@ export async function startHosts(n: number, options: StartHostsOptions = {}): Pr
     for (const index of indexes) {
       await ensureHostNetwork(index);
       if ((await supervisorPid(index)) !== undefined) {
-        await runCommand('ip', ['netns', 'exec', netnsName(index), 'nft', 'delete', 'table', 'inet', 'tend_fault'], {
-          allowFailure: true,
-        });
+        await undoLeftoverFaults(index);
         continue;
       }
       // The supervisor died (kill -9, machine hiccup) but container processes may still hold the overlay.
@@ -379,6 +382,24 @@ export async function startHosts(n: number, options: StartHostsOptions = {}): Pr
     await Promise.all(indexes.map((index) => waitForBoot(index, bootTimeoutMs)));
     return hosts;
   });
+}
+
+/**
+ * A reused host may carry a fault from a test that crashed before its restore (faults.ts): undo each kind,
+ * so every test file starts from hosts that look freshly booted to SSH.
+ */
+async function undoLeftoverFaults(index: number): Promise<void> {
+  const host = { name: hostName(index) };
+  await runCommand('ip', ['netns', 'exec', netnsName(index), 'nft', 'delete', 'table', 'inet', FAULT_TABLE], {
+    allowFailure: true,
+  });
+  const installed = await readFile(join(hostPaths(index).merged, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8');
+  const keyChanged = !installed.startsWith(`${await pinnedHostKey(index)} `);
+  if (keyChanged) await installHostKey(index, await pinnedHostKeyPath(index));
+  const script =
+    `findmnt -n -o SOURCE --mountpoint "$1" | grep -qx ${FILL_FS_SOURCE} && umount "$1"; ` +
+    `if [ "$2" = yes ]; then systemctl restart ssh.service; else systemctl start ssh.service; fi`;
+  await execInHost(host, ['sh', '-c', script, 'undo-faults', FILL_DEFAULT_PATH, keyChanged ? 'yes' : 'no']);
 }
 
 async function unmountHost(index: number): Promise<void> {
