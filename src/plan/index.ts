@@ -1,4 +1,5 @@
 export { planRollout } from './plan-rollout.js';
+export { desiredStateOf } from './desired-state.js';
 export type { PlanOptions } from './plan-rollout.js';
 export { summarizePlan } from './summarize-plan.js';
 export type { PlanSummary } from './summarize-plan.js';

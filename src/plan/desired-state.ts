@@ -1,0 +1,25 @@
+import { InternalError } from '../errors/index.js';
+import type { RenderedService } from '../render/index.js';
+import type { ServiceSpec } from '../spec/model.js';
+import type { DesiredPlacement, DesiredState } from './model.js';
+
+/**
+ * The planner's input from rendered files: hashes only, contents dropped, so a plan never holds a secret.
+ * Only a `'resolved'` render is accepted: a masked env file would never hash like the one on the host, and
+ * every host would look changed.
+ */
+export function desiredStateOf(services: readonly ServiceSpec[], rendered: readonly RenderedService<'resolved'>[]): DesiredState {
+  const byName = new Map(services.map((service) => [service.name, service]));
+  const placements = rendered.map((one): DesiredPlacement => {
+    const spec = byName.get(one.service);
+    if (spec === undefined) throw new InternalError(`rendered ${one.service} for ${one.host}, which is not in the desired services`);
+    return {
+      service: one.service,
+      host: one.host,
+      files: one.files.map(({ path, sha256, mode, kind }) => ({ path, sha256, mode, kind })),
+      // A package run has no release of tend's: its version is in the unit, so a change shows as a unit diff.
+      release: spec.run.kind === 'artifact' ? spec.run.sha256 : undefined,
+    };
+  });
+  return { services, placements };
+}
