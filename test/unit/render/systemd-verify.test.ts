@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentArtifactPath, maskedSecrets, renderService, type RenderedService } from '../../../src/render/index.js';
 import type { ServiceSpec } from '../../../src/spec/model.js';
+import { exampleServices } from './example-repo.js';
 import { articleService, env, host, secret, service, text, timer } from './fixtures.js';
 
 /**
@@ -114,5 +115,37 @@ describe('systemd-analyze verify', () => {
     } finally {
       await chmod(path, 0o755);
     }
+  });
+});
+
+describe('systemd-analyze verify on deploy-repo-example', () => {
+  let exampleRoot: string;
+
+  beforeAll(async () => {
+    exampleRoot = await mkdtemp(join(tmpdir(), 'tend-verify-example-'));
+    await cp(SYSTEMD_UNITS, join(exampleRoot, SYSTEMD_UNITS), { recursive: true, verbatimSymlinks: true });
+    const names = new Set(exampleServices.map((s) => s.spec.name));
+    for (const { spec, artifact } of exampleServices) {
+      const rendered = renderService({ service: spec, host, servicesOnHost: names, secrets: maskedSecrets });
+      for (const file of rendered.files) {
+        await mkdir(dirname(join(exampleRoot, file.path)), { recursive: true });
+        await writeFile(join(exampleRoot, file.path), file.content, { mode: file.mode });
+      }
+      // The real script, with the mode it has in git, where the unit expects the current release.
+      const target = join(exampleRoot, currentArtifactPath(spec.name, spec.run.kind === 'artifact' ? spec.run.fileName : spec.name));
+      await mkdir(dirname(target), { recursive: true });
+      await copyFile(join(import.meta.dirname, '../../..', artifact), target);
+    }
+  });
+
+  afterAll(async () => {
+    await rm(exampleRoot, { recursive: true, force: true });
+  });
+
+  it('accepts the units of all four example services, run from their real scripts', async () => {
+    const units = ['api.service', 'gateway.service', 'queue.service', 'reports.service', 'reports-report.timer', 'reports-report.service'];
+    const result = await verify(exampleRoot, units);
+    expect(result.output).toBe('');
+    expect(result.code).toBe(0);
   });
 });
