@@ -62,6 +62,7 @@ export class GitServer {
   readonly root: string;
   readonly requests: GitRequestLogEntry[] = [];
   private fault: GitServerFault = 'none';
+  private open = 0;
   private readonly races = new Map<string, PendingRace>();
   private readonly server: Server;
   private readonly options: GitServerOptions;
@@ -182,6 +183,11 @@ export class GitServer {
     });
   }
 
+  /** Requests accepted and not yet answered (held by the `hang` fault, or in progress). */
+  openRequests(): number {
+    return this.open;
+  }
+
   /** Stops listening and drops every open connection, including requests the `hang` fault holds. */
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -213,7 +219,9 @@ export class GitServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     const path = req.url ?? '/';
+    this.open += 1;
     res.on('close', () => {
+      this.open -= 1;
       this.requests.push({
         method: req.method ?? '?',
         path,
