@@ -65,6 +65,7 @@ export const FILL_DEFAULT_PATH = '/var/lib/tend';
 const RUN_HOST_SCRIPT = join(HARNESS_DIR, 'run-host.sh');
 const NSPAWN_TMPFS_MARKER = join(STATE_DIR, 'nspawn-tmpfs-mounted');
 const SUPERVISOR_STOP_MS = 20_000;
+const ZOMBIE_REAP_MS = 15_000;
 
 function hostPaths(index: number) {
   const dir = hostDir(index);
@@ -424,6 +425,9 @@ async function stopHostIndexes(indexes: readonly number[]): Promise<void> {
       if (pid !== undefined) {
         const deadline = Date.now() + SUPERVISOR_STOP_MS;
         while ((await supervisorPid(index)) !== undefined && Date.now() < deadline) await sleep(100);
+        // An orphaned supervisor stays a zombie until this machine's PID 1 reaps it, which /process_api
+        // does only after a few seconds; "stopped" means gone from the process table.
+        while ((await exists(`/proc/${pid}`)) && Date.now() < deadline + ZOMBIE_REAP_MS) await sleep(100);
       }
       await killHostProcesses(index);
       await unmountHost(index);
