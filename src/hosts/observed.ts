@@ -25,6 +25,11 @@ export interface ObservedService {
   /** Releases kept on the host (sha256 names), newest first by modification time. */
   readonly releases: readonly string[];
   readonly unit: UnitProperties;
+  /**
+   * The service's other owned units (its timers and their oneshot services), by unit name. Optional so that
+   * observations built by hand (tests, fakes) need not carry them; observeHost always fills it.
+   */
+  readonly timerUnits?: ReadonlyMap<string, UnitProperties>;
 }
 
 export type ObservedHost =

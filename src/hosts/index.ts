@@ -1,0 +1,20 @@
+/**
+ * The one SSH layer: connections (pooled, pinned host keys, bounded), the one remote-exec path, atomic file
+ * writes and releases, observation, and probes. Everything else in tend talks to hosts through this.
+ */
+export { SshPool } from './ssh-pool.js';
+export type { SshHost, SshLogger, SshPoolOptions } from './ssh-pool.js';
+export type { RemoteRunner, RunOptions, RunResult, RunTarget } from './remote-command.js';
+export { quoteArgv, quoteWord, remoteCommandText } from './shell-quote.js';
+export { keyFingerprint, keysFromKnownHosts, parsePinnedKey } from './host-key.js';
+export type { PinnedKey } from './host-key.js';
+export { classifyConnectError } from './ssh-errors.js';
+export { pruneReleases, stageRelease, switchRelease, writeFileAtomic } from './file-transfer.js';
+export type { RemoteFiles, StageOutcome, WriteOptions } from './file-transfer.js';
+export { observeHost, observeHosts } from './observe.js';
+export type { ObserveOptions } from './observe.js';
+export { parseObservation } from './observe-parser.js';
+export { OBSERVE_SCRIPT, observeArgv } from './observe-script.js';
+export { journalTail, probeExec, probeHttp, probeTcp, runProbe } from './probes.js';
+export type { ExecProbe, HttpProbe, ProbeResult, TcpProbe } from './probes.js';
+export type { ObservedHost, ObservedService, UnitProperties } from './observed.js';
