@@ -1,0 +1,46 @@
+/**
+ * Defaults of every optional field, in one place: the schema descriptions state the same values, and a test
+ * holds the two together.
+ */
+export const SPEC_DEFAULTS = {
+  description: '',
+  serial: 1,
+  canary: 1,
+  maxFailedHosts: 0,
+  probePath: '/',
+  expectStatus: 200,
+  interval: '1s',
+  timeout: '2s',
+  minHealthyTime: '5s',
+  healthyDeadline: '1m',
+  progressDeadline: '3m',
+  autoRollback: true,
+  mem: '512M',
+  noFile: 65536,
+  packageBinDir: '/usr/bin',
+} as const;
+
+export const INVENTORY_DEFAULTS = {
+  port: 22,
+  user: 'root',
+} as const;
+
+export const SETTINGS_DEFAULTS = {
+  pruneEnabled: false,
+  pruneMaxFraction: 0.5,
+  concurrency: 16,
+  keepReleases: 3,
+} as const;
+
+/** Limits on what the loader reads, so a hostile commit cannot exhaust memory. */
+export interface LoadLimits {
+  /** Largest YAML file read; 256 KiB is orders of magnitude above any real spec. */
+  readonly maxYamlBytes: number;
+  /** Largest artifact hashed; artifacts live in git, which handles large files badly anyway. */
+  readonly maxArtifactBytes: number;
+}
+
+export const DEFAULT_LOAD_LIMITS: LoadLimits = {
+  maxYamlBytes: 256 * 1024,
+  maxArtifactBytes: 512 * 1024 * 1024,
+};
