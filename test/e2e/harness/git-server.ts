@@ -30,6 +30,8 @@ export interface GitServerOptions {
   readonly password: string;
   /** Directory holding the bare repositories; a fresh temporary one (removed on close) by default. */
   readonly root?: string;
+  /** Called with each entry as it is added to the request log. */
+  readonly onRequest?: (entry: GitRequestLogEntry) => void;
 }
 
 export interface CommitOptions {
@@ -125,7 +127,7 @@ export class GitServer {
       tree = (await this.git(name, ['mktree'], { input: '' })).trim();
     } else {
       const env = { GIT_INDEX_FILE: indexFile };
-      await this.git(name, [`--work-tree=${fromDir}`, 'add', '--all', '--force', '.'], { env, cwd: fromDir });
+      await this.git(name, [`--work-tree=${fromDir}`, 'add', '--all', '.'], { env, cwd: fromDir });
       tree = (await this.git(name, ['write-tree'], { env })).trim();
       await rm(indexFile, { force: true });
     }
@@ -222,12 +224,14 @@ export class GitServer {
     this.open += 1;
     res.on('close', () => {
       this.open -= 1;
-      this.requests.push({
+      const entry = {
         method: req.method ?? '?',
         path,
         status: res.writableFinished ? res.statusCode : null,
         durationMs: Math.round(performance.now() - started),
-      });
+      };
+      this.requests.push(entry);
+      this.options.onRequest?.(entry);
     });
     switch (this.fault) {
       case 'hang':

@@ -2,7 +2,7 @@ import { access, constants, mkdir, readFile, rmdir, stat } from 'node:fs/promise
 import { delimiter, join } from 'node:path';
 import { CGROUP_SUBTREE } from './layout.js';
 import { HarnessError } from './errors.js';
-import { runCommand } from './run-command.js';
+import { harnessPath, runCommand } from './run-command.js';
 
 /** Programs the harness runs on this machine, and the Debian package that provides each. */
 const REQUIRED_PROGRAMS: ReadonlyArray<readonly [program: string, debianPackage: string]> = [
@@ -17,14 +17,6 @@ const REQUIRED_PROGRAMS: ReadonlyArray<readonly [program: string, debianPackage:
   ['mountpoint', 'util-linux'],
   ['tar', 'tar'],
 ];
-
-// vitest and npm may run us with a PATH that lacks the sbin directories where ip and nft live.
-const EXTRA_PATH = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
-
-export function harnessPath(): string {
-  const current = (process.env['PATH'] ?? '/usr/bin:/bin').split(delimiter);
-  return [...current, ...EXTRA_PATH.filter((dir) => !current.includes(dir))].join(delimiter);
-}
 
 async function findProgram(program: string): Promise<string | undefined> {
   for (const dir of harnessPath().split(delimiter)) {
@@ -51,7 +43,6 @@ export function assertRoot(): void {
 
 /** Installs whatever is missing with apt-get, so a fresh Debian machine needs no manual step. */
 export async function ensurePackages(log: (line: string) => void = () => undefined): Promise<string[]> {
-  process.env['PATH'] = harnessPath();
   const missing = new Set<string>();
   for (const [program, debianPackage] of REQUIRED_PROGRAMS) {
     if ((await findProgram(program)) === undefined) missing.add(debianPackage);
@@ -66,7 +57,7 @@ export async function ensurePackages(log: (line: string) => void = () => undefin
   }
   const packages = [...missing].sort();
   log(`installing ${packages.join(' ')} with apt-get`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const env = { ...process.env, PATH: harnessPath(), DEBIAN_FRONTEND: 'noninteractive' };
   try {
     await runCommand('apt-get', ['update', '-q'], { env });
     await runCommand('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], { env });

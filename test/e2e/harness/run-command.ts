@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { delimiter } from 'node:path';
 import { CommandFailedError } from './errors.js';
 
 export interface RunOptions {
@@ -18,13 +19,21 @@ export interface RunResult {
   readonly stderr: string;
 }
 
+// vitest, npm and sudo may give us a PATH without the sbin directories where ip, nft and mount live.
+const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
+
+export function harnessPath(): string {
+  const current = (process.env['PATH'] ?? '/usr/bin:/bin').split(delimiter);
+  return [...current, ...SBIN_DIRS.filter((dir) => !current.includes(dir))].join(delimiter);
+}
+
 /** Runs one program with an argv (no shell, so nothing needs quoting) and collects its output. */
 export function runCommand(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const argv = [file, ...args];
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: options.env ?? process.env,
+      env: options.env ?? { ...process.env, PATH: harnessPath() },
       cwd: options.cwd,
     });
     const stdout: Buffer[] = [];

@@ -1,0 +1,103 @@
+/**
+ * The harness for a person: three hosts and a git server with the example deploy repo, up until Ctrl-C.
+ * Run as root: `npx tsx test/e2e/demo.ts` (TEND_HARNESS_KEEP=1 leaves the hosts up afterwards).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GitServer } from './harness/git-server.js';
+import { startHosts, stopHosts, type TestHost } from './harness/hosts.js';
+import { KNOWN_HOSTS_PATH } from './harness/layout.js';
+import { prepareMachine } from './harness/prepare-machine.js';
+import { assertRoot } from './harness/prerequisites.js';
+
+const EXAMPLE_REPO = fileURLToPath(new URL('../../deploy-repo-example', import.meta.url));
+const HOSTS = 3;
+
+export interface DemoContext {
+  readonly hosts: readonly TestHost[];
+  readonly gitServer: GitServer;
+  /** Clone URL of the deploy repo, without credentials. */
+  readonly repoUrl: string;
+  readonly gitUser: string;
+  readonly gitPassword: string;
+}
+
+/** Stops what startTendDaemon started. */
+export type StopDaemon = () => Promise<void>;
+
+/**
+ * Where `tend run` will be started against the demo's repo and hosts, once the daemon exists (issue: the
+ * daemon loop). Until then the demo only shows the harness, and this returns nothing to stop.
+ */
+export async function startTendDaemon(context: DemoContext): Promise<StopDaemon | undefined> {
+  return undefined;
+}
+
+const say = (line = '') => process.stdout.write(`${line}\n`);
+
+async function exampleRepoSource(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const entries = await readdir(EXAMPLE_REPO).catch(() => [] as string[]);
+  if (entries.length > 0) return { dir: EXAMPLE_REPO, cleanup: async () => undefined };
+  // The example repo is written in parallel with the harness; a stand-in keeps the demo usable meanwhile.
+  const dir = await mkdtemp(join(tmpdir(), 'tend-demo-repo-'));
+  await writeFile(join(dir, 'README.md'), `Stand-in: ${EXAMPLE_REPO} was missing or empty when the demo started.\n`);
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+async function main(): Promise<void> {
+  assertRoot();
+  const log = (line: string) => process.stderr.write(`harness: ${line}\n`);
+  await prepareMachine(log);
+  const hosts = await startHosts(HOSTS, { log });
+
+  const gitUser = 'tend';
+  const gitPassword = randomBytes(9).toString('base64url');
+  const gitServer = await GitServer.start({
+    user: gitUser,
+    password: gitPassword,
+    onRequest: (entry) => log(`git ${entry.method} ${entry.path} -> ${entry.status ?? 'no answer'} (${entry.durationMs} ms)`),
+  });
+  const source = await exampleRepoSource();
+  const head = await gitServer.createRepo('deploy', source.dir, { message: 'Import the example deploy repo' });
+  const repoUrl = gitServer.repoUrl('deploy');
+  const context: DemoContext = { hosts, gitServer, repoUrl, gitUser, gitPassword };
+  const stopDaemon = await startTendDaemon(context);
+
+  say('\nhosts (ssh as deploy, sudo -n for root; root accepts the same key):');
+  for (const host of hosts) say(`  ${host.name}  ${host.address}:${host.port}  ${host.hostKey}`);
+  say(`  client key  ${hosts[0]?.privateKeyPath ?? ''}`);
+  say(`  known_hosts ${KNOWN_HOSTS_PATH}`);
+  say(`  shell       npx tsx test/e2e/harness/cli.ts ssh host-1`);
+  say(`\ndeploy repo (from ${source.dir}, initial commit ${head.slice(0, 12)}):`);
+  say(`  clone URL   ${repoUrl}   user ${gitUser}   password ${gitPassword}`);
+  say('  make a commit:');
+  say(`    git clone ${gitServer.repoUrlWithCredentials('deploy')} /tmp/deploy && cd /tmp/deploy`);
+  say('    $EDITOR services/api/spec.yml');
+  say('    git commit -am "Change api" && git push');
+  say(stopDaemon === undefined ? '\ntend run: not started yet (startTendDaemon in test/e2e/demo.ts)' : '\ntend run: started');
+  say('\nup; Ctrl-C stops everything\n');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: shutting down`);
+    await stopDaemon?.();
+    await gitServer.close();
+    await source.cleanup();
+    if (process.env['TEND_HARNESS_KEEP'] === '1') log('TEND_HARNESS_KEEP=1: hosts left running');
+    else await stopHosts();
+    log('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
