@@ -110,7 +110,7 @@ export function classifyConnectError(
       break;
   }
   if (shape.code === 'ENOENT' || shape.code === 'EACCES' || /privateKey|private key/i.test(shape.message)) {
-    return new TendError('E_SSH_KEY', 'conflict', `cannot use tend's SSH private key: ${shape.message}`, {
+    return new TendError('E_SSH_KEY', 'conflict', `${target(t)}: cannot use tend's SSH private key: ${shape.message}`, {
       where,
       hint: 'Point TEND_SSH_KEY (or the sshKey option) at a readable, unencrypted OpenSSH private key.',
       cause: error,

@@ -342,7 +342,7 @@ export class SshPool implements RemoteRunner {
       });
     }
     return this.#privateKey.catch((error: unknown) => {
-      throw new TendError('E_SSH_KEY', 'conflict', `cannot read tend's SSH private key ${this.#options.privateKeyPath}`, {
+      throw new TendError('E_SSH_KEY', 'conflict', `${target.host}: cannot read tend's SSH private key ${this.#options.privateKeyPath}`, {
         where: { host: target.host },
         hint: 'Point TEND_SSH_KEY (or the sshKey option) at a readable OpenSSH private key.',
         cause: error,
