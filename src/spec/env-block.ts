@@ -43,7 +43,7 @@ export function parseEnvBlock(text: string, doc: YamlFile, pointer: Pointer, all
 
     const equals = line.indexOf('=');
     if (equals === -1) {
-      issues.push(specIssue('E_ENV_LINE', at(lineStart), `environments line ${index + 1} is not KEY=VALUE`, 'Write one variable per line as KEY=VALUE; start a comment line with #.'));
+      issues.push(specIssue('E_ENV_LINE', at(lineStart), `service.environments: line ${index + 1} is not KEY=VALUE`, 'Write one variable per line as KEY=VALUE; start a comment line with #.'));
       continue;
     }
     const key = line.slice(0, equals).trim();
@@ -51,7 +51,7 @@ export function parseEnvBlock(text: string, doc: YamlFile, pointer: Pointer, all
       const hint = key.startsWith('export ')
         ? 'Drop `export`: each line is KEY=VALUE.'
         : 'Keys are letters, digits and underscores, not starting with a digit (for example LOG_LEVEL).';
-      issues.push(specIssue('E_ENV_KEY', at(lineStart), `\`${key}\` is not a valid environment key`, hint));
+      issues.push(specIssue('E_ENV_KEY', at(lineStart), `service.environments: \`${key}\` is not a valid environment key`, hint));
       continue;
     }
     const danger = dangerReason(key);
@@ -59,12 +59,12 @@ export function parseEnvBlock(text: string, doc: YamlFile, pointer: Pointer, all
       const hint = OVERRIDABLE_ENV_KEYS.has(key)
         ? `If the service really needs its own ${key}, add \`allow_env: [${key}]\` to the service.`
         : `tend refuses ${key} in a spec: set it inside the program's own start-up if it is truly needed.`;
-      issues.push(specIssue('E_ENV_KEY', at(lineStart), `${key} is not allowed: ${danger}`, hint));
+      issues.push(specIssue('E_ENV_KEY', at(lineStart), `service.environments: ${key} is not allowed: ${danger}`, hint));
       continue;
     }
     const firstLine = seen.get(key);
     if (firstLine !== undefined) {
-      issues.push(specIssue('E_ENV_DUPLICATE', at(lineStart), `${key} is set twice (first on environments line ${firstLine + 1})`, 'Keep one of the two lines.'));
+      issues.push(specIssue('E_ENV_DUPLICATE', at(lineStart), `service.environments: ${key} is set twice (first on line ${firstLine + 1})`, 'Keep one of the two lines.'));
       continue;
     }
     seen.set(key, index);
@@ -85,7 +85,7 @@ export function parseEnvBlock(text: string, doc: YamlFile, pointer: Pointer, all
         specIssue(
           'E_ENV_VALUE',
           at(valueStart + control.index),
-          `the value of ${key} contains the control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`,
+          `service.environments: the value of ${key} contains the control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`,
           'Environment values are one line of text; remove the character.',
         ),
       );
@@ -94,7 +94,7 @@ export function parseEnvBlock(text: string, doc: YamlFile, pointer: Pointer, all
 
     const parsed = parseSecretParts(value);
     if (!parsed.ok) {
-      issues.push(specIssue('E_ENV_SECRET', at(valueStart + parsed.column), parsed.message, parsed.hint));
+      issues.push(specIssue('E_ENV_SECRET', at(valueStart + parsed.column), `service.environments: ${parsed.message}`, parsed.hint));
       continue;
     }
     vars.push({ key, parts: parsed.parts, source: at(lineStart) });

@@ -106,7 +106,11 @@ const TYPE_NAMES: Readonly<Record<string, string>> = {
 function typeMessage(expected: unknown, data: unknown): string {
   const types = (Array.isArray(expected) ? expected : [expected]).map((type) => TYPE_NAMES[String(type)] ?? String(type));
   const wanted = types.length <= 1 ? (types[0] ?? 'something else') : `${types.slice(0, -1).join(', ')} or ${types.at(-1) ?? ''}`;
-  return data === null ? `is empty; it must be ${wanted}` : `must be ${wanted}, not ${TYPE_NAMES[jsonType(data)] ?? jsonType(data)}`;
+  if (data === null) return `is empty; it must be ${wanted}`;
+  const actual = TYPE_NAMES[jsonType(data)] ?? jsonType(data);
+  // `version: 1.10` and an all-digit sha256 are numbers to YAML: say how to keep them strings.
+  const quote = types.length === 1 && types[0] === 'a string' && typeof data !== 'object' ? ' (put the value in quotes to keep it a string)' : '';
+  return `must be ${wanted}, not ${actual}${quote}`;
 }
 
 function rangeMessage(schema: SchemaObject): string {

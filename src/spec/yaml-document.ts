@@ -1,4 +1,4 @@
-import { Composer, LineCounter, Parser, isAlias, isMap, isPair, isScalar, isSeq } from 'yaml';
+import { CST, Composer, Lexer, LineCounter, Parser, isAlias, isMap, isPair, isScalar, isSeq } from 'yaml';
 import type { Document, Node as YamlNode, ScalarTag } from 'yaml';
 
 import type { FileLocation, Issue } from '../errors/index.js';
@@ -105,6 +105,10 @@ export function parseYamlFile(file: string, bytes: Uint8Array, limits: YamlLimit
 
   const lineCounter = new LineCounter();
   const where = (offset: number): FileLocation => ({ file, ...lineCounter.linePos(offset) });
+  const tooDeep = lexicalDepthOverflow(text, limits.maxDepth * 2);
+  if (tooDeep !== undefined) {
+    return fail(specIssue('E_YAML_DEPTH', { file, ...positionInText(text, tooDeep) }, `the YAML nests more than ${limits.maxDepth} levels deep`, 'A deploy spec needs a handful of levels; flatten this structure.'));
+  }
   const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
 
   const structural = checkTokens(tokens, limits.maxDepth);
@@ -120,7 +124,7 @@ export function parseYamlFile(file: string, bytes: Uint8Array, limits: YamlLimit
   });
   const docs = Array.from(composer.compose(tokens, true, text.length));
   const doc = docs[0];
-  if (doc === undefined || doc.contents === null) {
+  if (doc === undefined || doc.contents === null || isEmptyScalar(doc.contents)) {
     return fail(specIssue('E_EMPTY_FILE', { file, line: 1, col: 1 }, 'the file is empty', 'Write the YAML this file is for, or delete the file if it is optional.'));
   }
 
@@ -133,6 +137,13 @@ export function parseYamlFile(file: string, bytes: Uint8Array, limits: YamlLimit
   if (issues.length > 0) return { ok: false, issues };
 
   return { ok: true, doc: makeYamlFile(file, value, nodes, lineCounter, text) };
+}
+
+/** `---` alone composes to an empty null scalar; `~` or `null` written out is a value (and a schema error). */
+function isEmptyScalar(node: unknown): boolean {
+  if (!isScalar(node) || node.value !== null) return false;
+  const [start, end] = node.range ?? [0, 0];
+  return start === end;
 }
 
 function fail(issue: Issue): YamlParseResult {
@@ -228,6 +239,62 @@ function positionInText(text: string, index: number): { line: number; col: numbe
   return { line, col: index - lineStart + 1 };
 }
 
+/**
+ * An upper bound of the nesting depth, from the lexer alone, checked before yaml's parser runs: the
+ * parser recurses per block level (`- - - - x` nests on one line), and 20000 levels overflow the stack of a
+ * worker thread. The bound counts open indentation levels, the block indicators (`-`, `?`, `:`) on the
+ * current line and open flow brackets, so it over-estimates; hence a limit twice the real one. Returns the
+ * offset where the bound is exceeded.
+ */
+function lexicalDepthOverflow(text: string, limit: number): number | undefined {
+  let offset = 0;
+  let flow = 0;
+  let lineIndicators = 0;
+  let atLineStart = true;
+  let pendingIndent = 0;
+  let scalarNext = false;
+  const indents: number[] = [];
+  for (const source of new Lexer().lex(text)) {
+    // Control characters are refused before this runs, so these are the lexer's own markers, not text.
+    if (source === '\u0002' || source === '\u0018') continue;
+    if (source === '\u001f') {
+      scalarNext = true;
+      continue;
+    }
+    const start = offset;
+    offset += source.length;
+    const type = scalarNext ? 'scalar' : CST.tokenType(source);
+    scalarNext = false;
+    if (type === 'newline') {
+      atLineStart = true;
+      pendingIndent = 0;
+      lineIndicators = 0;
+      continue;
+    }
+    if (type === 'space' || type === 'comment') {
+      if (atLineStart && type === 'space') pendingIndent = source.length;
+      continue;
+    }
+    if (atLineStart) {
+      atLineStart = false;
+      if (flow === 0) {
+        while (indents.length > 0 && (indents.at(-1) ?? 0) > pendingIndent) indents.pop();
+        if (indents.length === 0 || (indents.at(-1) ?? 0) < pendingIndent) indents.push(pendingIndent);
+      }
+    }
+    if (flow === 0 && (type === 'seq-item-ind' || type === 'explicit-key-ind' || type === 'map-value-ind')) lineIndicators += 1;
+    if (type === 'flow-seq-start' || type === 'flow-map-start') flow += 1;
+    if (type === 'flow-seq-end' || type === 'flow-map-end') flow = Math.max(0, flow - 1);
+    if (indents.length + lineIndicators + flow > limit) return start;
+    if (type === 'scalar' && source.endsWith('\n')) {
+      atLineStart = true;
+      pendingIndent = 0;
+      lineIndicators = 0;
+    }
+  }
+  return undefined;
+}
+
 interface StructuralProblem {
   readonly code: SpecIssueCode;
   readonly offset: number;
@@ -235,30 +302,33 @@ interface StructuralProblem {
   readonly hint: string;
 }
 
-interface CstLike {
-  readonly type?: string;
-  readonly offset?: number;
-  readonly key?: unknown;
-  readonly value?: unknown;
-  readonly items?: readonly unknown[];
-}
-
 const COLLECTION_TOKENS = new Set(['block-map', 'block-seq', 'flow-collection']);
+
+/** Explicit tags as written in the source; with %TAG refused, `!!x` always means tag:yaml.org,2002:x. */
+const CORE_TAG_SOURCES = new Set(['!!str', '!!int', '!!float', '!!bool', '!!null', '!!map', '!!seq']);
+
+interface CstToken {
+  readonly type?: unknown;
+  readonly offset?: unknown;
+  readonly source?: unknown;
+}
 
 /**
  * Checks the concrete syntax tree before composing it. The lexer and parser are iterative, but yaml's
  * composer recurses once per nesting level: a few thousand `[` exhaust the stack, and after one such
  * overflow a later parse in the same process has been seen to abort node with a fatal V8 RegExp OOM.
- * So depth is measured here, iteratively, and a deep file never reaches the composer.
+ * So depth is measured here, iteratively, and a deep file never reaches the composer. Anchors, aliases and
+ * tags are found here too, where the token still has the position of the `&`, `*` or `!` itself.
  */
 function checkTokens(tokens: readonly unknown[], maxDepth: number): StructuralProblem | undefined {
   let documents = 0;
   for (const token of tokens) {
-    const cst = token as CstLike;
+    const cst = token as CstToken;
+    const offset = typeof cst.offset === 'number' ? cst.offset : 0;
     if (cst.type === 'directive') {
       return {
         code: 'E_YAML_DIRECTIVE',
-        offset: cst.offset ?? 0,
+        offset,
         message: 'YAML directives (%YAML, %TAG) are not allowed',
         hint: 'Delete the directive line; tend always reads YAML 1.2 with the core schema.',
       };
@@ -268,42 +338,71 @@ function checkTokens(tokens: readonly unknown[], maxDepth: number): StructuralPr
     if (documents > 1) {
       return {
         code: 'E_YAML_MULTIPLE_DOCUMENTS',
-        offset: cst.offset ?? 0,
+        offset,
         message: 'the file holds more than one YAML document',
         hint: 'Keep one document per file: delete this `---` and what follows, or move it to its own file.',
       };
     }
-    const stack: { node: unknown; depth: number }[] = [{ node: cst.value, depth: 0 }];
-    while (stack.length > 0) {
-      const { node, depth } = stack.pop() ?? { node: undefined, depth: 0 };
-      if (node === null || typeof node !== 'object') continue;
-      const current = node as CstLike;
-      const nextDepth = current.type !== undefined && COLLECTION_TOKENS.has(current.type) ? depth + 1 : depth;
-      if (nextDepth > maxDepth) {
-        return {
-          code: 'E_YAML_DEPTH',
-          offset: current.offset ?? 0,
-          message: `collections are nested more than ${maxDepth} levels deep`,
-          hint: 'A deploy spec needs a handful of levels; flatten this structure.',
-        };
-      }
-      for (const item of current.items ?? []) {
-        if (item !== null && typeof item === 'object') {
-          const entry = item as CstLike;
-          stack.push({ node: entry.key, depth: nextDepth }, { node: entry.value, depth: nextDepth });
-        }
-      }
-      if (current.key !== undefined) stack.push({ node: current.key, depth: nextDepth });
-      if (current.value !== undefined && current.type !== 'document') stack.push({ node: current.value, depth: nextDepth });
+  }
+  let first: StructuralProblem | undefined;
+  const consider = (problem: StructuralProblem): void => {
+    if (first === undefined || problem.offset < first.offset) first = problem;
+  };
+  const stack: { node: unknown; depth: number }[] = tokens.map((node) => ({ node, depth: 0 }));
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop() ?? { node: undefined, depth: 0 };
+    if (node === null || typeof node !== 'object') continue;
+    if (Array.isArray(node)) {
+      for (const child of node) stack.push({ node: child, depth });
+      continue;
+    }
+    const token = node as CstToken;
+    const offset = typeof token.offset === 'number' ? token.offset : 0;
+    const source = typeof token.source === 'string' ? token.source : '';
+    const nextDepth = typeof token.type === 'string' && COLLECTION_TOKENS.has(token.type) ? depth + 1 : depth;
+    if (nextDepth > maxDepth) {
+      consider({
+        code: 'E_YAML_DEPTH',
+        offset,
+        message: `collections are nested more than ${maxDepth} levels deep`,
+        hint: 'A deploy spec needs a handful of levels; flatten this structure.',
+      });
+      // Nothing below this point can be more useful than the depth error; do not walk it.
+      continue;
+    }
+    if (token.type === 'anchor' || token.type === 'alias') {
+      consider({
+        code: 'E_YAML_ALIAS',
+        offset,
+        message: `${token.type === 'anchor' ? 'anchor' : 'alias'} ${source} is not allowed`,
+        hint: 'Write the value out in full; tend refuses YAML anchors and aliases (they are how alias bombs work).',
+      });
+    } else if (token.type === 'tag' && !CORE_TAG_SOURCES.has(source)) {
+      consider({
+        code: 'E_YAML_TAG',
+        offset,
+        message: `tag ${source} is not allowed`,
+        hint: 'Remove the tag; tend reads only plain YAML values (strings, numbers, booleans, lists, mappings).',
+      });
+    }
+    for (const child of Object.values(node)) {
+      if (child !== null && typeof child === 'object') stack.push({ node: child, depth: nextDepth });
     }
   }
-  return undefined;
+  return first;
 }
 
 function syntaxIssues(doc: Document.Parsed, where: (offset: number) => FileLocation, max: number): Issue[] {
   const issues: Issue[] = [];
   const seen = new Set<string>();
+  let syntaxReported = false;
   for (const error of doc.errors) {
+    // After the first real syntax error yaml's later ones are mostly its echo (a bad indent misaligns
+    // everything below it); duplicate keys are independent, so all of those are kept.
+    if (error.code !== 'DUPLICATE_KEY') {
+      if (syntaxReported) continue;
+      syntaxReported = true;
+    }
     const at = where(error.pos[0]);
     const key = `${at.line}:${at.col}:${error.message}`;
     if (seen.has(key)) continue;
