@@ -117,4 +117,22 @@ describe('host faults', () => {
     await fault.restore();
     expect((await deployCanRun(host, 'hostname')).stdout).toBe(host.name);
   });
+
+  it('startHosts undoes faults that a crashed test left on reused hosts', async () => {
+    const [first, second, third] = [hosts[0]!, hosts[1]!, hosts[2]!];
+    // Deliberately not restored: this is what a test that died halfway leaves behind.
+    await changeHostKey(first);
+    await fillFilesystem(first);
+    await takeLinkDown(first);
+    await blockSshPort(second, 'drop');
+    await stopSshd(third);
+
+    const reused = await useHosts(3);
+
+    expect(reused).toEqual(hosts);
+    for (const host of reused) {
+      const write = await deployCanRun(host, 'sudo -n sh -c "mkdir -p /var/lib/tend && echo ok > /var/lib/tend/probe && cat /var/lib/tend/probe && rm /var/lib/tend/probe"');
+      expect(write).toMatchObject({ code: 0, stdout: 'ok' });
+    }
+  });
 });

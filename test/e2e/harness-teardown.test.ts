@@ -12,6 +12,13 @@ describe('teardown', () => {
     const ssh = await connectToHost(hosts[0]!);
     await ssh.execCommand('sudo -n systemd-run --unit=e2e-sleeper sleep 600');
     ssh.dispose();
+    // The check must be able to see the harness, or its empty answer below proves nothing.
+    const running = await findHarnessLeftovers();
+    expect(running.netns).toEqual(['tend-ns1', 'tend-ns2']);
+    expect(running.links).toEqual(expect.arrayContaining(['tend-br0', 'tend-v1', 'tend-v2']));
+    expect(running.mounts.length).toBeGreaterThanOrEqual(2);
+    expect(running.cgroups.length).toBeGreaterThan(0);
+    expect(running.processes.length).toBeGreaterThan(0);
 
     await stopHosts();
 

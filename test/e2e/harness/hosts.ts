@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmod, chown, copyFile, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { hostCgroupDirs, hostPids, hostsWithCgroups, removeHostCgroups } from './cgroups.js';
@@ -215,7 +215,13 @@ async function launchSupervisor(index: number): Promise<void> {
       // Own session: the host outlives a test worker or the CLI when TEND_HARNESS_KEEP=1.
       { detached: true, stdio: ['ignore', consoleLog.fd, consoleLog.fd] },
     );
-    if (child.pid === undefined) throw new HarnessError('E_HARNESS_HOST_BOOT', `could not start the supervisor of ${hostName(index)}`, 'check that /bin/sh and systemd-nspawn exist');
+    if (child.pid === undefined) {
+      throw new HarnessError(
+        'E_HARNESS_HOST_BOOT',
+        `could not start the supervisor of ${hostName(index)}`,
+        'check that /bin/sh and systemd-nspawn exist',
+      );
+    }
     child.unref();
     await writeFile(paths.pidFile, `${child.pid}\n`);
   } finally {
@@ -307,10 +313,11 @@ async function waitForBoot(index: number, timeoutMs: number): Promise<void> {
 
 async function writeClientFiles(hosts: readonly TestHost[]): Promise<void> {
   const knownHosts = hosts.map((host) => `${host.address} ${host.hostKey}\n`).join('');
+  // Temp + rename: an ssh or a test reading these mid-write must see the old or the new file, never half.
   await writeFile(`${KNOWN_HOSTS_PATH}.tmp`, knownHosts);
-  await runCommand('mv', [`${KNOWN_HOSTS_PATH}.tmp`, KNOWN_HOSTS_PATH]);
+  await rename(`${KNOWN_HOSTS_PATH}.tmp`, KNOWN_HOSTS_PATH);
   await writeFile(`${HOSTS_JSON_PATH}.tmp`, `${JSON.stringify(hosts, null, 2)}\n`);
-  await runCommand('mv', [`${HOSTS_JSON_PATH}.tmp`, HOSTS_JSON_PATH]);
+  await rename(`${HOSTS_JSON_PATH}.tmp`, HOSTS_JSON_PATH);
 }
 
 async function describeHost(index: number): Promise<TestHost> {
@@ -529,6 +536,8 @@ export async function execInHost(
 ): Promise<RunResult> {
   const pid = await hostInitPid(host);
   return runCommand('nsenter', ['-t', String(pid), '-m', '-u', '-i', '-n', '-p', '-r', '-w', '--', ...argv], {
+    // A host whose systemd hangs must fail the test, not stall it until vitest's hook timeout.
+    timeoutMs: 60_000,
     ...options,
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', ...options.env },
   });

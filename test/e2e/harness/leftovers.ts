@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BRIDGE, CGROUP_SUBTREE, HOSTS_DIR, NETNS_PREFIX, NSPAWN_RUN_DIR, VETH_PREFIX } from './layout.js';
+import { BRIDGE, CGROUP_SUBTREE, HARNESS_DIR, HOSTS_DIR, NETNS_PREFIX, NSPAWN_RUN_DIR, VETH_PREFIX } from './layout.js';
 import { runCommand } from './run-command.js';
 
 /** What of the harness is still on this machine; all empty after a clean stopHosts(). */
@@ -49,7 +49,11 @@ export async function findHarnessLeftovers(): Promise<HarnessLeftovers> {
     if (!/^\d+$/.test(pid)) continue;
     const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ').trim();
     const cgroup = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
-    const ours = cgroup.includes(`:/${CGROUP_SUBTREE}/`) || /systemd-nspawn|run-host\.sh/.test(cmdline);
+    // By our names only: the shared testbed's nspawn hosts may run on the same machine.
+    const ours =
+      cgroup.includes(`:/${CGROUP_SUBTREE}/`) ||
+      cmdline.includes(`/run/netns/${NETNS_PREFIX}`) ||
+      cmdline.includes(join(HARNESS_DIR, 'run-host.sh'));
     if (ours) processes.push(`${pid} ${cmdline}`);
   }
   return { netns, links, mounts, cgroups, processes };
