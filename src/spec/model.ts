@@ -48,7 +48,7 @@ export interface ArtifactRun {
   readonly fileName: string;
   /** Lowercase hex sha256 of the file's bytes, computed from the commit (and checked against the spec). */
   readonly sha256: string;
-  /** argv of ExecStart; `argv[0]` is the artifact's path on the host unless the spec set a command. */
+  /** argv of ExecStart: the artifact's path on the host (`currentArtifactPath`), then the arguments of `run.command`. */
   readonly argv: readonly string[];
 }
 
