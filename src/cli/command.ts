@@ -14,7 +14,7 @@ export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { rea
 
 export interface CommandContext {
   readonly terminal: Terminal;
-  readonly values: Readonly<Record<string, string | boolean | string[] | undefined>>;
+  readonly values: Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>;
   readonly positionals: readonly string[];
 }
 

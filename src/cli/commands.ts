@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
+import { renderCommand } from './render-command.js';
 import { validateCommand } from './validate-command.js';
 
 /** Every command, in the order `tend --help` lists them. */
-export const commands: readonly Command[] = [validateCommand];
+export const commands: readonly Command[] = [validateCommand, renderCommand];

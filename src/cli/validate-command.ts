@@ -1,14 +1,10 @@
-import { formatIssue, type Issue } from '../errors/index.js';
 import { directoryReader, loadRepo } from '../spec/index.js';
 import type { Command } from './command.js';
-import { displayPath, resolveRepoArgument, type RepoArgument } from './repo-argument.js';
+import { EXIT_INVALID, locatedIssue, printIssues } from './issue-report.js';
+import { resolveRepoArgument } from './repo-argument.js';
+import { formatIssue } from '../errors/index.js';
 
 const EXIT_VALID = 0;
-const EXIT_INVALID = 1;
-
-function located(repo: RepoArgument, issue: Issue): Issue {
-  return { ...issue, file: displayPath(repo, issue.file) };
-}
 
 export const validateCommand: Command = {
   name: 'validate',
@@ -29,35 +25,28 @@ export const validateCommand: Command = {
   maxPositionals: 1,
   async run({ terminal, values, positionals }) {
     const repo = await resolveRepoArgument(positionals[0], terminal.cwd);
+    const json = values['json'] === true;
     const result = await loadRepo(directoryReader(repo.absolute));
     if (!result.ok) {
-      const issues = result.issues.map((issue) => located(repo, issue));
-      if (values['json'] === true) {
-        terminal.out(`${JSON.stringify({ ok: false, issues }, null, 2)}\n`);
-      } else {
-        for (const issue of issues) {
-          terminal.err(`${formatIssue(issue)}\n`);
-          if (issue.hint !== undefined) terminal.err(`  hint: ${issue.hint}\n`);
-        }
-        const files = new Set(issues.map((issue) => issue.file)).size;
-        terminal.err(`${issues.length} ${issues.length === 1 ? 'error' : 'errors'} in ${files} ${files === 1 ? 'file' : 'files'}; nothing was applied.\n`);
-      }
+      const issues = result.issues.map((issue) => locatedIssue(repo, issue));
+      if (json) terminal.out(`${JSON.stringify({ ok: false, issues }, null, 2)}\n`);
+      else printIssues(terminal, issues);
       return EXIT_INVALID;
     }
-    const { repo: spec, warnings } = result;
     const summary = {
-      services: spec.services.length,
-      hosts: spec.inventory.hosts.length,
-      groups: spec.inventory.groups.size,
+      services: result.repo.services.length,
+      hosts: result.repo.inventory.hosts.length,
+      groups: result.repo.inventory.groups.size,
     };
-    if (values['json'] === true) {
-      terminal.out(`${JSON.stringify({ ok: true, summary, issues: warnings.map((w) => located(repo, w)) }, null, 2)}\n`);
-    } else {
-      for (const warning of warnings) terminal.err(`warning: ${formatIssue(located(repo, warning))}\n`);
-      terminal.out(
-        `${repo.display === '' ? '.' : repo.display}: valid (${summary.services} services, ${summary.hosts} hosts, ${summary.groups} groups)\n`,
-      );
+    const warnings = result.warnings.map((warning) => locatedIssue(repo, warning));
+    if (json) {
+      terminal.out(`${JSON.stringify({ ok: true, summary, issues: warnings }, null, 2)}\n`);
+      return EXIT_VALID;
     }
+    for (const warning of warnings) terminal.err(`warning: ${formatIssue(warning)}\n`);
+    terminal.out(
+      `${repo.display === '' ? '.' : repo.display}: valid (${summary.services} services, ${summary.hosts} hosts, ${summary.groups} groups)\n`,
+    );
     return EXIT_VALID;
   },
 };

@@ -18,3 +18,5 @@ export { OBSERVE_SCRIPT, observeArgv } from './observe-script.js';
 export { journalTail, probeExec, probeHttp, probeTcp, runProbe } from './probes.js';
 export type { ExecProbe, HttpProbe, ProbeResult, TcpProbe } from './probes.js';
 export type { ObservedHost, ObservedService, UnitProperties } from './observed.js';
+export { parseUnitStatus } from './observe-parser.js';
+export { daemonReload, enableUnits, removeFiles, restartUnits, showUnits, stopAndDisableUnits } from './systemd-control.js';

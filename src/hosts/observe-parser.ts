@@ -329,3 +329,28 @@ function parseShowBlocks(next: () => string | undefined, lineNo: () => number): 
     block.set(key, value);
   }
 }
+
+/**
+ * Parses the output of `systemctl show --all -p <SHOW_PROPERTIES> -- UNITS` followed by the line
+ * `systemctl-show end rc=N`, as the health watch asks for it between probes. Same strictness as observe.
+ */
+export function parseUnitStatus(host: string, stdout: string, stderrText = ''): Map<string, UnitProperties> {
+  const lines = stdout.replace(/\n$/, '').split('\n');
+  let index = 0;
+  try {
+    return parseShowBlocks(
+      () => lines[index++],
+      () => index,
+    );
+  } catch (error) {
+    if (!(error instanceof ParseFailure)) throw error;
+    if (error.reason.startsWith('systemctl show failed')) {
+      const tail = stderrText.trim().split('\n').slice(-5).join('\n');
+      return throwSystemctl(host, `${error.reason}${tail === '' ? '' : `: ${printable(tail)}`}`);
+    }
+    throw new TendError('E_OBSERVE_PARSE', 'conflict', `${host}: unexpected output from systemctl show at line ${error.line}: ${error.reason}`, {
+      where: { host, command: 'systemctl show' },
+      hint: 'tend trusts nothing a host prints that is not in the expected form; check the host by hand.',
+    });
+  }
+}

@@ -1,0 +1,43 @@
+import { formatIssue, type Issue } from '../errors/index.js';
+import { directoryReader, loadRepo } from '../spec/index.js';
+import type { RepoSpec } from '../spec/model.js';
+import type { Terminal } from './command.js';
+import { displayPath, type RepoArgument } from './repo-argument.js';
+
+/** Exit code of every command whose input repo is invalid. */
+export const EXIT_INVALID = 1;
+
+export function locatedIssue(repo: RepoArgument, issue: Issue): Issue {
+  return { ...issue, file: displayPath(repo, issue.file) };
+}
+
+export function printIssues(terminal: Terminal, issues: readonly Issue[]): void {
+  for (const issue of issues) {
+    terminal.err(`${formatIssue(issue)}\n`);
+    if (issue.hint !== undefined) terminal.err(`  hint: ${issue.hint}\n`);
+  }
+  const files = new Set(issues.map((issue) => issue.file)).size;
+  terminal.err(
+    `${issues.length} ${issues.length === 1 ? 'error' : 'errors'} in ${files} ${files === 1 ? 'file' : 'files'}; nothing was applied.\n`,
+  );
+}
+
+/**
+ * Loads the repo for a command that needs a valid one; an invalid repo is reported (as JSON under `--json`)
+ * and the command ends with EXIT_INVALID.
+ */
+export async function loadValidRepo(
+  terminal: Terminal,
+  repo: RepoArgument,
+  json: boolean,
+): Promise<{ ok: true; spec: RepoSpec } | { ok: false; exitCode: number }> {
+  const result = await loadRepo(directoryReader(repo.absolute));
+  if (result.ok) {
+    for (const warning of result.warnings) terminal.err(`warning: ${formatIssue(locatedIssue(repo, warning))}\n`);
+    return { ok: true, spec: result.repo };
+  }
+  const issues = result.issues.map((issue) => locatedIssue(repo, issue));
+  if (json) terminal.out(`${JSON.stringify({ ok: false, issues }, null, 2)}\n`);
+  else printIssues(terminal, issues);
+  return { ok: false, exitCode: EXIT_INVALID };
+}

@@ -1,0 +1,71 @@
+import { TendError } from '../errors/index.js';
+import { maskedSecrets, renderService, servicesOnHost } from '../render/index.js';
+import type { Command } from './command.js';
+import { EXIT_INVALID, loadValidRepo } from './issue-report.js';
+import { resolveRepoArgument } from './repo-argument.js';
+import { UsageError } from './usage-error.js';
+
+export const renderCommand: Command = {
+  name: 'render',
+  summary: 'Print the exact files tend would write for a service on its hosts.',
+  usage: 'tend render SERVICE [--host HOST] [--json] [DIR]',
+  description:
+    'Renders the systemd unit, env file and timer units of SERVICE for every host of its group (or one\n' +
+    'HOST), byte for byte as tend writes them, except that secrets are shown as <secret:name>: their values\n' +
+    'are only read when tend applies. Touches no host.',
+  options: {
+    host: { type: 'string', description: 'Render for this host only.', valueName: 'HOST' },
+    json: { type: 'boolean', description: 'Print [{ host, files: [{ path, mode, kind, sha256, content }] }].' },
+  },
+  exitCodes: [
+    [0, 'the files were printed'],
+    [EXIT_INVALID, 'the repo is invalid, or SERVICE or HOST is unknown'],
+    [2, 'usage error'],
+  ],
+  maxPositionals: 2,
+  async run({ terminal, values, positionals }) {
+    const [serviceName, dir] = positionals;
+    if (serviceName === undefined) {
+      throw new UsageError('name the service to render', 'tend render SERVICE [--host HOST] [DIR]');
+    }
+    const json = values['json'] === true;
+    const repo = await resolveRepoArgument(dir, terminal.cwd);
+    const loaded = await loadValidRepo(terminal, repo, json);
+    if (!loaded.ok) return loaded.exitCode;
+    const { spec } = loaded;
+    const service = spec.services.find((candidate) => candidate.name === serviceName);
+    if (service === undefined) {
+      throw new TendError('E_UNKNOWN_SERVICE', 'invalid', `no service named "${serviceName}" in ${repo.display || '.'}`, {
+        hint: `Services: ${spec.services.map((s) => s.name).join(', ') || '(none)'}.`,
+      });
+    }
+    const groupHosts = spec.inventory.groups.get(service.group) ?? [];
+    const wanted = values['host'];
+    if (typeof wanted === 'string' && !groupHosts.includes(wanted)) {
+      throw new TendError('E_UNKNOWN_HOST', 'invalid', `${serviceName} does not run on host "${wanted}"`, {
+        hint: `Its group ${service.group} has: ${groupHosts.join(', ') || '(no hosts)'}.`,
+      });
+    }
+    const hosts = spec.inventory.hosts.filter((host) => (typeof wanted === 'string' ? host.name === wanted : groupHosts.includes(host.name)));
+    const rendered = hosts.map((host) =>
+      renderService({
+        service,
+        host,
+        servicesOnHost: new Set(servicesOnHost(spec, host.name).map((s) => s.name)),
+        secrets: maskedSecrets,
+      }),
+    );
+    if (json) {
+      terminal.out(`${JSON.stringify(rendered.map(({ host, files }) => ({ host, files })), null, 2)}\n`);
+      return 0;
+    }
+    for (const { host, files } of rendered) {
+      for (const file of files) {
+        terminal.out(`# --- ${file.path} on ${host} (mode ${file.mode.toString(8).padStart(4, '0')})\n`);
+        terminal.out(file.content);
+        terminal.out('\n');
+      }
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,66 @@
+import { InternalError } from '../errors/index.js';
+import type { UnitProperties } from './observed.js';
+import { parseUnitStatus } from './observe-parser.js';
+import { SHOW_PROPERTIES } from './observe-script.js';
+import type { RemoteRunner, RunResult, RunTarget } from './remote-command.js';
+
+/**
+ * The systemctl verbs a rollout needs, each one remote command through the one exec path. Unit names are
+ * checked here as well as by the loader: they end up in argv, and argv is shown in messages.
+ */
+
+const UNIT_NAME = /^[a-z][a-z0-9-]{0,100}\.(service|timer)$/;
+
+function checkUnits(units: readonly string[]): void {
+  for (const unit of units) {
+    if (!UNIT_NAME.test(unit)) throw new InternalError(`refusing to pass ${JSON.stringify(unit)} to systemctl`);
+  }
+}
+
+const SHOW_SCRIPT = `rc=0; systemctl show --all -p ${SHOW_PROPERTIES.join(',')} -- "$@" || rc=$?; echo "systemctl-show end rc=$rc"`;
+
+/** The properties of the given units, keyed by unit name. */
+export async function showUnits(pool: RemoteRunner, host: RunTarget, units: readonly string[]): Promise<Map<string, UnitProperties>> {
+  checkUnits(units);
+  const result = await pool.run(host, ['sh', '-c', SHOW_SCRIPT, 'sh', ...units], { sudo: true, timeoutMs: 30_000 });
+  return parseUnitStatus(host.name, result.stdout, result.stderr);
+}
+
+export async function daemonReload(pool: RemoteRunner, host: RunTarget): Promise<void> {
+  await pool.run(host, ['systemctl', 'daemon-reload'], { sudo: true });
+}
+
+export async function enableUnits(pool: RemoteRunner, host: RunTarget, units: readonly string[]): Promise<void> {
+  if (units.length === 0) return;
+  checkUnits(units);
+  await pool.run(host, ['systemctl', 'enable', '--', ...units], { sudo: true });
+}
+
+/**
+ * Restarts a unit and returns how systemctl ended without judging it: health is judged from the new run
+ * (InvocationID, NRestarts, probes), never from this exit code, which says nothing about a Type=exec
+ * service that crashes a second later.
+ */
+export async function restartUnits(pool: RemoteRunner, host: RunTarget, units: readonly string[]): Promise<RunResult> {
+  checkUnits(units);
+  return pool.run(host, ['systemctl', 'restart', '--', ...units], {
+    sudo: true,
+    okExitCodes: Array.from({ length: 255 }, (_, code) => code + 1),
+  });
+}
+
+/** Stops and disables units; units that do not exist are not an error (a prune after a partial create). */
+export async function stopAndDisableUnits(pool: RemoteRunner, host: RunTarget, units: readonly string[]): Promise<void> {
+  if (units.length === 0) return;
+  checkUnits(units);
+  await pool.run(host, ['systemctl', 'disable', '--now', '--', ...units], { sudo: true, okExitCodes: [1, 5] });
+}
+
+/** Removes files tend owns (absolute paths, checked by the caller against the host layout). */
+export async function removeFiles(pool: RemoteRunner, host: RunTarget, paths: readonly string[]): Promise<void> {
+  if (paths.length === 0) return;
+  for (const path of paths) {
+    if (!path.startsWith('/') || path.includes('/../') || path.includes('\n')) throw new InternalError(`refusing to remove ${JSON.stringify(path)}`);
+  }
+  await pool.run(host, ['rm', '-f', '--', ...paths], { sudo: true });
+}

@@ -1,0 +1,151 @@
+import { InternalError } from '../errors/index.js';
+import type { ObservedHost } from '../hosts/index.js';
+import { removeFiles, stopAndDisableUnits } from '../hosts/index.js';
+import type { HostStep, Plan, ServicePlan } from '../plan/model.js';
+import { releaseDir, unitName, type RenderedService } from '../render/index.js';
+import type { RepoSpec, ServiceSpec } from '../spec/model.js';
+import { runHostStep, type HostStepResult, type RolloutEffects } from './host-step-effects.js';
+import { decideRollout, recordRolloutEvent, startRollout, type RolloutOutcome } from './progress-decision.js';
+
+export interface ServiceRolloutResult {
+  readonly service: string;
+  /** `skipped` when a service it waits for did not become healthy in this apply. */
+  readonly result: RolloutOutcome['result'] | 'skipped' | 'unchanged';
+  readonly code: string | undefined;
+  readonly detail: string;
+  readonly outcome: RolloutOutcome | undefined;
+  readonly steps: readonly HostStepResult[];
+}
+
+export interface ApplyResult {
+  readonly services: readonly ServiceRolloutResult[];
+  readonly pruned: readonly { readonly host: string; readonly service: string; readonly ok: boolean; readonly detail: string }[];
+  /** True when every service succeeded or had nothing to do. */
+  readonly ok: boolean;
+}
+
+export interface ApplyInput {
+  readonly repo: RepoSpec;
+  readonly plan: Plan;
+  readonly observed: ReadonlyMap<string, ObservedHost>;
+  /** Resolved renders keyed by `service@host`. */
+  readonly rendered: ReadonlyMap<string, RenderedService<'resolved'>>;
+}
+
+export function renderKey(service: string, host: string): string {
+  return `${service}@${host}`;
+}
+
+/**
+ * Carries out a plan: services in `after:` order, each in its batches as the pure progress decision says,
+ * stopping a service at its budget and skipping what waits for a service that did not become healthy.
+ */
+export async function applyPlan(input: ApplyInput, effects: RolloutEffects): Promise<ApplyResult> {
+  const results = new Map<string, ServiceRolloutResult>();
+  for (const servicePlan of input.plan.services) {
+    const spec = input.repo.services.find((service) => service.name === servicePlan.service);
+    if (spec === undefined) throw new InternalError(`the plan names ${servicePlan.service}, which is not in the repo`);
+    const blockedBy = servicePlan.waitsFor.filter((name) => {
+      const result = results.get(name)?.result;
+      return result !== undefined && result !== 'succeeded' && result !== 'unchanged';
+    });
+    if (blockedBy.length > 0) {
+      results.set(spec.name, {
+        service: spec.name,
+        result: 'skipped',
+        code: 'E_DEPENDENCY_NOT_HEALTHY',
+        detail: `waits for ${blockedBy.join(', ')}, which did not become healthy`,
+        outcome: undefined,
+        steps: [],
+      });
+      continue;
+    }
+    results.set(spec.name, await rollOutService(spec, servicePlan, input, effects));
+  }
+  const pruned = await applyPrunes(input, effects);
+  const services = [...results.values()];
+  return {
+    services,
+    pruned,
+    ok: services.every((service) => service.result === 'succeeded' || service.result === 'unchanged') && pruned.every((prune) => prune.ok),
+  };
+}
+
+async function rollOutService(spec: ServiceSpec, plan: ServicePlan, input: ApplyInput, effects: RolloutEffects): Promise<ServiceRolloutResult> {
+  if (plan.batches.length === 0 && plan.unreachable.length === 0 && plan.blocked.length === 0) {
+    return { service: spec.name, result: 'unchanged', code: undefined, detail: 'nothing to change', outcome: undefined, steps: [] };
+  }
+  const steps: HostStepResult[] = [];
+  const stepsByHost = new Map(plan.batches.flat().map((step) => [step.host, step]));
+  let state = startRollout(plan, { canary: spec.deploy.canary, maxFailedHosts: spec.deploy.maxFailedHosts, progressDeadline: spec.deploy.timing.progressDeadline }, effects.now());
+  for (;;) {
+    const decision = decideRollout(state, effects.now());
+    switch (decision.kind) {
+      case 'start-batch': {
+        for (const host of decision.hosts) state = recordRolloutEvent(state, { type: 'host-started', host, at: effects.now() });
+        const batchResults = await Promise.all(decision.hosts.map((host) => runStep(stepsByHost.get(host), spec, input, effects)));
+        for (const result of batchResults) {
+          steps.push(result);
+          state = recordRolloutEvent(state, eventOf(result));
+        }
+        break;
+      }
+      case 'wait':
+        // Every host step runs to its own verdict before the next decision, so nothing is in flight here.
+        throw new InternalError(`rollout of ${spec.name} waits on ${decision.inFlight.join(', ')} with no step running`);
+      case 'stop':
+        return {
+          service: spec.name,
+          result: decision.outcome.result,
+          code: decision.code,
+          detail: decision.detail,
+          outcome: decision.outcome,
+          steps,
+        };
+      case 'done':
+        return { service: spec.name, result: decision.outcome.result, code: undefined, detail: 'all hosts healthy', outcome: decision.outcome, steps };
+    }
+  }
+}
+
+function runStep(step: HostStep | undefined, spec: ServiceSpec, input: ApplyInput, effects: RolloutEffects): Promise<HostStepResult> {
+  if (step === undefined) throw new InternalError(`a batch of ${spec.name} names a host without a step`);
+  const host = input.repo.inventory.hosts.find((candidate) => candidate.name === step.host);
+  const rendered = input.rendered.get(renderKey(spec.name, step.host));
+  if (host === undefined || rendered === undefined) throw new InternalError(`no host or render for ${spec.name} on ${step.host}`);
+  const observed = input.observed.get(step.host);
+  const before = observed?.reachable === true ? observed.services.get(spec.name)?.unit : undefined;
+  return runHostStep({ step, service: spec, host, rendered, before }, effects);
+}
+
+function eventOf(result: HostStepResult): Parameters<typeof recordRolloutEvent>[1] {
+  const at = result.endedAt;
+  switch (result.outcome) {
+    case 'healthy':
+      return { type: 'host-healthy', host: result.host, at };
+    case 'unreachable':
+      return { type: 'host-unreachable', host: result.host, at, code: result.code, detail: result.detail };
+    case 'failed':
+      return { type: 'host-failed', host: result.host, at, errorClass: result.errorClass ?? 'change', code: result.code, detail: result.detail };
+  }
+}
+
+/** A pruned service: stop and disable its units, then remove its files and releases. */
+async function applyPrunes(input: ApplyInput, effects: RolloutEffects): Promise<ApplyResult['pruned']> {
+  const done: { host: string; service: string; ok: boolean; detail: string }[] = [];
+  for (const step of input.plan.prunes) {
+    const target = input.repo.inventory.hosts.find((host) => host.name === step.host);
+    if (target === undefined) throw new InternalError(`the plan prunes on ${step.host}, which is not in the inventory`);
+    try {
+      const timers = step.deletes.filter((path) => path.endsWith('.timer')).map((path) => path.slice(path.lastIndexOf('/') + 1));
+      await stopAndDisableUnits(effects.pool, target, [...timers, unitName(step.service)]);
+      await removeFiles(effects.pool, target, step.deletes);
+      await effects.pool.run(target, ['rm', '-rf', '--', releaseDir(step.service)], { sudo: true });
+      done.push({ host: step.host, service: step.service, ok: true, detail: 'removed' });
+    } catch (error) {
+      done.push({ host: step.host, service: step.service, ok: false, detail: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return done;
+}
+

@@ -1,0 +1,210 @@
+import { asTendError, type ErrorClass } from '../errors/index.js';
+import {
+  daemonReload,
+  enableUnits,
+  journalTail,
+  pruneReleases,
+  removeFiles,
+  restartUnits,
+  runProbe,
+  showUnits,
+  stageRelease,
+  stopAndDisableUnits,
+  switchRelease,
+  writeFileAtomic,
+  type RemoteFiles,
+  type UnitProperties,
+} from '../hosts/index.js';
+import type { HostStep } from '../plan/model.js';
+import { timerUnitName, unitName, type RenderedService } from '../render/index.js';
+import type { HostSpec, ServiceSpec } from '../spec/model.js';
+import { judgeHealth, type HealthObservation, type HealthVerdict, type ProbeResult } from './health-decision.js';
+
+/** The outside world of a rollout: hosts, the clock, the repo's artifacts, and who listens to progress. */
+export interface RolloutEffects {
+  readonly pool: RemoteFiles;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  /** The bytes of a service's artifact at the commit being applied. */
+  readonly readArtifact: (service: ServiceSpec) => Promise<Uint8Array>;
+  readonly onProgress: (event: StepProgress) => void;
+  /** Releases kept per service on a host, `current` included. */
+  readonly keepReleases: number;
+}
+
+export type StepPhase = 'stage' | 'write' | 'reload' | 'switch' | 'restart' | 'probe' | 'healthy' | 'failed' | 'unreachable';
+
+export interface StepProgress {
+  readonly service: string;
+  readonly host: string;
+  readonly phase: StepPhase;
+  readonly detail: string;
+  /** While probing: when the host fails if it is not healthy by then. */
+  readonly deadlineAt?: number;
+}
+
+/** What happened on one host, with the evidence a status page, an alert and a revert commit carry. */
+export interface HostStepResult {
+  readonly service: string;
+  readonly host: string;
+  readonly action: HostStep['action'];
+  readonly outcome: 'healthy' | 'failed' | 'unreachable';
+  readonly code: string;
+  readonly errorClass: ErrorClass | undefined;
+  readonly detail: string;
+  readonly hint: string | undefined;
+  readonly lastProbe: ProbeResult | undefined;
+  /** The last journal lines of a unit that failed. */
+  readonly journal: string | undefined;
+  readonly startedAt: number;
+  readonly endedAt: number;
+}
+
+export interface HostStepInput {
+  readonly step: HostStep;
+  readonly service: ServiceSpec;
+  readonly host: HostSpec;
+  readonly rendered: RenderedService<'resolved'>;
+  /** The unit as observed before this step; undefined when the service never ran there. */
+  readonly before: UnitProperties | undefined;
+}
+
+const JOURNAL_LINES = 20;
+
+/**
+ * Carries out one host step: stage the release (verified on the host) before anything running is touched,
+ * write files atomically, reload, switch, restart, then watch the new run until the pure health judgement
+ * says healthy or failed. Errors from the host are classified where they happen: a lost connection is
+ * `unreachable` (never blamed on the version); only the health judgement blames the change.
+ */
+export async function runHostStep(input: HostStepInput, effects: RolloutEffects): Promise<HostStepResult> {
+  const { step, service, host, rendered } = input;
+  const startedAt = effects.now();
+  const progress = (phase: StepPhase, detail: string, deadlineAt?: number): void =>
+    effects.onProgress({ service: service.name, host: host.name, phase, detail, ...(deadlineAt === undefined ? {} : { deadlineAt }) });
+  const finish = (outcome: HostStepResult['outcome'], fields: Partial<HostStepResult> & Pick<HostStepResult, 'code' | 'detail'>): HostStepResult => ({
+    service: service.name,
+    host: host.name,
+    action: step.action,
+    outcome,
+    errorClass: undefined,
+    hint: undefined,
+    lastProbe: undefined,
+    journal: undefined,
+    startedAt,
+    endedAt: effects.now(),
+    ...fields,
+  });
+
+  let restartedAt: number;
+  try {
+    await applyChanges(input, effects, progress);
+    restartedAt = effects.now();
+  } catch (error) {
+    const tendError = asTendError(error);
+    if (tendError.errorClass === 'internal') throw tendError;
+    progress('unreachable', `${tendError.code}: ${tendError.message}`);
+    return finish(tendError.errorClass === 'transient' ? 'unreachable' : 'failed', {
+      code: tendError.code,
+      errorClass: tendError.errorClass,
+      detail: tendError.message,
+      hint: tendError.hint,
+    });
+  }
+
+  let verdict: HealthVerdict;
+  try {
+    verdict = await watchHealth(input, effects, restartedAt, progress);
+  } catch (error) {
+    const tendError = asTendError(error);
+    if (tendError.errorClass === 'internal') throw tendError;
+    progress('unreachable', `${tendError.code}: ${tendError.message}`);
+    return finish('unreachable', { code: tendError.code, errorClass: 'transient', detail: tendError.message, hint: tendError.hint });
+  }
+
+  if (verdict.state === 'healthy') {
+    progress('healthy', verdict.detail);
+    await keepRecentReleases(input, effects);
+    return finish('healthy', { code: verdict.code, detail: verdict.detail, lastProbe: verdict.lastProbe });
+  }
+  const journal = await journalTail(effects.pool, host, unitName(service.name), JOURNAL_LINES).catch(() => undefined);
+  progress('failed', `${verdict.code}: ${verdict.detail}`);
+  return finish('failed', {
+    code: verdict.code,
+    errorClass: 'change',
+    detail: verdict.detail,
+    hint: 'The new version did not become healthy; its probe evidence and journal are recorded with the rollout.',
+    lastProbe: verdict.lastProbe,
+    journal,
+  });
+}
+
+async function applyChanges(input: HostStepInput, effects: RolloutEffects, progress: (phase: StepPhase, detail: string) => void): Promise<void> {
+  const { step, service, host, rendered } = input;
+  const { pool } = effects;
+  if (step.release !== undefined && !step.releasePresent && service.run.kind === 'artifact') {
+    progress('stage', `upload ${service.run.fileName} ${step.release.slice(0, 12)}`);
+    await stageRelease(pool, host, service.name, step.release, service.run.fileName, await effects.readArtifact(service));
+  }
+  if (step.writes.length > 0) progress('write', step.writes.map((file) => file.path).join(', '));
+  for (const write of step.writes) {
+    const file = rendered.files.find((candidate) => candidate.path === write.path);
+    if (file === undefined) throw new Error(`the plan writes ${write.path}, which was not rendered for ${service.name} on ${host.name}`);
+    await writeFileAtomic(pool, host, file.path, Buffer.from(file.content, 'utf8'), file.mode);
+  }
+  const staleTimers = step.deletes.filter((path) => path.endsWith('.timer')).map((path) => path.slice(path.lastIndexOf('/') + 1));
+  await stopAndDisableUnits(pool, host, staleTimers);
+  await removeFiles(pool, host, step.deletes);
+  if (step.needsDaemonReload) {
+    progress('reload', 'systemctl daemon-reload');
+    await daemonReload(pool, host);
+  }
+  if (step.release !== undefined && service.run.kind === 'artifact') {
+    progress('switch', `current -> ${step.release.slice(0, 12)}`);
+    await switchRelease(pool, host, service.name, step.release);
+  }
+  const timers = service.timers.map((timer) => timerUnitName(service.name, timer.name));
+  const unit = unitName(service.name);
+  await enableUnits(pool, host, [unit, ...timers]);
+  progress('restart', `systemctl restart ${unit}`);
+  await restartUnits(pool, host, [unit, ...timers]);
+}
+
+async function watchHealth(
+  input: HostStepInput,
+  effects: RolloutEffects,
+  restartedAt: number,
+  progress: (phase: StepPhase, detail: string, deadlineAt?: number) => void,
+): Promise<HealthVerdict> {
+  const { service, host, before } = input;
+  const { timing, probe } = service.deploy;
+  const unit = unitName(service.name);
+  const observations: HealthObservation[] = [];
+  const deadlineAt = restartedAt + timing.healthyDeadline;
+  for (;;) {
+    const status = await showUnits(effects.pool, host, [unit]);
+    const properties = status.get(unit);
+    if (properties === undefined) throw new Error(`systemctl show did not report ${unit} on ${host.name}`);
+    const probeResult = probe === undefined ? undefined : await runProbe(effects.pool, host, probe, timing.timeout);
+    const now = effects.now();
+    observations.push({ at: now, unit: properties, probe: probeResult });
+    const verdict = judgeHealth({
+      before: before === undefined ? undefined : { invocationId: before.invocationId, nRestarts: before.nRestarts },
+      restartedAt,
+      observations,
+      timing,
+      hasProbe: probe !== undefined,
+      now,
+    });
+    if (verdict.state !== 'pending') return verdict;
+    progress('probe', `${verdict.code}: ${verdict.detail}`, deadlineAt);
+    await effects.sleep(timing.interval);
+  }
+}
+
+/** Old releases go only once the new one is healthy, so a rollback right after still needs no upload. */
+async function keepRecentReleases(input: HostStepInput, effects: RolloutEffects): Promise<void> {
+  const { step, service, host } = input;
+  if (step.release === undefined || service.run.kind !== 'artifact') return;
+  await pruneReleases(effects.pool, host, service.name, effects.keepReleases, [step.release]).catch(() => undefined);
+}
