@@ -12,7 +12,6 @@ import type { Pointer, YamlFile } from './yaml-document.js';
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SECRET_NAME = /^[a-z][a-z0-9_]*$/;
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** Keys that change how every program of the service is loaded or found; refused unless allowed. */

@@ -75,7 +75,6 @@ const CORE_TAGS = new Set(
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** C0 controls except tab, LF and CR; DEL; C1 controls. None belongs in a hand-written YAML file. */
-// eslint-disable-next-line no-control-regex
 const RAW_CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 
 interface NodeInfo {
