@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GitServer } from './harness/git-server.js';
 import { startHosts, stopHosts, type TestHost } from './harness/hosts.js';
-import { KNOWN_HOSTS_PATH } from './harness/layout.js';
+import { KNOWN_HOSTS_PATH, keepHostsRequested } from './harness/layout.js';
 import { prepareMachine } from './harness/prepare-machine.js';
 import { assertRoot } from './harness/prerequisites.js';
 
@@ -47,6 +47,16 @@ async function exampleRepoSource(): Promise<{ dir: string; cleanup: () => Promis
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
+async function stopEverything(parts: { stopDaemon?: StopDaemon; gitServer?: GitServer; cleanup?: () => Promise<void> }) {
+  const log = (line: string) => process.stderr.write(`harness: ${line}\n`);
+  await parts.stopDaemon?.();
+  await parts.gitServer?.close();
+  await parts.cleanup?.();
+  if (keepHostsRequested()) log('TEND_HARNESS_KEEP=1: hosts left running');
+  else await stopHosts();
+  log('stopped');
+}
+
 async function main(): Promise<void> {
   assertRoot();
   const log = (line: string) => process.stderr.write(`harness: ${line}\n`);
@@ -55,46 +65,54 @@ async function main(): Promise<void> {
 
   const gitUser = 'tend';
   const gitPassword = randomBytes(9).toString('base64url');
-  const gitServer = await GitServer.start({
-    user: gitUser,
-    password: gitPassword,
-    onRequest: (entry) => log(`git ${entry.method} ${entry.path} -> ${entry.status ?? 'no answer'} (${entry.durationMs} ms)`),
-  });
-  const source = await exampleRepoSource();
-  const head = await gitServer.createRepo('deploy', source.dir, { message: 'Import the example deploy repo' });
-  const repoUrl = gitServer.repoUrl('deploy');
-  const context: DemoContext = { hosts, gitServer, repoUrl, gitUser, gitPassword };
-  const stopDaemon = await startTendDaemon(context);
+  const parts: Parameters<typeof stopEverything>[0] = {};
+  try {
+    const gitServer = await GitServer.start({
+      user: gitUser,
+      password: gitPassword,
+      onRequest: (entry) => log(`git ${entry.method} ${entry.path} -> ${entry.status ?? 'no answer'} (${entry.durationMs} ms)`),
+    });
+    parts.gitServer = gitServer;
+    const source = await exampleRepoSource();
+    parts.cleanup = source.cleanup;
+    const head = await gitServer.createRepo('deploy', source.dir, { message: 'Import the example deploy repo' });
+    const repoUrl = gitServer.repoUrl('deploy');
+    const stopDaemon = await startTendDaemon({ hosts, gitServer, repoUrl, gitUser, gitPassword });
+    if (stopDaemon !== undefined) parts.stopDaemon = stopDaemon;
 
-  say('\nhosts (ssh as deploy, sudo -n for root; root accepts the same key):');
-  for (const host of hosts) say(`  ${host.name}  ${host.address}:${host.port}  ${host.hostKey}`);
-  say(`  client key  ${hosts[0]?.privateKeyPath ?? ''}`);
-  say(`  known_hosts ${KNOWN_HOSTS_PATH}`);
-  say(`  shell       npx tsx test/e2e/harness/cli.ts ssh host-1`);
-  say(`\ndeploy repo (from ${source.dir}, initial commit ${head.slice(0, 12)}):`);
-  say(`  clone URL   ${repoUrl}   user ${gitUser}   password ${gitPassword}`);
-  say('  make a commit:');
-  say(`    git clone ${gitServer.repoUrlWithCredentials('deploy')} /tmp/deploy && cd /tmp/deploy`);
-  say('    $EDITOR services/api/spec.yml');
-  say('    git commit -am "Change api" && git push');
-  say(stopDaemon === undefined ? '\ntend run: not started yet (startTendDaemon in test/e2e/demo.ts)' : '\ntend run: started');
-  say('\nup; Ctrl-C stops everything\n');
+    say('\nhosts (ssh as deploy, sudo -n for root; root accepts the same key):');
+    for (const host of hosts) say(`  ${host.name}  ${host.address}:${host.port}  ${host.hostKey}`);
+    say(`  client key  ${hosts[0]?.privateKeyPath ?? ''}`);
+    say(`  known_hosts ${KNOWN_HOSTS_PATH}`);
+    say('  shell       npx tsx test/e2e/harness/cli.ts ssh host-1');
+    say(`\ndeploy repo (from ${source.dir}, initial commit ${head.slice(0, 12)}):`);
+    say(`  clone URL   ${repoUrl}   user ${gitUser}   password ${gitPassword}`);
+    say('  make a commit:');
+    say(`    git clone ${gitServer.repoUrlWithCredentials('deploy')} /tmp/deploy && cd /tmp/deploy`);
+    say('    $EDITOR services/api/spec.yml');
+    say('    git commit -am "Change api" && git push');
+    say(stopDaemon === undefined ? '\ntend run: not started yet (startTendDaemon in test/e2e/demo.ts)' : '\ntend run: started');
+    say('\nup; Ctrl-C stops everything\n');
+  } catch (error) {
+    await stopEverything(parts);
+    throw error;
+  }
 
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log(`${signal}: shutting down`);
-    await stopDaemon?.();
-    await gitServer.close();
-    await source.cleanup();
-    if (process.env['TEND_HARNESS_KEEP'] === '1') log('TEND_HARNESS_KEEP=1: hosts left running');
-    else await stopHosts();
-    log('stopped');
-    process.exit(0);
+    stopEverything(parts).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error instanceof Error ? error.message : error);
+        process.exit(1);
+      },
+    );
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 main().catch((error: unknown) => {

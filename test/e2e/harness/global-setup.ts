@@ -1,13 +1,9 @@
 import { stopHosts } from './hosts.js';
+import { keepHostsRequested } from './layout.js';
 import { prepareMachine } from './prepare-machine.js';
 import { assertRoot } from './prerequisites.js';
 
 const log = (line: string) => process.stderr.write(`e2e harness: ${line}\n`);
-
-/** `TEND_HARNESS_KEEP=1` leaves hosts running after the run, for the next run or for poking at them. */
-export function keepHosts(): boolean {
-  return process.env['TEND_HARNESS_KEEP'] === '1';
-}
 
 export async function setup(): Promise<void> {
   assertRoot();
@@ -19,7 +15,7 @@ export async function setup(): Promise<void> {
 }
 
 export async function teardown(): Promise<void> {
-  if (keepHosts()) {
+  if (keepHostsRequested()) {
     log('TEND_HARNESS_KEEP=1: hosts left running; `npx tsx test/e2e/harness/cli.ts down` stops them');
     return;
   }

@@ -8,6 +8,11 @@ import { HarnessError } from './errors.js';
  * (`/work/shared/testbed`) uses 10.77.0.0/24 and both may exist on one machine.
  */
 export const STATE_DIR = process.env['TEND_HARNESS_DIR'] ?? '/var/tmp/tend-e2e';
+
+/** `TEND_HARNESS_KEEP=1` leaves hosts running after a test run or the demo, for the next run or for poking. */
+export function keepHostsRequested(): boolean {
+  return process.env['TEND_HARNESS_KEEP'] === '1';
+}
 export const HOSTS_DIR = join(STATE_DIR, 'hosts');
 export const ROOTFS_DIR = join(STATE_DIR, 'rootfs');
 export const ROOTFS_VERSION_FILE = join(STATE_DIR, 'rootfs.version');

@@ -56,7 +56,8 @@ async function presentVersion(): Promise<string | undefined> {
   }
 }
 
-const TAR_FLAGS = ['--numeric-owner', '--xattrs', "--xattrs-include=*"];
+// Numeric owners: the image's users (deploy, sshd, messagebus) do not exist on this machine.
+const TAR_FLAGS = ['--numeric-owner', '--xattrs', '--xattrs-include=*'];
 
 /**
  * Makes ROOTFS_DIR hold the current image: as it is if the version matches, else from the cached tarball,
