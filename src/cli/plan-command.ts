@@ -1,0 +1,51 @@
+import { preparePass } from '../daemon/reconcile-pass.js';
+import type { Command } from './command.js';
+import { fleetOptions, secretSourceOf, sshPoolOf } from './fleet-options.js';
+import { errorJson, formatError } from './error-report.js';
+import { EXIT_INVALID, loadValidRepo } from './issue-report.js';
+import { formatPlan, planJson } from './plan-report.js';
+import { resolveRepoArgument } from './repo-argument.js';
+
+const EXIT_NO_CHANGES = 0;
+const EXIT_CHANGES = 2;
+
+export const planCommand: Command = {
+  name: 'plan',
+  summary: 'Show what an apply would change on every host, in order, with reasons.',
+  usage: 'tend plan [--repo DIR] [--json] [--ssh-key FILE] [--secrets-dir DIR]',
+  description:
+    'Validates the deploy repo, observes every host of the inventory (one SSH round trip each, nothing is\n' +
+    'changed), and prints per service, in `after:` order, the batches of hosts that would be created,\n' +
+    'updated or restarted and why (which file differs, which release). Secrets are read to compare env\n' +
+    'files by hash and are never printed. Exit codes follow `terraform plan -detailed-exitcode`.',
+  options: fleetOptions,
+  exitCodes: [
+    [EXIT_NO_CHANGES, 'no changes: every host runs what the repo says'],
+    [EXIT_INVALID, 'error: invalid repo, missing secret, or a refused plan'],
+    [EXIT_CHANGES, 'changes are planned'],
+  ],
+  maxPositionals: 0,
+  async run(context) {
+    const { terminal, values } = context;
+    const json = values['json'] === true;
+    const repo = await resolveRepoArgument(typeof values['repo'] === 'string' ? values['repo'] : undefined, terminal.cwd);
+    const loaded = await loadValidRepo(terminal, repo, json);
+    if (!loaded.ok) return loaded.exitCode;
+    const secrets = secretSourceOf(context);
+    const pool = sshPoolOf(context, loaded.spec.settings);
+    try {
+      const pass = await preparePass(loaded.spec, secrets, pool);
+      const { planResult, observed } = pass;
+      if (json) {
+        terminal.out(`${JSON.stringify({ ok: planResult.ok, ...(planResult.ok ? {} : { error: errorJson(planResult.error) }), plan: planJson(planResult.plan, observed) }, null, 2)}\n`);
+      } else {
+        terminal.out(formatPlan(planResult.plan, observed));
+        if (!planResult.ok) terminal.err(formatError(planResult.error, false));
+      }
+      if (!planResult.ok) return EXIT_INVALID;
+      return planResult.plan.empty ? EXIT_NO_CHANGES : EXIT_CHANGES;
+    } finally {
+      await pool.close();
+    }
+  },
+};

@@ -1,0 +1,53 @@
+import type { ObservedHost } from '../hosts/index.js';
+import { summarizePlan } from '../plan/index.js';
+import type { HostStep, Plan } from '../plan/model.js';
+
+function stepLine(step: HostStep): string {
+  const reasons = step.reasons.map((reason) => reason.detail).join('; ');
+  return `${step.action.padEnd(9)} ${step.host}${reasons === '' ? '' : `  (${reasons})`}`;
+}
+
+/** The plan for people: per service in rollout order, its batches, with why each host changes. */
+export function formatPlan(plan: Plan, observed: ReadonlyMap<string, ObservedHost>): string {
+  const lines: string[] = [];
+  const unreachable = [...observed.values()].filter((host) => !host.reachable);
+  lines.push(`Observed ${observed.size} hosts${unreachable.length === 0 ? '' : `, ${unreachable.length} unreachable`}.`, '');
+  for (const service of plan.services) {
+    const after = service.waitsFor.length === 0 ? '' : ` (after ${service.waitsFor.join(', ')})`;
+    lines.push(`${service.service}${after}`);
+    service.batches.forEach((batch, index) => {
+      lines.push(`  batch ${index + 1}:`);
+      for (const step of batch) lines.push(`    ${stepLine(step)}`);
+    });
+    if (service.unchanged.length > 0) lines.push(`  unchanged: ${service.unchanged.join(', ')}`);
+    for (const host of service.unreachable) lines.push(`  unreachable: ${host.host} (${host.code}: ${host.message})`);
+    for (const host of service.blocked) lines.push(`  blocked: ${host.host} (${host.code}: ${host.message})`);
+  }
+  for (const step of plan.prunes) lines.push(`prune ${step.service} on ${step.host}`);
+  for (const orphan of plan.orphans) {
+    lines.push(`orphan ${orphan.service} on ${orphan.host} (no longer in the repo; set prune.enabled in tend.yml to remove it)`);
+  }
+  const summary = summarizePlan(plan);
+  const { create, update, restart, unchanged, prune } = summary.actions;
+  lines.push(
+    '',
+    plan.empty
+      ? `No changes: ${unchanged} service placements are up to date.`
+      : `Plan: ${create} to create, ${update} to update, ${restart} to restart, ${prune} to prune, ${unchanged} unchanged.`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/** The plan for scripts: the plan itself (hashes and paths, never file contents or secrets) and its summary. */
+export function planJson(plan: Plan, observed: ReadonlyMap<string, ObservedHost>): Record<string, unknown> {
+  return {
+    empty: plan.empty,
+    summary: summarizePlan(plan),
+    hosts: [...observed.values()].map((host) =>
+      host.reachable ? { host: host.host, reachable: true } : { host: host.host, reachable: false, code: host.code, message: host.message },
+    ),
+    services: plan.services,
+    prunes: plan.prunes,
+    orphans: plan.orphans,
+  };
+}

@@ -1,0 +1,34 @@
+import { observeHosts, type ObservedHost, type RemoteFiles } from '../hosts/index.js';
+import { desiredStateOf, planRollout } from '../plan/index.js';
+import type { PlanResult } from '../plan/model.js';
+import { loadSecrets, renderHost, secretRefs, unitName, type RenderedService, type SecretSource } from '../render/index.js';
+import { renderKey } from '../rollout/index.js';
+import type { RepoSpec } from '../spec/model.js';
+
+/** Everything one reconcile pass knows before it acts: what should be, what is, and the plan between. */
+export interface PreparedPass {
+  readonly repo: RepoSpec;
+  readonly observed: ReadonlyMap<string, ObservedHost>;
+  /** Resolved renders keyed by `service@host`; they hold secret values and never leave the process. */
+  readonly rendered: ReadonlyMap<string, RenderedService<'resolved'>>;
+  readonly planResult: PlanResult;
+}
+
+/**
+ * Observe and compare, the first two phases of a pass (act is `applyPlan`). Secrets are read before any
+ * host is contacted, so a missing one stops the pass with E_SECRET_MISSING and nothing touched; every host
+ * is observed in one round trip each, concurrently within the pool's bounds.
+ */
+export async function preparePass(repo: RepoSpec, secrets: SecretSource | undefined, pool: RemoteFiles): Promise<PreparedPass> {
+  const resolver = await loadSecrets(secrets, secretRefs(repo.services));
+  const rendered = new Map<string, RenderedService<'resolved'>>();
+  for (const host of repo.inventory.hosts) {
+    for (const one of renderHost(repo, host, resolver)) rendered.set(renderKey(one.service, one.host), one);
+  }
+  const wanted = new Map<string, string[]>();
+  for (const one of rendered.values()) wanted.set(one.host, [...(wanted.get(one.host) ?? []), unitName(one.service)]);
+  const observed = await observeHosts(pool, repo.inventory.hosts, (host) => wanted.get(host) ?? []);
+  const desired = desiredStateOf(repo.services, [...rendered.values()]);
+  const planResult = planRollout(desired, [...observed.values()], { prune: repo.settings.prune });
+  return { repo, observed, rendered, planResult };
+}
