@@ -35,7 +35,7 @@ export async function observeHost(
   } catch (error) {
     const tendError = asTendError(error);
     if (tendError.errorClass === 'internal') throw tendError;
-    return { host: host.name, reachable: false, code: tendError.code, message: tendError.message };
+    return { host: host.name, reachable: false, code: tendError.code, errorClass: tendError.errorClass, message: tendError.message };
   }
 }
 

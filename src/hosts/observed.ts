@@ -1,3 +1,5 @@
+import type { ErrorClass } from '../errors/index.js';
+
 /**
  * What one observation of a host returns: the contract between `observeHost` (SSH, untrusted output parsed
  * strictly) and the pure planner. Only units that carry tend's ownership marker appear here.
@@ -46,5 +48,7 @@ export type ObservedHost =
       readonly reachable: false;
       /** The TendError code that made it unobservable, e.g. E_HOST_UNREACHABLE or E_HOSTKEY. */
       readonly code: string;
+      /** transient (retry) or conflict (a changed host key, refused auth: a person must act). */
+      readonly errorClass: ErrorClass;
       readonly message: string;
     };

@@ -1,4 +1,4 @@
-import type { TendError } from '../errors/index.js';
+import type { ErrorClass, TendError } from '../errors/index.js';
 import type { ServiceSpec } from '../spec/model.js';
 
 /**
@@ -84,6 +84,8 @@ export interface HostStep {
 export interface SkippedHost {
   readonly host: string;
   readonly code: string;
+  /** Unreachable is transient; a refused host key or auth, or a foreign unit, is a conflict for a person. */
+  readonly errorClass: ErrorClass;
   readonly message: string;
 }
 

@@ -50,12 +50,12 @@ function planService(spec: ServiceSpec, placements: readonly DesiredPlacement[],
   for (const placement of [...placements].sort((a, b) => compareText(a.host, b.host))) {
     const host = hosts.get(placement.host) as ObservedHost;
     if (!host.reachable) {
-      unreachable.push({ host: host.host, code: host.code, message: host.message });
+      unreachable.push({ host: host.host, code: host.code, errorClass: host.errorClass, message: host.message });
       continue;
     }
     const foreign = placement.files.map((file) => file.path).filter((path) => host.foreignUnits.includes(path));
     if (foreign.length > 0) {
-      blocked.push({ host: host.host, code: 'E_FOREIGN_UNIT', message: foreignUnitMessage(foreign) });
+      blocked.push({ host: host.host, code: 'E_FOREIGN_UNIT', errorClass: 'conflict', message: foreignUnitMessage(foreign) });
       continue;
     }
     const step = comparePlacement(placement, host.services.get(spec.name));

@@ -113,8 +113,7 @@ export function startRollout(plan: ServicePlan, budget: RolloutBudget, at: numbe
     hosts.set(host, { state: 'not-started' });
   }
   const skipped: HostFailure[] = [
-    ...plan.unreachable.map((host) => ({ host: host.host, at, errorClass: 'transient' as const, code: host.code, detail: host.message })),
-    ...plan.blocked.map((host) => ({ host: host.host, at, errorClass: 'conflict' as const, code: host.code, detail: host.message })),
+    ...[...plan.unreachable, ...plan.blocked].map((host) => ({ host: host.host, at, errorClass: host.errorClass, code: host.code, detail: host.message })),
   ];
   return {
     service: plan.service,

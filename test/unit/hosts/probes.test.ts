@@ -82,12 +82,13 @@ describe('probeExec', () => {
 });
 
 describe('observeHost', () => {
-  it('returns an unobservable host with the code and message of what stopped it', async () => {
+  it('returns an unobservable host with the code, class and message of what stopped it', async () => {
     const error = new TendError('E_HOSTKEY', 'conflict', 'h presented another key');
     expect(await observeHost(failing(error), { name: 'h', user: 'root' })).toEqual({
       host: 'h',
       reachable: false,
       code: 'E_HOSTKEY',
+      errorClass: 'conflict',
       message: 'h presented another key',
     });
   });

@@ -85,7 +85,7 @@ export function aHost(host: string, services: ObservedService[] = [], foreignUni
 }
 
 export function anUnreachableHost(host: string): ObservedHost {
-  return { host, reachable: false, code: 'E_HOST_UNREACHABLE', message: `${host}:22 connection refused` };
+  return { host, reachable: false, code: 'E_HOST_UNREACHABLE', errorClass: 'transient', message: `${host}:22 connection refused` };
 }
 
 /** Every placement observed exactly as desired, one host entry per host. */

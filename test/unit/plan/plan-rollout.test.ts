@@ -95,7 +95,7 @@ describe('planRollout', () => {
     const observed: ObservedHost[] = [aHost('host-01'), anUnreachableHost('host-02'), aHost('host-03', [convergedService(placements[2]!)])];
     const plan = planOf(aDesiredState([aService('api')], placements), observed);
     const api = plan.services[0]!;
-    expect(api.unreachable).toEqual([{ host: 'host-02', code: 'E_HOST_UNREACHABLE', message: 'host-02:22 connection refused' }]);
+    expect(api.unreachable).toEqual([{ host: 'host-02', code: 'E_HOST_UNREACHABLE', errorClass: 'transient', message: 'host-02:22 connection refused' }]);
     expect(batchHosts(plan, 'api')).toEqual([['host-01']]);
     expect(api.unchanged).toEqual(['host-03']);
     expect(api.hostCount).toBe(3);
@@ -107,7 +107,7 @@ describe('planRollout', () => {
     const api = plan.services[0]!;
     expect(api.batches).toEqual([]);
     expect(api.blocked).toEqual([
-      { host: 'host-01', code: 'E_FOREIGN_UNIT', message: expect.stringContaining('/etc/systemd/system/api.service') as unknown },
+      { host: 'host-01', code: 'E_FOREIGN_UNIT', errorClass: 'conflict', message: expect.stringContaining('/etc/systemd/system/api.service') as unknown },
     ]);
     expect(plan.empty).toBe(true);
   });

@@ -83,7 +83,7 @@ describe('decideRollout', () => {
   });
 
   it('counts hosts the plan found unreachable against the budget from the start', () => {
-    const plan = aServicePlan(BATCHES, { unreachable: [{ host: 'h9', code: 'E_HOST_UNREACHABLE', message: 'timed out' }] });
+    const plan = aServicePlan(BATCHES, { unreachable: [{ host: 'h9', code: 'E_HOST_UNREACHABLE', errorClass: 'transient', message: 'timed out' }] });
     const withBudget = (maxFailedHosts: number): RolloutDecision => decideRollout(startRollout(plan, aBudget({ maxFailedHosts }), 0), 0);
     expect(withBudget(0)).toMatchObject({ kind: 'stop', code: 'E_FAILURE_BUDGET', outcome: { result: 'failed-transient' } });
     expect(withBudget(1)).toMatchObject({ kind: 'start-batch', index: 0 });
@@ -94,8 +94,13 @@ describe('decideRollout', () => {
     expect(decision).toMatchObject({ kind: 'stop', errorClass: 'change', outcome: { result: 'failed-change', cause: { host: 'h3' } } });
   });
 
+  it('classifies a host whose key changed as a conflict, not as a transient outage', () => {
+    const plan = aServicePlan(BATCHES, { unreachable: [{ host: 'h9', code: 'E_HOSTKEY', errorClass: 'conflict', message: 'host key changed' }] });
+    expect(decideRollout(startRollout(plan, aBudget(), 0), 0)).toMatchObject({ kind: 'stop', outcome: { result: 'failed-conflict' } });
+  });
+
   it('classifies a host blocked by a foreign unit as a conflict', () => {
-    const plan = aServicePlan(BATCHES, { blocked: [{ host: 'h9', code: 'E_FOREIGN_UNIT', message: 'not ours' }] });
+    const plan = aServicePlan(BATCHES, { blocked: [{ host: 'h9', code: 'E_FOREIGN_UNIT', errorClass: 'conflict', message: 'not ours' }] });
     expect(decideRollout(startRollout(plan, aBudget(), 0), 0)).toMatchObject({ kind: 'stop', outcome: { result: 'failed-conflict' } });
   });
 
