@@ -21,7 +21,7 @@ export const planCommand: Command = {
   options: fleetOptions,
   exitCodes: [
     [EXIT_NO_CHANGES, 'no changes: every host runs what the repo says'],
-    [EXIT_INVALID, 'error: invalid repo, missing secret, or a refused plan'],
+    [EXIT_INVALID, 'error: invalid repo, missing secret, a refused plan, or a host that could not be observed'],
     [EXIT_CHANGES, 'changes are planned'],
   ],
   maxPositionals: 0,
@@ -43,6 +43,12 @@ export const planCommand: Command = {
         if (!planResult.ok) terminal.err(formatError(planResult.error, false));
       }
       if (!planResult.ok) return EXIT_INVALID;
+      const unobserved = [...observed.values()].filter((host) => !host.reachable);
+      if (unobserved.length > 0) {
+        // "No changes" would be a lie about hosts nobody looked at: the plan is incomplete, which is an error.
+        if (!json) terminal.err(`error: ${unobserved.length} of ${observed.size} hosts could not be observed; the plan is incomplete (${unobserved.map((host) => host.host).join(', ')})\n`);
+        return EXIT_INVALID;
+      }
       return planResult.plan.empty ? EXIT_NO_CHANGES : EXIT_CHANGES;
     } finally {
       await pool.close();

@@ -25,6 +25,7 @@ const YES_NO = /^(yes|no)$/;
 type Field = (value: string) => boolean;
 
 const fileKinds = new Set(['unit', 'env']);
+const SERVICE_ONLY_PROPERTIES: ReadonlySet<string> = new Set(['NRestarts', 'MainPID']);
 
 /** Record name -> its fields, each with its value check. Every field is required, no other is allowed. */
 const RECORDS: Readonly<Record<string, Readonly<Record<string, Field>>>> = {
@@ -288,20 +289,21 @@ function parseShowBlocks(next: () => string | undefined, lineNo: () => number): 
   let block = new Map<string, string>();
   const flush = (): void => {
     if (block.size === 0) return;
+    const id = block.get('Id') ?? '';
     for (const key of SHOW_PROPERTIES) {
       // systemctl omits a property it has no value for unless --all is honoured; only InvocationID (empty
-      // before the first start) may legitimately be empty.
-      if (!block.has(key) && key !== 'InvocationID') throw new ParseFailure(lineNo(), `systemctl block lacks ${key}`);
+      // before the first start) may legitimately be empty, and a timer has no NRestarts or MainPID at all.
+      const optional = key === 'InvocationID' || (id.endsWith('.timer') && SERVICE_ONLY_PROPERTIES.has(key));
+      if (!block.has(key) && !optional) throw new ParseFailure(lineNo(), `systemctl block lacks ${key}`);
     }
-    const id = block.get('Id') ?? '';
     if (units.has(id)) throw new ParseFailure(lineNo(), `systemctl reported "${id}" twice`);
     units.set(id, {
       activeState: block.get('ActiveState') ?? '',
       subState: block.get('SubState') ?? '',
       invocationId: block.get('InvocationID') ?? '',
-      nRestarts: Number(block.get('NRestarts')),
+      nRestarts: Number(block.get('NRestarts') ?? '0'),
       needDaemonReload: block.get('NeedDaemonReload') === 'yes',
-      mainPid: Number(block.get('MainPID')),
+      mainPid: Number(block.get('MainPID') ?? '0'),
       unitFileState: block.get('UnitFileState') ?? '',
     });
     block = new Map();

@@ -55,6 +55,21 @@ function parseError(stdout: string): TendError {
 }
 
 describe('parseObservation', () => {
+  it('reads a timer block as systemd 252 prints it, without NRestarts or MainPID (regression)', () => {
+    const timer = ['Id=web-backup.timer', 'ActiveState=active', 'SubState=waiting', 'UnitFileState=enabled', 'NeedDaemonReload=no', `InvocationID=${INV}`];
+    const lines = goodLines();
+    const start = lines.indexOf('systemctl-show begin') + 1;
+    lines.splice(start, show('web-backup.timer').length, ...timer);
+    const observed = parseObservation('web-1', text(lines));
+    const web = observed.services.get('web');
+    expect(web?.timerUnits?.get('web-backup.timer')).toMatchObject({ subState: 'waiting', nRestarts: 0, mainPid: 0 });
+  });
+
+  it('still rejects a service block without NRestarts', () => {
+    const lines = goodLines().filter((line) => line !== 'NRestarts=0');
+    expect(parseError(text(lines)).code).toBe('E_OBSERVE_PARSE');
+  });
+
   it('reads files, releases, unit properties and foreign units of a well-formed observation', () => {
     const observed = parseObservation('web-1', text(goodLines()));
     expect(observed.reachable).toBe(true);
