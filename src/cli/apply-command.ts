@@ -54,7 +54,9 @@ export const applyCommand: Command = {
       }
       const plan = planResult.plan;
       if (!json) terminal.out(formatPlan(plan, observed));
-      if (plan.empty) {
+      const skipped = plan.services.some((service) => service.unreachable.length > 0 || service.blocked.length > 0);
+      // An empty plan with hosts nobody could look at is not "nothing to do": the rollout records them as failed.
+      if (plan.empty && !skipped) {
         if (json) terminal.out(`${JSON.stringify({ ok: true, applied: false, plan: planJson(plan, observed) }, null, 2)}\n`);
         return EXIT_APPLIED;
       }
@@ -72,7 +74,8 @@ export const applyCommand: Command = {
             if (service.run.kind !== 'artifact') throw new Error(`${service.name} has no artifact`);
             return readFile(path.join(repo.absolute, service.run.path));
           },
-          onProgress: json ? () => undefined : progressPrinter(terminal),
+          // Under --json stdout carries only the result; progress still reaches a person, on stderr.
+          onProgress: progressPrinter(json ? terminal.err : terminal.out),
           keepReleases: spec.settings.keepReleases,
         },
       );
@@ -100,7 +103,7 @@ async function confirm(terminal: Terminal): Promise<boolean> {
 }
 
 /** One line per phase change of a host; while probing, only when the verdict changes, with the time left. */
-function progressPrinter(terminal: Terminal): (event: StepProgress) => void {
+function progressPrinter(write: (text: string) => void): (event: StepProgress) => void {
   const last = new Map<string, string>();
   return (event) => {
     const key = `${event.service}@${event.host}`;
@@ -108,7 +111,7 @@ function progressPrinter(terminal: Terminal): (event: StepProgress) => void {
     if (event.phase === 'probe' && last.get(key)?.split(':')[0] === text.split(':')[0]) return;
     last.set(key, text);
     const left = event.deadlineAt === undefined ? '' : ` (fails in ${Math.max(0, Math.ceil((event.deadlineAt - Date.now()) / 1000))}s)`;
-    terminal.out(`[${event.service} ${event.host}] ${text}${left}\n`);
+    write(`[${event.service} ${event.host}] ${text}${left}\n`);
   };
 }
 

@@ -1,0 +1,104 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCommand } from './harness/run-command.js';
+
+/**
+ * The real `tend` binary, as a user runs it, for end-to-end tests: built once per test process from the
+ * working tree, run with the harness's client key, a deploy repo copied to a temp dir and a secrets dir.
+ */
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const BIN = join(ROOT, 'bin', 'tend.js');
+
+let built: Promise<void> | undefined;
+
+/** Compiles src/ once, so a test never runs a stale dist/. */
+export function buildTend(): Promise<void> {
+  built ??= runCommand(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.json')], { timeoutMs: 300_000 }).then(() => undefined);
+  return built;
+}
+
+export interface TendRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface TendProcess {
+  /** Resolves when a line of stderr matches. */
+  readonly waitForStderr: (pattern: RegExp) => Promise<string>;
+  readonly done: Promise<TendRun>;
+}
+
+export function startTend(args: readonly string[], env: NodeJS.ProcessEnv = {}): TendProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    for (const waiter of [...waiters]) {
+      const line = stderr.split('\n').find((candidate) => waiter.pattern.test(candidate));
+      if (line !== undefined) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    }
+  });
+  const done = new Promise<TendRun>((resolveRun, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolveRun({ code: code ?? -1, stdout, stderr }));
+  });
+  return {
+    done,
+    waitForStderr: (pattern) =>
+      new Promise((resolveLine, reject) => {
+        const line = stderr.split('\n').find((candidate) => pattern.test(candidate));
+        if (line !== undefined) return resolveLine(line);
+        waiters.push({ pattern, resolve: resolveLine });
+        void done.then(() => reject(new Error(`tend ended before stderr matched ${pattern}:\n${stderr}`)));
+      }),
+  };
+}
+
+export function runTend(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<TendRun> {
+  return startTend(args, env).done;
+}
+
+/** A scratch copy of a deploy repo that a test edits like a developer would. */
+export class ScratchRepo {
+  private constructor(readonly dir: string) {}
+
+  static async copyOf(source: string): Promise<ScratchRepo> {
+    const dir = await mkdtemp(join(tmpdir(), 'tend-e2e-repo-'));
+    await cp(resolve(ROOT, source), dir, { recursive: true });
+    return new ScratchRepo(dir);
+  }
+
+  async read(path: string): Promise<string> {
+    return readFile(join(this.dir, path), 'utf8');
+  }
+
+  async write(path: string, text: string): Promise<void> {
+    await writeFile(join(this.dir, path), text, { mode: 0o755 });
+  }
+
+  async edit(path: string, from: string | RegExp, to: string): Promise<void> {
+    const text = await this.read(path);
+    const next = text.replace(from, to);
+    if (next === text) throw new Error(`editing ${path}: ${String(from)} not found`);
+    await this.write(path, next);
+  }
+
+  /** Rewrites a service's artifact and the `sha256:` its spec pins, as a developer making a release does. */
+  async releaseArtifact(service: string, artifact: string, text: string): Promise<void> {
+    await this.write(`services/${service}/${artifact}`, text);
+    const sha = createHash('sha256').update(text).digest('hex');
+    await this.edit(`services/${service}/spec.yml`, /sha256: [0-9a-f]{64}/, `sha256: ${sha}`);
+  }
+}
