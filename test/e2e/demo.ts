@@ -1,7 +1,8 @@
 /**
- * The harness for a person: three hosts and a git server with the example deploy repo, up until Ctrl-C.
- * Run as root: `npx tsx test/e2e/demo.ts` (TEND_HARNESS_KEEP=1 leaves the hosts up afterwards).
+ * tend's demo: three hosts and a git server with the example deploy repo, tend deploying it to them, up
+ * until Ctrl-C. Run as root: `npm run demo` (TEND_HARNESS_KEEP=1 leaves the hosts up afterwards).
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { prepareMachine } from './harness/prepare-machine.js';
 import { assertRoot } from './harness/prerequisites.js';
 
 const EXAMPLE_REPO = fileURLToPath(new URL('../../deploy-repo-example', import.meta.url));
+const TEND_BIN = fileURLToPath(new URL('../../bin/tend.js', import.meta.url));
 const HOSTS = 3;
 
 export interface DemoContext {
@@ -29,11 +31,24 @@ export interface DemoContext {
 export type StopDaemon = () => Promise<void>;
 
 /**
- * Where `tend run` will be started against the demo's repo and hosts, once the daemon exists (issue: the
- * daemon loop). Until then the demo only shows the harness, and this returns nothing to stop.
+ * tend's main job against the demo: until `tend run` (the daemon) exists, one `tend apply` of the example
+ * repo to the three hosts, with live progress, as an operator would run it. The daemon will follow the
+ * git server instead, from this same place.
  */
 export async function startTendDaemon(context: DemoContext): Promise<StopDaemon | undefined> {
-  return undefined;
+  const secretsDir = await mkdtemp(join(tmpdir(), 'tend-demo-secrets-'));
+  await writeFile(join(secretsDir, 'api_token'), `demo-${randomBytes(6).toString('hex')}\n`, { mode: 0o600 });
+  const args = ['--repo', EXAMPLE_REPO, '--ssh-key', context.hosts[0]?.privateKeyPath ?? '', '--secrets-dir', secretsDir];
+  say(`\n$ tend apply --yes ${args.join(' ')}\n`);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(process.execPath, [TEND_BIN, 'apply', '--yes', ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  say(`\ntend apply exited with ${code ?? 'a signal'}. Look again at any time:`);
+  say(`  node ${TEND_BIN} plan ${args.join(' ')}`);
+  for (const host of context.hosts.slice(0, 2)) say(`  curl http://${host.address}:8080/version    (api on ${host.name})`);
+  return async () => rm(secretsDir, { recursive: true, force: true });
 }
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
@@ -87,11 +102,11 @@ async function main(): Promise<void> {
     say('  shell       npx tsx test/e2e/harness/cli.ts ssh host-1');
     say(`\ndeploy repo (from ${source.dir}, initial commit ${head.slice(0, 12)}):`);
     say(`  clone URL   ${repoUrl}   user ${gitUser}   password ${gitPassword}`);
-    say('  make a commit:');
+    say('  make a commit (tend follows the repo once `tend run` lands; until then re-run the plan/apply above):');
     say(`    git clone ${gitServer.repoUrlWithCredentials('deploy')} /tmp/deploy && cd /tmp/deploy`);
     say('    $EDITOR services/api/spec.yml');
     say('    git commit -am "Change api" && git push');
-    say(stopDaemon === undefined ? '\ntend run: not started yet (startTendDaemon in test/e2e/demo.ts)' : '\ntend run: started');
+
     say('\nup; Ctrl-C stops everything\n');
   } catch (error) {
     await stopEverything(parts);
