@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changeHostKey, takeLinkDown, type Fault } from './harness/faults.js';
 import { execInHost, type TestHost } from './harness/hosts.js';
 import { useHosts } from './harness/use-hosts.js';
-import { buildTend, runTend, ScratchRepo, startTend, type TendRun } from './tend-cli.js';
+import { buildTend, runTend, ScratchRepo, startTend, type TendRun } from '../support/tend-cli.js';
 
 /**
  * Issue 4 end to end: the real `tend` binary against three real systemd hosts over SSH, with the example

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCommand } from './harness/run-command.js';
+import { promisify } from 'node:util';
 
 /**
  * The real `tend` binary, as a user runs it, for end-to-end tests: built once per test process from the
@@ -18,7 +18,7 @@ let built: Promise<void> | undefined;
 
 /** Compiles src/ once, so a test never runs a stale dist/. */
 export function buildTend(): Promise<void> {
-  built ??= runCommand(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.json')], { timeoutMs: 300_000 }).then(() => undefined);
+  built ??= promisify(execFile)(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.json')], { timeout: 300_000 }).then(() => undefined);
   return built;
 }
 
@@ -34,8 +34,9 @@ export interface TendProcess {
   readonly done: Promise<TendRun>;
 }
 
-export function startTend(args: readonly string[], env: NodeJS.ProcessEnv = {}): TendProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startTend(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 600_000): TendProcess {
+  // A hang must fail the test that caused it, with tend's output, rather than stall the suite.
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
   let stdout = '';
   let stderr = '';
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
@@ -66,8 +67,8 @@ export function startTend(args: readonly string[], env: NodeJS.ProcessEnv = {}):
   };
 }
 
-export function runTend(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<TendRun> {
-  return startTend(args, env).done;
+export function runTend(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs?: number): Promise<TendRun> {
+  return startTend(args, env, timeoutMs).done;
 }
 
 /** A scratch copy of a deploy repo that a test edits like a developer would. */

@@ -1,0 +1,87 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTend, runTend } from '../../support/tend-cli.js';
+import { writeRepo } from '../spec/fixture-repo.js';
+import { hostileCases } from '../spec/hostile-corpus.js';
+
+/** The hostile corpus again, through the real binary a developer's CI runs: exit codes and output, not the API. */
+
+const ISSUE_LINE = /^(\S+):(\d+):(\d+): .+ \((E_[A-Z0-9_]+)\)$/;
+/** Long enough for any machine; a case that takes longer hangs, and a hang is the failure being tested. */
+const HANG_MS = 30_000;
+const roots: string[] = [];
+
+beforeAll(async () => {
+  await buildTend();
+}, 300_000);
+
+afterAll(async () => {
+  await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })));
+});
+
+describe('the tend binary: validate, render, help', () => {
+  it('accepts deploy-repo-example with exit 0', async () => {
+    const run = await runTend(['validate', 'deploy-repo-example']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('valid (4 services, 3 hosts, 2 groups)');
+  });
+
+  it('prints --help with the exit codes and exits 0', async () => {
+    const run = await runTend(['validate', '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/Exit codes:\n\s+0 .*valid.*\n\s+1 .*invalid.*\n\s+2 .*usage/);
+  });
+
+  it.each(['validate', 'render', 'plan', 'apply'])('tend %s --help prints usage, options and exit codes', async (command) => {
+    const run = await runTend([command, '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^Usage: tend ${command}`));
+    expect(run.stdout).toContain('Exit codes:');
+  });
+
+  it('renders the article-style spec of the example with LimitNOFILE=10000 and MemoryMax=1G, secrets masked', async () => {
+    const run = await runTend(['render', 'api', '--host', 'web-1', 'deploy-repo-example']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^LimitNOFILE=10000$/m);
+    expect(run.stdout).toMatch(/^MemoryMax=1G$/m);
+    expect(run.stdout).toContain('API_TOKEN="<secret:api_token>"');
+  });
+
+  it('exits 2 on an unknown option', async () => {
+    const run = await runTend(['validate', '--frobnicate']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('E_USAGE');
+  });
+
+  it.each(hostileCases.map((hostile) => [hostile.name, hostile] as const))(
+    'refuses %s with exit 1, file:line:col and a code, and no stack trace',
+    async (_, hostile) => {
+      const root = await mkdtemp(join(tmpdir(), 'tend-hostile-cli-'));
+      roots.push(root);
+      await writeRepo(root, hostile.files);
+      const run = await runTend(['validate', root], {}, HANG_MS);
+      expect(run.code, run.stderr).toBe(1);
+      const issueLines = run.stderr.split('\n').filter((line) => ISSUE_LINE.test(line));
+      expect(issueLines.length, run.stderr).toBeGreaterThan(0);
+      const codes = issueLines.map((line) => ISSUE_LINE.exec(line)?.[4]);
+      expect(codes).toContain(hostile.code);
+      expect(run.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+      expect(run.stdout).toBe('');
+    },
+  );
+
+  it('reports the same issues as JSON under --json', async () => {
+    const hostile = hostileCases[0];
+    if (hostile === undefined) throw new Error('empty corpus');
+    const root = await mkdtemp(join(tmpdir(), 'tend-hostile-cli-'));
+    roots.push(root);
+    await writeRepo(root, hostile.files);
+    const run = await runTend(['validate', '--json', root]);
+    expect(run.code).toBe(1);
+    const json = JSON.parse(run.stdout) as { ok: boolean; issues: { code: string; line: number; col: number }[] };
+    expect(json.ok).toBe(false);
+    expect(json.issues.map((issue) => issue.code)).toContain(hostile.code);
+  });
+});
