@@ -1,14 +1,12 @@
 import { createInterface } from 'node:readline/promises';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { preparePass } from '../daemon/reconcile-pass.js';
 import { applyPlan, type ApplyResult, type StepProgress } from '../rollout/index.js';
 import type { Command, Terminal } from './command.js';
 import { errorJson, formatError } from './error-report.js';
-import { fleetOptions, secretSourceOf, sshPoolOf } from './fleet-options.js';
-import { EXIT_INVALID, loadValidRepo } from './issue-report.js';
+import { fleetOptions, withFleetSession } from './fleet-options.js';
+import { EXIT_INVALID } from './issue-report.js';
 import { formatPlan, planJson } from './plan-report.js';
-import { resolveRepoArgument } from './repo-argument.js';
 import { UsageError } from './usage-error.js';
 
 const EXIT_APPLIED = 0;
@@ -38,14 +36,7 @@ export const applyCommand: Command = {
   async run(context) {
     const { terminal, values } = context;
     const json = values['json'] === true;
-    const repo = await resolveRepoArgument(typeof values['repo'] === 'string' ? values['repo'] : undefined, terminal.cwd);
-    const loaded = await loadValidRepo(terminal, repo, json);
-    if (!loaded.ok) return loaded.exitCode;
-    const spec = loaded.spec;
-    const secrets = secretSourceOf(context);
-    const pool = sshPoolOf(context, spec.settings);
-    try {
-      const pass = await preparePass(spec, secrets, pool);
+    return withFleetSession(context, async ({ repo, pass, pool }) => {
       const { planResult, observed } = pass;
       if (!planResult.ok) {
         if (json) terminal.out(`${JSON.stringify({ ok: false, error: errorJson(planResult.error), plan: planJson(planResult.plan, observed) }, null, 2)}\n`);
@@ -65,7 +56,7 @@ export const applyCommand: Command = {
         return EXIT_INVALID;
       }
       const result = await applyPlan(
-        { repo: spec, plan, observed, rendered: pass.rendered },
+        { repo: pass.repo, plan, observed, rendered: pass.rendered },
         {
           pool,
           now: () => Date.now(),
@@ -76,15 +67,13 @@ export const applyCommand: Command = {
           },
           // Under --json stdout carries only the result; progress still reaches a person, on stderr.
           onProgress: progressPrinter(json ? terminal.err : terminal.out),
-          keepReleases: spec.settings.keepReleases,
+          keepReleases: pass.repo.settings.keepReleases,
         },
       );
       if (json) terminal.out(`${JSON.stringify({ ok: result.ok, applied: true, result }, null, 2)}\n`);
       else terminal.out(formatApplyResult(result));
       return result.ok ? EXIT_APPLIED : EXIT_ROLLOUT_FAILED;
-    } finally {
-      await pool.close();
-    }
+    });
   },
 };
 

@@ -5,7 +5,10 @@ import { TendError } from '../errors/index.js';
 import { SshPool } from '../hosts/index.js';
 import { directorySecretSource, SECRETS_DIR_ENV, type SecretSource } from '../render/index.js';
 import type { RepoSettings } from '../spec/model.js';
+import { preparePass, type PreparedPass } from '../daemon/reconcile-pass.js';
 import type { CommandContext, OptionSpec } from './command.js';
+import { loadValidRepo } from './issue-report.js';
+import { resolveRepoArgument, type RepoArgument } from './repo-argument.js';
 
 /** Options of every command that talks to hosts. */
 export const fleetOptions: Readonly<Record<string, OptionSpec>> = {
@@ -40,4 +43,28 @@ export function sshPoolOf(context: CommandContext, settings: RepoSettings): SshP
     ...(knownHostsPath === undefined ? {} : { knownHostsPath: path.resolve(context.terminal.cwd, knownHostsPath) }),
     maxConcurrentHosts: settings.concurrency,
   });
+}
+
+export interface FleetSession {
+  readonly repo: RepoArgument;
+  readonly pass: PreparedPass;
+  readonly pool: SshPool;
+}
+
+/**
+ * The first half of plan and apply: load the repo (an invalid one is reported and ends the command),
+ * read secrets, connect, observe and plan; `act` gets the result, and the connections are closed after.
+ */
+export async function withFleetSession(context: CommandContext, act: (session: FleetSession) => Promise<number>): Promise<number> {
+  const { terminal, values } = context;
+  const repo = await resolveRepoArgument(stringOption(context, 'repo'), terminal.cwd);
+  const loaded = await loadValidRepo(terminal, repo, values['json'] === true);
+  if (!loaded.ok) return loaded.exitCode;
+  const pool = sshPoolOf(context, loaded.spec.settings);
+  try {
+    const pass = await preparePass(loaded.spec, secretSourceOf(context), pool);
+    return await act({ repo, pass, pool });
+  } finally {
+    await pool.close();
+  }
 }

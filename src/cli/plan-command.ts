@@ -1,10 +1,8 @@
-import { preparePass } from '../daemon/reconcile-pass.js';
 import type { Command } from './command.js';
-import { fleetOptions, secretSourceOf, sshPoolOf } from './fleet-options.js';
+import { fleetOptions, withFleetSession } from './fleet-options.js';
 import { errorJson, formatError } from './error-report.js';
-import { EXIT_INVALID, loadValidRepo } from './issue-report.js';
+import { EXIT_INVALID } from './issue-report.js';
 import { formatPlan, planJson } from './plan-report.js';
-import { resolveRepoArgument } from './repo-argument.js';
 
 const EXIT_NO_CHANGES = 0;
 const EXIT_CHANGES = 2;
@@ -28,13 +26,7 @@ export const planCommand: Command = {
   async run(context) {
     const { terminal, values } = context;
     const json = values['json'] === true;
-    const repo = await resolveRepoArgument(typeof values['repo'] === 'string' ? values['repo'] : undefined, terminal.cwd);
-    const loaded = await loadValidRepo(terminal, repo, json);
-    if (!loaded.ok) return loaded.exitCode;
-    const secrets = secretSourceOf(context);
-    const pool = sshPoolOf(context, loaded.spec.settings);
-    try {
-      const pass = await preparePass(loaded.spec, secrets, pool);
+    return withFleetSession(context, async ({ pass }) => {
       const { planResult, observed } = pass;
       if (json) {
         terminal.out(`${JSON.stringify({ ok: planResult.ok, ...(planResult.ok ? {} : { error: errorJson(planResult.error) }), plan: planJson(planResult.plan, observed) }, null, 2)}\n`);
@@ -50,8 +42,6 @@ export const planCommand: Command = {
         return EXIT_INVALID;
       }
       return planResult.plan.empty ? EXIT_NO_CHANGES : EXIT_CHANGES;
-    } finally {
-      await pool.close();
-    }
+    });
   },
 };
