@@ -72,6 +72,12 @@ export interface HostStepInput {
 const JOURNAL_LINES = 20;
 
 /**
+ * Codes that mean the host could not be talked to (as opposed to a host that answered with an error, such
+ * as a full disk): reported as unreachable. Either way a transient error never blames the version.
+ */
+const CONNECTION_LOST: ReadonlySet<string> = new Set(['E_HOST_UNREACHABLE', 'E_OUTCOME_UNKNOWN', 'E_COMMAND_TIMEOUT', 'E_SSH_CHANNEL']);
+
+/**
  * Carries out one host step: stage the release (verified on the host) before anything running is touched,
  * write files atomically, reload, switch, restart, then watch the new run until the pure health judgement
  * says healthy or failed. Errors from the host are classified where they happen: a lost connection is
@@ -103,8 +109,9 @@ export async function runHostStep(input: HostStepInput, effects: RolloutEffects)
   } catch (error) {
     const tendError = asTendError(error);
     if (tendError.errorClass === 'internal') throw tendError;
-    progress('unreachable', `${tendError.code}: ${tendError.message}`);
-    return finish(tendError.errorClass === 'transient' ? 'unreachable' : 'failed', {
+    const lost = CONNECTION_LOST.has(tendError.code);
+    progress(lost ? 'unreachable' : 'failed', `${tendError.code}: ${tendError.message}`);
+    return finish(lost ? 'unreachable' : 'failed', {
       code: tendError.code,
       errorClass: tendError.errorClass,
       detail: tendError.message,
@@ -118,8 +125,9 @@ export async function runHostStep(input: HostStepInput, effects: RolloutEffects)
   } catch (error) {
     const tendError = asTendError(error);
     if (tendError.errorClass === 'internal') throw tendError;
-    progress('unreachable', `${tendError.code}: ${tendError.message}`);
-    return finish('unreachable', { code: tendError.code, errorClass: 'transient', detail: tendError.message, hint: tendError.hint });
+    const lost = CONNECTION_LOST.has(tendError.code);
+    progress(lost ? 'unreachable' : 'failed', `${tendError.code}: ${tendError.message}`);
+    return finish(lost ? 'unreachable' : 'failed', { code: tendError.code, errorClass: tendError.errorClass, detail: tendError.message, hint: tendError.hint });
   }
 
   if (verdict.state === 'healthy') {

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { changeHostKey, takeLinkDown, type Fault } from './harness/faults.js';
+import { changeHostKey, fillFilesystem, takeLinkDown, type Fault } from './harness/faults.js';
 import { execInHost, type TestHost } from './harness/hosts.js';
 import { useHosts } from './harness/use-hosts.js';
 import { buildTend, runTend, ScratchRepo, startTend, type TendRun } from '../support/tend-cli.js';
@@ -244,6 +244,24 @@ describe('tend apply on real hosts', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/services\/gateway\/spec\.yml:\d+:\d+: .*\(E_ARTIFACT_HASH\)/);
     expect(await unitProperty(host('web-1'), 'gateway.service', 'InvocationID')).toBe(before);
+  });
+
+  it('fails a host whose release cannot be staged (full disk) before its running service is stopped, never blaming the version', async () => {
+    const staged = await exampleRepo();
+    await staged.edit('services/api/api', /VERSION=1\.0\.\d/, 'VERSION=1.0.7');
+    const running = await unitProperty(host('web-1'), 'api.service', 'InvocationID');
+    const fault = await fillFilesystem(host('web-1'));
+    try {
+      const { run, json } = await apply(staged);
+      expect(run.code, run.stderr).toBe(3);
+      const api = service(json, 'api');
+      expect(api.result).toBe('failed-transient');
+      expect(api.steps.map((step) => [step.host, step.outcome, step.errorClass])).toEqual([['web-1', 'failed', 'transient']]);
+      expect(await unitProperty(host('web-1'), 'api.service', 'InvocationID')).toBe(running);
+      expect(await unitProperty(host('web-1'), 'api.service', 'ActiveState')).toBe('active');
+    } finally {
+      await fault.restore();
+    }
   });
 
   it('reports a host whose link goes down mid-rollout as unreachable, not as a bad version, and does not hang', async () => {
