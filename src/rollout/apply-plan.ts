@@ -4,7 +4,7 @@ import { removeFiles, stopAndDisableUnits } from '../hosts/index.js';
 import type { HostStep, Plan, ServicePlan } from '../plan/model.js';
 import { releaseDir, unitName, type RenderedService } from '../render/index.js';
 import type { RepoSpec, ServiceSpec } from '../spec/model.js';
-import { runHostStep, type HostStepResult, type RolloutEffects } from './host-step-effects.js';
+import { runHostStep, timerUnitsAmong, type HostStepResult, type RolloutEffects } from './host-step-effects.js';
 import { decideRollout, recordRolloutEvent, startRollout, type RolloutOutcome } from './progress-decision.js';
 
 export interface ServiceRolloutResult {
@@ -137,8 +137,7 @@ async function applyPrunes(input: ApplyInput, effects: RolloutEffects): Promise<
     const target = input.repo.inventory.hosts.find((host) => host.name === step.host);
     if (target === undefined) throw new InternalError(`the plan prunes on ${step.host}, which is not in the inventory`);
     try {
-      const timers = step.deletes.filter((path) => path.endsWith('.timer')).map((path) => path.slice(path.lastIndexOf('/') + 1));
-      await stopAndDisableUnits(effects.pool, target, [...timers, unitName(step.service)]);
+      await stopAndDisableUnits(effects.pool, target, [...timerUnitsAmong(step.deletes), unitName(step.service)]);
       await removeFiles(effects.pool, target, step.deletes);
       await effects.pool.run(target, ['rm', '-rf', '--', releaseDir(step.service)], { sudo: true });
       done.push({ host: step.host, service: step.service, ok: true, detail: 'removed' });

@@ -160,8 +160,7 @@ async function applyChanges(input: HostStepInput, effects: RolloutEffects, progr
     if (file === undefined) throw new Error(`the plan writes ${write.path}, which was not rendered for ${service.name} on ${host.name}`);
     await writeFileAtomic(pool, host, file.path, Buffer.from(file.content, 'utf8'), file.mode);
   }
-  const staleTimers = step.deletes.filter((path) => path.endsWith('.timer')).map((path) => path.slice(path.lastIndexOf('/') + 1));
-  await stopAndDisableUnits(pool, host, staleTimers);
+  await stopAndDisableUnits(pool, host, timerUnitsAmong(step.deletes));
   await removeFiles(pool, host, step.deletes);
   if (step.needsDaemonReload) {
     progress('reload', 'systemctl daemon-reload');
@@ -208,6 +207,11 @@ async function watchHealth(
     progress('probe', `${verdict.code}: ${verdict.detail}`, deadlineAt);
     await effects.sleep(timing.interval);
   }
+}
+
+/** The timer units among file paths to delete: they must be stopped before their files go. */
+export function timerUnitsAmong(paths: readonly string[]): string[] {
+  return paths.filter((path) => path.endsWith('.timer')).map((path) => path.slice(path.lastIndexOf('/') + 1));
 }
 
 /** Old releases go only once the new one is healthy, so a rollback right after still needs no upload. */
