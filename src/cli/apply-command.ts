@@ -1,6 +1,4 @@
 import { createInterface } from 'node:readline/promises';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { applyPlan, type ApplyResult, type StepProgress } from '../rollout/index.js';
 import type { Command, Terminal } from './command.js';
 import { errorJson, formatError } from './error-report.js';
@@ -36,7 +34,7 @@ export const applyCommand: Command = {
   async run(context) {
     const { terminal, values } = context;
     const json = values['json'] === true;
-    return withFleetSession(context, async ({ repo, pass, pool }) => {
+    return withFleetSession(context, async ({ reader, pass, pool }) => {
       const { planResult, observed } = pass;
       if (!planResult.ok) {
         if (json) terminal.out(`${JSON.stringify({ ok: false, error: errorJson(planResult.error), plan: planJson(planResult.plan, observed) }, null, 2)}\n`);
@@ -63,7 +61,7 @@ export const applyCommand: Command = {
           sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
           readArtifact: async (service) => {
             if (service.run.kind !== 'artifact') throw new Error(`${service.name} has no artifact`);
-            return readFile(path.join(repo.absolute, service.run.path));
+            return reader.readFile(service.run.path);
           },
           // Under --json stdout carries only the result; progress still reaches a person, on stderr.
           onProgress: progressPrinter(json ? terminal.err : terminal.out),

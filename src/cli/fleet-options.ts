@@ -4,6 +4,7 @@ import path from 'node:path';
 import { TendError } from '../errors/index.js';
 import { SshPool } from '../hosts/index.js';
 import { directorySecretSource, SECRETS_DIR_ENV, type SecretSource } from '../render/index.js';
+import type { RepoReader } from '../spec/index.js';
 import type { RepoSettings } from '../spec/model.js';
 import { preparePass, type PreparedPass } from '../daemon/reconcile-pass.js';
 import type { CommandContext, OptionSpec } from './command.js';
@@ -24,12 +25,12 @@ function stringOption(context: CommandContext, name: string): string | undefined
   return typeof value === 'string' ? value : undefined;
 }
 
-export function secretSourceOf(context: CommandContext): SecretSource | undefined {
+function secretSourceOf(context: CommandContext): SecretSource | undefined {
   const dir = stringOption(context, 'secrets-dir') ?? context.terminal.env[SECRETS_DIR_ENV];
   return dir === undefined || dir === '' ? undefined : directorySecretSource(path.resolve(context.terminal.cwd, dir));
 }
 
-export function sshPoolOf(context: CommandContext, settings: RepoSettings): SshPool {
+function sshPoolOf(context: CommandContext, settings: RepoSettings): SshPool {
   const given = stringOption(context, 'ssh-key') ?? context.terminal.env['TEND_SSH_KEY'];
   const privateKeyPath = path.resolve(context.terminal.cwd, given ?? path.join(homedir(), '.ssh', 'id_ed25519'));
   if (!existsSync(privateKeyPath)) {
@@ -47,6 +48,8 @@ export function sshPoolOf(context: CommandContext, settings: RepoSettings): SshP
 
 export interface FleetSession {
   readonly repo: RepoArgument;
+  /** How the commit was read; artifacts are read through it too, never around it. */
+  readonly reader: RepoReader;
   readonly pass: PreparedPass;
   readonly pool: SshPool;
 }
@@ -63,7 +66,7 @@ export async function withFleetSession(context: CommandContext, act: (session: F
   const pool = sshPoolOf(context, loaded.spec.settings);
   try {
     const pass = await preparePass(loaded.spec, secretSourceOf(context), pool);
-    return await act({ repo, pass, pool });
+    return await act({ repo, reader: loaded.reader, pass, pool });
   } finally {
     await pool.close();
   }

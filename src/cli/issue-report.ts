@@ -1,5 +1,5 @@
 import { formatIssue, type Issue } from '../errors/index.js';
-import { directoryReader, loadRepo } from '../spec/index.js';
+import { directoryReader, loadRepo, type RepoReader } from '../spec/index.js';
 import type { RepoSpec } from '../spec/model.js';
 import type { Terminal } from './command.js';
 import { displayPath, type RepoArgument } from './repo-argument.js';
@@ -30,14 +30,20 @@ export async function loadValidRepo(
   terminal: Terminal,
   repo: RepoArgument,
   json: boolean,
-): Promise<{ ok: true; spec: RepoSpec } | { ok: false; exitCode: number }> {
-  const result = await loadRepo(directoryReader(repo.absolute));
+): Promise<{ ok: true; spec: RepoSpec; reader: RepoReader } | { ok: false; exitCode: number }> {
+  const reader = directoryReader(repo.absolute);
+  const result = await loadRepo(reader);
   if (result.ok) {
     for (const warning of result.warnings) terminal.err(`warning: ${formatIssue(locatedIssue(repo, warning))}\n`);
-    return { ok: true, spec: result.repo };
+    return { ok: true, spec: result.repo, reader };
   }
-  const issues = result.issues.map((issue) => locatedIssue(repo, issue));
+  return { ok: false, exitCode: reportInvalidRepo(terminal, repo, result.issues, json) };
+}
+
+/** Every issue of an invalid repo, located as the user named the repo; JSON under `--json`. Returns EXIT_INVALID. */
+export function reportInvalidRepo(terminal: Terminal, repo: RepoArgument, found: readonly Issue[], json: boolean): number {
+  const issues = found.map((issue) => locatedIssue(repo, issue));
   if (json) terminal.out(`${JSON.stringify({ ok: false, issues }, null, 2)}\n`);
   else printIssues(terminal, issues);
-  return { ok: false, exitCode: EXIT_INVALID };
+  return EXIT_INVALID;
 }

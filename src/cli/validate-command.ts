@@ -1,6 +1,6 @@
 import { directoryReader, loadRepo } from '../spec/index.js';
 import type { Command } from './command.js';
-import { EXIT_INVALID, locatedIssue, printIssues } from './issue-report.js';
+import { EXIT_INVALID, locatedIssue, reportInvalidRepo } from './issue-report.js';
 import { resolveRepoArgument } from './repo-argument.js';
 import { formatIssue } from '../errors/index.js';
 
@@ -27,12 +27,7 @@ export const validateCommand: Command = {
     const repo = await resolveRepoArgument(positionals[0], terminal.cwd);
     const json = values['json'] === true;
     const result = await loadRepo(directoryReader(repo.absolute));
-    if (!result.ok) {
-      const issues = result.issues.map((issue) => locatedIssue(repo, issue));
-      if (json) terminal.out(`${JSON.stringify({ ok: false, issues }, null, 2)}\n`);
-      else printIssues(terminal, issues);
-      return EXIT_INVALID;
-    }
+    if (!result.ok) return reportInvalidRepo(terminal, repo, result.issues, json);
     const summary = {
       services: result.repo.services.length,
       hosts: result.repo.inventory.hosts.length,
