@@ -56,7 +56,9 @@ export type ChangeWhat =
   /** systemd reports NeedDaemonReload=yes: the unit on disk is not the one loaded. */
   | 'daemon-reload'
   /** The service left the repo, or this host left its group. */
-  | 'removed';
+  | 'removed'
+  /** Files match, but an interrupted rollout never saw the host healthy at this commit: restart and probe. */
+  | 'unverified';
 
 export interface ChangeReason {
   readonly what: ChangeWhat;

@@ -10,6 +10,12 @@ import { foreignUnitMessage, pruneLimitError } from './plan-codes.js';
 
 export interface PlanOptions {
   readonly prune: PruneSettings;
+  /**
+   * Hosts whose files already match but whose health at this commit was never seen: an interrupted rollout
+   * (tend killed mid-probe) left them there. Matching files prove nothing about a version that may be
+   * failing, so they are restarted and probed again, ahead of the hosts that still need the change.
+   */
+  readonly unverified?: (service: string, host: string) => boolean;
 }
 
 /**
@@ -23,7 +29,7 @@ export function planRollout(desired: DesiredState, observed: readonly ObservedHo
   const placementsByService = groupPlacements(desired, hosts);
 
   const services = orderServices(desired.services).map((spec) =>
-    planService(spec, placementsByService.get(spec.name) ?? [], hosts),
+    planService(spec, placementsByService.get(spec.name) ?? [], hosts, options.unverified),
   );
 
   const leftovers = findLeftovers(desired, observed);
@@ -41,7 +47,12 @@ export function planRollout(desired: DesiredState, observed: readonly ObservedHo
   return { ok: true, plan };
 }
 
-function planService(spec: ServiceSpec, placements: readonly DesiredPlacement[], hosts: ReadonlyMap<string, ObservedHost>): ServicePlan {
+function planService(
+  spec: ServiceSpec,
+  placements: readonly DesiredPlacement[],
+  hosts: ReadonlyMap<string, ObservedHost>,
+  unverified: PlanOptions['unverified'],
+): ServicePlan {
   const changing: HostStep[] = [];
   const unchanged: string[] = [];
   const unreachable: SkippedHost[] = [];
@@ -58,10 +69,13 @@ function planService(spec: ServiceSpec, placements: readonly DesiredPlacement[],
       blocked.push({ host: host.host, code: 'E_FOREIGN_UNIT', errorClass: 'conflict', message: foreignUnitMessage(foreign) });
       continue;
     }
-    const step = comparePlacement(placement, host.services.get(spec.name));
+    const compared = comparePlacement(placement, host.services.get(spec.name));
+    const step = compared.action === 'unchanged' && unverified?.(spec.name, compared.host) === true ? reverifyStep(compared) : compared;
     if (step.action === 'unchanged') unchanged.push(step.host);
     else changing.push(step);
   }
+  // Re-verified hosts go first, so a version that fails there fails as the canary did, before it spreads.
+  changing.sort((a, b) => Number(isReverify(b)) - Number(isReverify(a)));
 
   return {
     service: spec.name,
@@ -72,6 +86,14 @@ function planService(spec: ServiceSpec, placements: readonly DesiredPlacement[],
     unreachable,
     blocked,
   };
+}
+
+function reverifyStep(step: HostStep): HostStep {
+  return { ...step, action: 'restart', reasons: [{ what: 'unverified', detail: 'an interrupted rollout never saw this host healthy at this commit' }] };
+}
+
+function isReverify(step: HostStep): boolean {
+  return step.reasons.some((reason) => reason.what === 'unverified');
 }
 
 function indexHosts(observed: readonly ObservedHost[]): Map<string, ObservedHost> {

@@ -9,8 +9,11 @@ import { decideRollout, recordRolloutEvent, startRollout, type RolloutOutcome } 
 
 export interface ServiceRolloutResult {
   readonly service: string;
-  /** `skipped` when a service it waits for did not become healthy in this apply. */
-  readonly result: RolloutOutcome['result'] | 'skipped' | 'unchanged';
+  /**
+   * `skipped` when a service it waits for did not become healthy in this apply; `superseded` when a newer
+   * commit stopped the apply before or during this service (no verdict on the change).
+   */
+  readonly result: RolloutOutcome['result'] | 'skipped' | 'unchanged' | 'superseded';
   readonly code: string | undefined;
   readonly detail: string;
   readonly outcome: RolloutOutcome | undefined;
@@ -45,6 +48,10 @@ export async function applyPlan(input: ApplyInput, effects: RolloutEffects): Pro
   for (const servicePlan of input.plan.services) {
     const spec = input.repo.services.find((service) => service.name === servicePlan.service);
     if (spec === undefined) throw new InternalError(`the plan names ${servicePlan.service}, which is not in the repo`);
+    if (effects.superseded?.() === true) {
+      results.set(spec.name, supersededResult(spec.name, []));
+      continue;
+    }
     const blockedBy = servicePlan.waitsFor.filter((name) => {
       const result = results.get(name)?.result;
       return result !== undefined && result !== 'succeeded' && result !== 'unchanged';
@@ -62,8 +69,9 @@ export async function applyPlan(input: ApplyInput, effects: RolloutEffects): Pro
     }
     results.set(spec.name, await rollOutService(spec, servicePlan, input, effects));
   }
-  const pruned = await applyPrunes(input, effects);
   const services = [...results.values()];
+  // Prunes follow the commit being applied; a superseded apply leaves them to the newer commit's plan.
+  const pruned = services.some((service) => service.result === 'superseded') ? [] : await applyPrunes(input, effects);
   return {
     services,
     pruned,
@@ -82,12 +90,12 @@ async function rollOutService(spec: ServiceSpec, plan: ServicePlan, input: Apply
     const decision = decideRollout(state, effects.now());
     switch (decision.kind) {
       case 'start-batch': {
+        if (effects.superseded?.() === true) return supersededResult(spec.name, steps);
         for (const host of decision.hosts) state = recordRolloutEvent(state, { type: 'host-started', host, at: effects.now() });
         const batchResults = await Promise.all(decision.hosts.map((host) => runStep(stepsByHost.get(host), spec, input, effects)));
-        for (const result of batchResults) {
-          steps.push(result);
-          state = recordRolloutEvent(state, eventOf(result));
-        }
+        for (const result of batchResults) steps.push(result);
+        if (batchResults.some((result) => result.outcome === 'superseded')) return supersededResult(spec.name, steps);
+        for (const result of batchResults) state = recordRolloutEvent(state, eventOf(result));
         break;
       }
       case 'wait':
@@ -118,9 +126,15 @@ function runStep(step: HostStep | undefined, spec: ServiceSpec, input: ApplyInpu
   return runHostStep({ step, service: spec, host, rendered, before }, effects);
 }
 
+function supersededResult(service: string, steps: readonly HostStepResult[]): ServiceRolloutResult {
+  return { service, result: 'superseded', code: 'E_SUPERSEDED', detail: 'a newer commit superseded this rollout', outcome: undefined, steps };
+}
+
 function eventOf(result: HostStepResult): Parameters<typeof recordRolloutEvent>[1] {
   const at = result.endedAt;
   switch (result.outcome) {
+    case 'superseded':
+      throw new InternalError(`a superseded step of ${result.service} on ${result.host} reached the rollout decision`);
     case 'healthy':
       return { type: 'host-healthy', host: result.host, at };
     case 'unreachable':

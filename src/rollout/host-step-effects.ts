@@ -30,9 +30,14 @@ export interface RolloutEffects {
   readonly onProgress: (event: StepProgress) => void;
   /** Releases kept per service on a host, `current` included. */
   readonly keepReleases: number;
+  /**
+   * True once a newer commit makes this rollout pointless (the daemon's "newest commit wins"). Checked only
+   * where stopping is safe: before a batch starts and between probes, never between a write and a restart.
+   */
+  readonly superseded?: () => boolean;
 }
 
-export type StepPhase = 'stage' | 'write' | 'reload' | 'switch' | 'restart' | 'probe' | 'healthy' | 'failed' | 'unreachable';
+export type StepPhase = 'stage' | 'write' | 'reload' | 'switch' | 'restart' | 'probe' | 'healthy' | 'failed' | 'unreachable' | 'superseded';
 
 export interface StepProgress {
   readonly service: string;
@@ -48,7 +53,8 @@ export interface HostStepResult {
   readonly service: string;
   readonly host: string;
   readonly action: HostStep['action'];
-  readonly outcome: 'healthy' | 'failed' | 'unreachable';
+  /** `superseded`: a newer commit arrived while probing; the host runs the new version, judged by nobody. */
+  readonly outcome: 'healthy' | 'failed' | 'unreachable' | 'superseded';
   readonly code: string;
   readonly errorClass: ErrorClass | undefined;
   readonly detail: string;
@@ -119,7 +125,7 @@ export async function runHostStep(input: HostStepInput, effects: RolloutEffects)
     });
   }
 
-  let verdict: HealthVerdict;
+  let verdict: HealthVerdict | 'superseded';
   try {
     verdict = await watchHealth(input, effects, restartedAt, progress);
   } catch (error) {
@@ -130,6 +136,10 @@ export async function runHostStep(input: HostStepInput, effects: RolloutEffects)
     return finish(lost ? 'unreachable' : 'failed', { code: tendError.code, errorClass: tendError.errorClass, detail: tendError.message, hint: tendError.hint });
   }
 
+  if (verdict === 'superseded') {
+    progress('superseded', 'a newer commit supersedes this rollout; stopped watching');
+    return finish('superseded', { code: 'E_SUPERSEDED', detail: 'a newer commit superseded this rollout while the host was being probed' });
+  }
   if (verdict.state === 'healthy') {
     progress('healthy', verdict.detail);
     await keepRecentReleases(input, effects);
@@ -182,7 +192,7 @@ async function watchHealth(
   effects: RolloutEffects,
   restartedAt: number,
   progress: (phase: StepPhase, detail: string, deadlineAt?: number) => void,
-): Promise<HealthVerdict> {
+): Promise<HealthVerdict | 'superseded'> {
   const { service, host, before } = input;
   const { timing, probe } = service.deploy;
   const unit = unitName(service.name);
@@ -204,6 +214,7 @@ async function watchHealth(
       now,
     });
     if (verdict.state !== 'pending') return verdict;
+    if (effects.superseded?.() === true) return 'superseded';
     progress('probe', `${verdict.code}: ${verdict.detail}`, deadlineAt);
     await effects.sleep(timing.interval);
   }

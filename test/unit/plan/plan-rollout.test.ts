@@ -126,6 +126,26 @@ describe('planRollout', () => {
     expect(plan.services[0]?.batches[0]?.[0]).toMatchObject({ action: 'update', release: hash('v1'), releasePresent: true, writes: [] });
   });
 
+  it('restarts and re-probes, ahead of the rest, hosts an interrupted rollout never saw healthy', () => {
+    const hosts = hostNames(3);
+    const placements = hosts.map((host) => aPlacement('api', host, { release: hash('new') }));
+    // host-03 already got the new release before tend was killed; host-01 and host-02 still run the old one.
+    const observed = hosts.map((host) =>
+      aHost(host, [convergedService(aPlacement('api', host, { release: hash(host === 'host-03' ? 'new' : 'old') }))]),
+    );
+    const desired = aDesiredState([aService('api')], placements);
+    const result = planRollout(desired, observed, { prune: PRUNE_OFF, unverified: (service, host) => service === 'api' && host === 'host-03' });
+    if (!result.ok) throw new Error(result.error.code);
+    expect(batchHosts(result.plan, 'api')).toEqual([['host-03'], ['host-01'], ['host-02']]);
+    expect(result.plan.services[0]?.batches[0]?.[0]).toMatchObject({ action: 'restart', reasons: [{ what: 'unverified' }] });
+  });
+
+  it('leaves a converged host alone when nothing says its health is unproven', () => {
+    const placement = aPlacement('api', 'host-01');
+    const result = planRollout(aDesiredState([aService('api')], [placement]), convergedFleet([placement]), { prune: PRUNE_OFF, unverified: () => false });
+    expect(result.ok && result.plan.empty).toBe(true);
+  });
+
   describe('prune', () => {
     const kept = aPlacement('api', 'host-01');
     const gone = aPlacement('old', 'host-01');
