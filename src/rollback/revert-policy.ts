@@ -1,0 +1,111 @@
+/**
+ * Whether and what to auto-revert after a change-caused rollout failure. Pure: the daemon gathers the
+ * commits, this decides. The guards are the ones on-call relies on: only the desired head is ever
+ * reverted, never a revert (tend's own or a person's), at most once per bad commit, and never past the
+ * last commit the service was healthy at.
+ */
+
+export interface CandidateCommit {
+  readonly sha: string;
+  readonly subject: string;
+  /** Paths the commit changed against its first parent. */
+  readonly changedPaths: readonly string[];
+  /** The commit is a revert (`This reverts commit …`). */
+  readonly isRevert: boolean;
+  /** The commit was written by tend (it carries a `Tend-Rollout-Id:` trailer). */
+  readonly writtenByTend: boolean;
+}
+
+export interface RevertPolicyInput {
+  readonly service: string;
+  readonly autoRollback: boolean;
+  /** The commit whose rollout failed. */
+  readonly failedCommit: string;
+  /** The branch head as last fetched; a newer commit supersedes the failure. */
+  readonly currentHead: string;
+  /**
+   * Commits after the last one the service was healthy at, up to and including the failed commit, newest
+   * first; undefined when the service was never healthy under tend (there is nothing to go back to).
+   */
+  readonly sinceStable: readonly CandidateCommit[] | undefined;
+  /** Bad commits tend already reverted (from its journal and from `This reverts commit` lines in history). */
+  readonly alreadyReverted: ReadonlySet<string>;
+}
+
+export type RevertHaltCode =
+  | 'E_AUTO_ROLLBACK_DISABLED'
+  | 'E_ROLLBACK_FAILED'
+  | 'E_REVERT_OF_REVERT'
+  | 'E_ROLLBACK_NO_BASELINE'
+  | 'E_REVERT_NO_CULPRIT'
+  | 'E_ALREADY_REVERTED';
+
+export type RevertDecision =
+  /** Revert these commits, newest first, one revert commit each. */
+  | { readonly kind: 'revert'; readonly commits: readonly CandidateCommit[] }
+  /** Do nothing automatic for this service; a person decides. */
+  | { readonly kind: 'halt'; readonly code: RevertHaltCode; readonly message: string; readonly hint: string }
+  /** A newer commit is the desired state now: re-plan against it instead of reverting. */
+  | { readonly kind: 'superseded' };
+
+/** Files whose change can break every service: a service's failure may come from them. */
+const REPO_WIDE_FILES: ReadonlySet<string> = new Set(['inventory.yml', 'tend.yml']);
+
+export const REVERT_HALT_HINTS: Readonly<Record<RevertHaltCode, string>> = {
+  E_AUTO_ROLLBACK_DISABLED:
+    'The spec says deploy.auto_rollback: false. Fix forward with a new commit, or run `tend revert <sha> --push` to roll back.',
+  E_ROLLBACK_FAILED:
+    'The previous version failed too, so hosts may be down. Look at the hosts (journalctl -u <service>), fix with a new commit, then `tend retry <service>`.',
+  E_REVERT_OF_REVERT:
+    'A revert commit failed to roll out; tend will not re-apply what a person reverted. Fix with a new commit.',
+  E_ROLLBACK_NO_BASELINE:
+    'The service was never healthy under tend, so there is no earlier version to go back to. Fix with a new commit.',
+  E_REVERT_NO_CULPRIT:
+    'No commit since the last healthy one changed this service or the repo-wide files. Check the hosts, then `tend retry <service>`.',
+  E_ALREADY_REVERTED:
+    'tend reverts a commit at most once. Look at why the change came back, fix with a new commit.',
+};
+
+export function decideRevert(input: RevertPolicyInput): RevertDecision {
+  if (input.currentHead !== input.failedCommit) return { kind: 'superseded' };
+  if (input.sinceStable === undefined) {
+    return halt('E_ROLLBACK_NO_BASELINE', `${input.service} failed at ${short(input.failedCommit)} and was never healthy at an earlier commit`);
+  }
+  const culprits = culpritsOf(input.service, input.sinceStable);
+  if (culprits.length === 0) {
+    return halt('E_REVERT_NO_CULPRIT', `no commit since ${input.service} was last healthy changed it`);
+  }
+  const own = culprits.find((commit) => commit.writtenByTend);
+  if (own !== undefined) {
+    return halt('E_ROLLBACK_FAILED', `the rollback of ${input.service} failed: tend's own revert ${short(own.sha)} did not become healthy`);
+  }
+  const revert = culprits.find((commit) => commit.isRevert);
+  if (revert !== undefined) {
+    return halt('E_REVERT_OF_REVERT', `${short(revert.sha)} "${revert.subject}" is a revert and failed to roll out`);
+  }
+  const again = culprits.find((commit) => input.alreadyReverted.has(commit.sha));
+  if (again !== undefined) return halt('E_ALREADY_REVERTED', `${short(again.sha)} was already reverted once`);
+  if (!input.autoRollback) {
+    return halt('E_AUTO_ROLLBACK_DISABLED', `${input.service} failed at ${short(input.failedCommit)} and has auto_rollback: false`);
+  }
+  return { kind: 'revert', commits: culprits };
+}
+
+/**
+ * The commits that changed the service's own directory; only when none did, the repo-wide files (a changed
+ * inventory or default can break a service whose spec never changed).
+ */
+function culpritsOf(service: string, commits: readonly CandidateCommit[]): CandidateCommit[] {
+  const prefix = `services/${service}/`;
+  const own = commits.filter((commit) => commit.changedPaths.some((path) => path.startsWith(prefix)));
+  if (own.length > 0) return own;
+  return commits.filter((commit) => commit.changedPaths.some((path) => REPO_WIDE_FILES.has(path)));
+}
+
+function halt(code: RevertHaltCode, message: string): RevertDecision {
+  return { kind: 'halt', code, message, hint: REVERT_HALT_HINTS[code] };
+}
+
+function short(sha: string): string {
+  return sha.slice(0, 12);
+}
