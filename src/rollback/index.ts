@@ -1,0 +1,6 @@
+export { revertMessage, parseRevertTrailers, revertedCommitOf, isTendRevert } from './revert-message.js';
+export type { RevertEvidence, RevertReason, RevertedCommit } from './revert-message.js';
+export { createRevertCommit, RevertConflictError } from './create-revert.js';
+export type { CreateRevertOptions, RevertCommit, RevertIdentity } from './create-revert.js';
+export { runNativeGit, gitFailed } from './native-git.js';
+export type { NativeGitOptions, NativeGitResult } from './native-git.js';
