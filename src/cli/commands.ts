@@ -2,7 +2,8 @@ import { applyCommand } from './apply-command.js';
 import type { Command } from './command.js';
 import { planCommand } from './plan-command.js';
 import { renderCommand } from './render-command.js';
+import { revertCommand } from './revert-command.js';
 import { validateCommand } from './validate-command.js';
 
 /** Every command, in the order `tend --help` lists them. */
-export const commands: readonly Command[] = [validateCommand, renderCommand, planCommand, applyCommand];
+export const commands: readonly Command[] = [validateCommand, renderCommand, planCommand, applyCommand, revertCommand];
