@@ -1,0 +1,282 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { TendError } from '../../../src/errors/index.js';
+import { directoryReader, loadRepo } from '../../../src/spec/index.js';
+import { GitCredentials, httpSource } from '../../../src/source/index.js';
+import type { DeploySource } from '../../../src/source/index.js';
+import { GitServer } from '../../e2e/harness/git-server.js';
+import { nativeGit, scratchDir } from './scratch-git.js';
+
+const USER = 'tend';
+const PASSWORD = 'correct-horse-battery-staple-41';
+const EXAMPLE = resolve('deploy-repo-example');
+
+/** Every string an error shows or keeps: message, hint, and the same down its cause chain. */
+function errorTexts(error: unknown): string[] {
+  const texts: string[] = [];
+  for (let current = error; current instanceof Error; current = current.cause) {
+    texts.push(current.message, String(current), current instanceof TendError ? (current.hint ?? '') : '');
+  }
+  return texts;
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<TendError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  if (!(error instanceof TendError)) throw new Error(`expected a TendError, got ${String(error)}`);
+  seenErrors.push(error);
+  return error;
+}
+
+const seenErrors: TendError[] = [];
+let server: GitServer;
+let scratch: { path: string; remove: () => Promise<void> };
+let repos = 0;
+
+beforeAll(async () => {
+  server = await GitServer.start({ user: USER, password: PASSWORD });
+  scratch = await scratchDir('http');
+});
+
+afterAll(async () => {
+  await server.close();
+  await scratch.remove();
+});
+
+beforeEach(() => {
+  server.setFault('none');
+});
+
+/** A fresh repository on the server holding deploy-repo-example, and a source with its own clone. */
+async function freshRepo(options: { password?: string; credentials?: false; timeoutMs?: number } = {}): Promise<{ name: string; first: string; source: DeploySource }> {
+  repos += 1;
+  const name = `deploy-${repos}`;
+  const first = await server.createRepo(name, EXAMPLE);
+  const source = httpSource({
+    url: server.repoUrl(name),
+    branch: 'main',
+    dir: join(scratch.path, `clone-${repos}`),
+    ...(options.credentials === false ? {} : { credentials: new GitCredentials(USER, options.password ?? PASSWORD) }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  });
+  return { name, first, source };
+}
+
+/** What another module of tend does: a revert written by native git inside the source's gitdir. */
+async function nativeRevert(source: DeploySource, head: string, target: string): Promise<string> {
+  const worktree = join(scratch.path, `worktree-${repos}-${target.slice(0, 8)}`);
+  await nativeGit(source.gitdir, ['worktree', 'add', '--quiet', '--detach', worktree, head]);
+  await nativeGit(worktree, ['revert', '--no-edit', target]);
+  const sha = await nativeGit(worktree, ['rev-parse', 'HEAD']);
+  await nativeGit(source.gitdir, ['worktree', 'remove', '--force', worktree]);
+  return sha;
+}
+
+function requestsSince(index: number) {
+  return server.requests.slice(index).map(({ method, path, status }) => ({ method, path, status }));
+}
+
+describe('httpSource fetch', () => {
+  it('clones on the first fetch and picks up a new commit on the next', async () => {
+    const { name, first, source } = await freshRepo();
+    expect(await source.fetch()).toBe(first);
+    const second = await server.landCommit(name, { files: { 'NOTES.md': 'hello\n' }, message: 'Add notes\n\nBecause.\n\nReviewed-by: Bob' });
+    expect(await source.fetch()).toBe(second);
+    const info = await source.commit(second);
+    expect(info).toMatchObject({ sha: second, parents: [first], subject: 'Add notes', authorName: 'tend e2e' });
+    expect(info.trailers.get('Reviewed-by')).toEqual(['Bob']);
+    expect(await source.changedPaths(second)).toEqual(['NOTES.md']);
+  });
+
+  it('fetches only the branch it serves', async () => {
+    const { name, source } = await freshRepo();
+    const other = await server.createRepo(`${name}-unused`);
+    await nativeGit(server.repoPath(name), ['fetch', '--quiet', server.repoPath(`${name}-unused`), `main:refs/heads/other`]);
+    await source.fetch();
+    const refs = await nativeGit(source.gitdir, ['for-each-ref', '--format=%(refname)']);
+    expect(refs.split('\n')).toEqual(['refs/remotes/origin/main']);
+    await expect(nativeGit(source.gitdir, ['cat-file', '-e', other])).rejects.toThrow();
+  });
+
+  it('keeps a bare git directory native git can add a worktree to and revert in', async () => {
+    const { name, source } = await freshRepo();
+    await source.fetch();
+    const change = await server.landCommit(name, { files: { 'extra.txt': 'x\n' }, message: 'Add extra' });
+    await source.fetch();
+    expect(await nativeGit(source.gitdir, ['rev-parse', '--is-bare-repository'])).toBe('true');
+    const revert = await nativeRevert(source, change, change);
+    expect((await source.commit(revert)).subject).toBe('Revert "Add extra"');
+    expect(await source.changedPaths(revert)).toEqual(['extra.txt']);
+  });
+
+  it('reports a branch the server does not have as E_GIT_BRANCH_MISSING', async () => {
+    const { name } = await freshRepo();
+    const source = httpSource({ url: server.repoUrl(name), branch: 'production', dir: join(scratch.path, `missing-${name}`), credentials: new GitCredentials(USER, PASSWORD) });
+    const error = await failureOf(source.fetch());
+    expect(error).toMatchObject({ code: 'E_GIT_BRANCH_MISSING', errorClass: 'conflict' });
+    expect(error.message).toContain('production');
+  });
+
+  it('reports a repository the server does not have as E_GIT_REPO_MISSING', async () => {
+    const source = httpSource({ url: server.repoUrl('no-such-repo'), branch: 'main', dir: join(scratch.path, 'no-such-repo'), credentials: new GitCredentials(USER, PASSWORD) });
+    expect(await failureOf(source.fetch())).toMatchObject({ code: 'E_GIT_REPO_MISSING', errorClass: 'conflict' });
+  });
+
+  it('gives up at the first refused password: E_GIT_AUTH, and one attempt with credentials after the anonymous probe', async () => {
+    const { source } = await freshRepo({ password: 'wrong-password-99' });
+    const before = server.requests.length;
+    const error = await failureOf(source.fetch());
+    expect(error).toMatchObject({ code: 'E_GIT_AUTH', errorClass: 'conflict', retryable: false });
+    expect(error.hint).toMatch(/does not retry/);
+    // isomorphic-git always asks anonymously first; the second request is the only one with credentials.
+    expect(requestsSince(before)).toEqual([
+      { method: 'GET', path: `/${source.description.split('/').at(-1) ?? ''}/info/refs?service=git-upload-pack`, status: 401 },
+      { method: 'GET', path: `/${source.description.split('/').at(-1) ?? ''}/info/refs?service=git-upload-pack`, status: 401 },
+    ]);
+  });
+
+  it('reports missing credentials as E_GIT_AUTH with a hint to configure them', async () => {
+    const { source } = await freshRepo({ credentials: false });
+    const error = await failureOf(source.fetch());
+    expect(error).toMatchObject({ code: 'E_GIT_AUTH', errorClass: 'conflict' });
+    expect(error.hint).toMatch(/none are configured/);
+  });
+
+  it.each([
+    ['unavailable-503', 503],
+    ['error-500', 500],
+  ] as const)('reports fault %s as E_GIT_SERVER, transient', async (fault, status) => {
+    const { source } = await freshRepo();
+    server.setFault(fault);
+    const error = await failureOf(source.fetch());
+    expect(error).toMatchObject({ code: 'E_GIT_SERVER', errorClass: 'transient', retryable: true });
+    expect(error.message).toContain(String(status));
+  });
+
+  it('ends a fetch from a server that never answers with E_GIT_TIMEOUT instead of hanging', async () => {
+    const { source } = await freshRepo({ timeoutMs: 300 });
+    server.setFault('hang');
+    expect(await failureOf(source.fetch())).toMatchObject({ code: 'E_GIT_TIMEOUT', errorClass: 'transient' });
+    await expect.poll(() => server.openRequests()).toBe(0);
+  });
+
+  it('recovers once the fault is gone', async () => {
+    const { first, source } = await freshRepo();
+    server.setFault('unavailable-503');
+    await failureOf(source.fetch());
+    server.setFault('none');
+    expect(await source.fetch()).toBe(first);
+  });
+});
+
+describe('httpSource reading commits', () => {
+  it('gives loadRepo the same result from the fetched tree as from the directory', async () => {
+    const { first, source } = await freshRepo();
+    await source.fetch();
+    const fromGit = await loadRepo(source.readerAt(first));
+    const fromDirectory = await loadRepo(directoryReader(EXAMPLE));
+    expect(fromDirectory.ok).toBe(true);
+    expect(fromGit).toEqual(fromDirectory);
+  });
+});
+
+describe('httpSource push', () => {
+  it('lands a revert commit native git wrote as loose objects, and moves the tracking ref', async () => {
+    const { name, source } = await freshRepo();
+    await source.fetch();
+    const bad = await server.landCommit(name, { files: { 'bad.txt': 'bad\n' }, message: 'Bad change' });
+    await source.fetch();
+    const revert = await nativeRevert(source, bad, bad);
+    expect(existsSync(join(source.gitdir, 'objects', revert.slice(0, 2), revert.slice(2)))).toBe(true);
+    await source.push(revert, bad);
+    expect(await server.head(name)).toBe(revert);
+    expect(await nativeGit(source.gitdir, ['rev-parse', 'refs/remotes/origin/main'])).toBe(revert);
+    expect(await nativeGit(server.repoPath(name), ['cat-file', '-t', revert])).toBe('commit');
+  });
+
+  it.each(['advertisement', 'update'] as const)(
+    'reports a commit that landed first (at the %s) as E_PUSH_RACE and leaves the remote and the tracking ref as they were',
+    async (at) => {
+      const { name, source } = await freshRepo();
+      const head = await source.fetch();
+      const revert = await nativeRevert(source, head, head);
+      const landed = server.racePush(name, at, { files: { 'theirs.txt': 'theirs\n' } });
+      const error = await failureOf(source.push(revert, head));
+      expect(error).toMatchObject({ code: 'E_PUSH_RACE', errorClass: 'transient' });
+      expect(await server.head(name)).toBe(await landed);
+      expect(await nativeGit(source.gitdir, ['rev-parse', 'refs/remotes/origin/main'])).toBe(head);
+      expect(await source.fetch()).toBe(await landed);
+    },
+  );
+
+  it('refuses to push over a head other than the expected one, even when the push would fast-forward', async () => {
+    const { name, first, source } = await freshRepo();
+    await source.fetch();
+    const second = await server.landCommit(name, { files: { 'second.txt': '2\n' }, message: 'Second' });
+    await source.fetch();
+    const revert = await nativeRevert(source, second, second);
+    // Someone rewinds the branch: the revert would fast-forward it, but it was computed for `second`.
+    await nativeGit(server.repoPath(name), ['update-ref', 'refs/heads/main', first]);
+    const error = await failureOf(source.push(revert, second));
+    expect(error).toMatchObject({ code: 'E_PUSH_RACE' });
+    expect(error.message).toContain(first);
+    expect(await server.head(name)).toBe(first);
+  });
+
+  it('reports a push the server refuses as E_PUSH_REJECTED with what the server said', async () => {
+    const { name, source } = await freshRepo();
+    const head = await source.fetch();
+    const revert = await nativeRevert(source, head, head);
+    await server.rejectPushes(name, 'main is protected: deploys are frozen');
+    const error = await failureOf(source.push(revert, head));
+    expect(error).toMatchObject({ code: 'E_PUSH_REJECTED', errorClass: 'conflict' });
+    expect(error.message).toContain('pre-receive hook declined');
+    expect(error.message).toContain('deploys are frozen');
+    expect(await server.head(name)).toBe(head);
+    expect(await nativeGit(source.gitdir, ['rev-parse', 'refs/remotes/origin/main'])).toBe(head);
+    await server.allowPushes(name);
+    await source.push(revert, head);
+    expect(await server.head(name)).toBe(revert);
+  });
+
+  it('reports a wrong password on push as E_GIT_AUTH', async () => {
+    const { name } = await freshRepo();
+    const dir = join(scratch.path, `wrong-push-${name}`);
+    const reader = httpSource({ url: server.repoUrl(name), branch: 'main', dir, credentials: new GitCredentials(USER, PASSWORD) });
+    const head = await reader.fetch();
+    const revert = await nativeRevert(reader, head, head);
+    const writer = httpSource({ url: server.repoUrl(name), branch: 'main', dir, credentials: new GitCredentials(USER, 'wrong-password-99') });
+    expect(await failureOf(writer.push(revert, head))).toMatchObject({ code: 'E_GIT_AUTH' });
+    expect(await server.head(name)).toBe(head);
+  });
+});
+
+describe('credentials stay secret', () => {
+  it('refuses a URL with credentials, without repeating them', () => {
+    let error: unknown;
+    try {
+      httpSource({ url: server.repoUrlWithCredentials('deploy-1'), branch: 'main', dir: scratch.path });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({ code: 'E_GIT_URL_CREDENTIALS', errorClass: 'invalid' });
+    expect((error as TendError).hint).toMatch(/credentials file/);
+    for (const text of errorTexts(error)) expect(text).not.toContain(PASSWORD);
+  });
+
+  it('appear in no error message, hint or cause seen in these tests, nor in a description', async () => {
+    const { source } = await freshRepo();
+    expect(source.description).not.toContain(PASSWORD);
+    expect(source.description).not.toContain(USER);
+    expect(seenErrors.length).toBeGreaterThan(10);
+    for (const error of seenErrors) {
+      for (const text of errorTexts(error)) expect(text).not.toContain(PASSWORD);
+    }
+    expect(JSON.stringify({ credentials: new GitCredentials(USER, PASSWORD) })).not.toContain(PASSWORD);
+  });
+});
