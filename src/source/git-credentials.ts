@@ -123,10 +123,16 @@ export function checkRepositoryUrl(url: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
-  } catch (error) {
+  } catch {
+    // No `cause`: Node's invalid-URL error keeps the input, which may hold a password.
     throw new TendError('E_GIT_URL', 'invalid', 'the git repository URL is not a valid URL', {
       hint: 'Give the full clone URL, for example https://git.example.com/ops/deploy.git.',
-      cause: error,
+    });
+  }
+  // The scheme first: `ssh://git@host/...` carries a user by convention, and the answer is "use HTTPS".
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new TendError('E_GIT_URL', 'invalid', `the git repository URL uses ${parsed.protocol}, tend speaks smart HTTP(S) only`, {
+      hint: 'Use the https:// clone URL of the repository, or a local path for a repository on this machine.',
     });
   }
   if (parsed.username !== '' || parsed.password !== '') {
@@ -140,11 +146,6 @@ export function checkRepositoryUrl(url: string): string {
           '(or TEND_GIT_TOKEN / TEND_GIT_USERNAME + TEND_GIT_PASSWORD). Change that password if the URL was shared.',
       },
     );
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    throw new TendError('E_GIT_URL', 'invalid', `the git repository URL uses ${parsed.protocol}, tend speaks smart HTTP(S) only`, {
-      hint: 'Use the https:// clone URL of the repository, or a local path for a repository on this machine.',
-    });
   }
   return `${parsed.origin}${parsed.pathname}`;
 }
