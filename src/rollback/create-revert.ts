@@ -57,7 +57,8 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 /**
  * Set on every call so that the result depends on the two commits only, never on the machine's or the
  * user's git config: no hooks, no signing, no pager, no background gc, and the merge settings at git's
- * defaults (`pull.twohead` is where git's sequencer reads its default strategy from).
+ * defaults: `pull.twohead` is where git's sequencer reads its strategy from, and `recursive` with
+ * `merge.renames=false` in a user's config turns a clean revert of a rename into a conflict.
  */
 const PINNED_CONFIG = [
   'core.hooksPath=/dev/null',

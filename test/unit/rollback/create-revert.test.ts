@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TendError } from '../../../src/errors/index.js';
 import { RevertConflictError, createRevertCommit, revertMessage, runNativeGit } from '../../../src/rollback/index.js';
 import { GitServer } from '../../e2e/harness/git-server.js';
-import { FIXED_DATE, Scratch, TEST_IDENTITY, commitFiles, git as nativeGit, gitOk, initRepo, linkedWorktrees, rawMessage, refSnapshot } from './git-sandbox.js';
+import { FIXED_DATE, Scratch, TEST_IDENTITY, commitFiles, testGitEnv, git as nativeGit, gitOk, initRepo, linkedWorktrees, rawMessage, refSnapshot } from './git-sandbox.js';
 import { randomHistory, seededRandom, type RandomHistory } from './random-history.js';
 
 const scratch = new Scratch();
@@ -240,14 +240,21 @@ describe('createRevertCommit leaves the gitdir as it found it', () => {
     const bad = await commitFiles(dir, { 'inventory.yml': null, 'hosts.yml': `hosts:\n${inventory}` }, 'Move the inventory');
     const head = await commitFiles(dir, { 'hosts.yml': `hosts:\n${inventory.replace('web-5', 'web-five')}` }, 'Rename web-5');
     const home = await scratch.dir('tend-home-');
-    // Honoured, these would make the revert a modify/delete conflict and the commit fail for want of a key.
-    await writeFile(join(home, '.gitconfig'), '[commit]\n\tgpgSign = true\n[merge]\n\trenames = false\n[user]\n\tsigningKey = nonexistent\n');
+    // Honoured, these make the revert rename-blind (a modify/delete conflict) and the commit fail for want of a key.
+    const hostile = '[pull]\n\ttwohead = recursive\n[merge]\n\trenames = false\n';
+    await writeFile(join(home, '.gitconfig'), `${hostile}[commit]\n\tgpgSign = true\n[user]\n\tsigningKey = nonexistent\n`);
+    const withHome: NodeJS.ProcessEnv = { ...testGitEnv(), HOME: home };
+    delete withHome['GIT_CONFIG_GLOBAL'];
+    const sensitive = await nativeGit(dir, ['-c', 'commit.gpgSign=false', 'revert', '--no-commit', bad], { env: withHome });
+    expect(sensitive.code, 'git itself must conflict under this config, or the test proves nothing').not.toBe(0);
+    await gitOk(dir, ['revert', '--abort']);
     const hooks = ['pre-commit', 'commit-msg', 'post-checkout', 'post-commit', 'reference-transaction'];
     for (const hook of hooks) {
       await writeFile(join(dir, '.git', 'hooks', hook), '#!/bin/sh\nexit 1\n');
       await chmod(join(dir, '.git', 'hooks', hook), 0o755);
     }
     await gitOk(dir, ['config', 'merge.renames', 'false']);
+    await gitOk(dir, ['config', 'pull.twohead', 'recursive']);
     const saved = process.env['HOME'];
     let tend: Outcome;
     try {
@@ -258,6 +265,7 @@ describe('createRevertCommit leaves the gitdir as it found it', () => {
     }
     for (const hook of hooks) fs.rmSync(join(dir, '.git', 'hooks', hook));
     await gitOk(dir, ['config', '--unset', 'merge.renames']);
+    await gitOk(dir, ['config', '--unset', 'pull.twohead']);
     expect(tend.kind).toBe('reverted');
     expect(tend).toEqual(await nativeRevert(dir, bad, false));
   });
