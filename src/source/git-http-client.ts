@@ -51,7 +51,7 @@ interface Limits {
 }
 
 /** Scheme, host and path: what a message may show of a URL (userinfo and query can carry secrets). */
-export function displayUrl(url: URL): string {
+function displayUrl(url: URL): string {
   return `${url.origin}${url.pathname}`;
 }
 

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
@@ -112,6 +112,23 @@ describe('httpSource fetch', () => {
     const revert = await nativeRevert(source, change, change);
     expect((await source.commit(revert)).subject).toBe('Revert "Add extra"');
     expect(await source.changedPaths(revert)).toEqual(['extra.txt']);
+  });
+
+  it('stays readable and fetchable after native git repacks the directory (git gc --auto after reverts does)', async () => {
+    const { name, first, source } = await freshRepo();
+    await source.fetch();
+    const second = await server.landCommit(name, { files: { 'two.txt': '2\n' }, message: 'Two' });
+    await source.fetch();
+    await source.commit(first);
+    await nativeGit(source.gitdir, ['gc', '--quiet', '--prune=now']);
+    expect(await source.changedPaths(second)).toEqual(['two.txt']);
+    // A new process over the same directory has nothing cached: everything comes from the repacked store.
+    const reopened = httpSource({ url: server.repoUrl(name), branch: 'main', dir: dirname(source.gitdir), credentials: new GitCredentials(USER, PASSWORD) });
+    expect((await reopened.commitsBetween(undefined, second)).map((commit) => commit.sha)).toEqual([second, first]);
+    expect(new TextDecoder().decode(await reopened.readerAt(second).readFile('two.txt'))).toBe('2\n');
+    const third = await server.landCommit(name, { files: { 'three.txt': '3\n' }, message: 'Three' });
+    expect(await source.fetch()).toBe(third);
+    expect(new TextDecoder().decode(await source.readerAt(third).readFile('three.txt'))).toBe('3\n');
   });
 
   it('reports a branch the server does not have as E_GIT_BRANCH_MISSING', async () => {
