@@ -1,0 +1,272 @@
+import { readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+
+import { InternalError, TendError } from '../errors/index.js';
+import { writeFileAtomically } from './atomic-file.js';
+import { errnoOf, fsErrorClass } from './fs-errors.js';
+
+/**
+ * The daemon's memory of what git and the hosts cannot tell it after a restart: which commit last
+ * converged, which commits are known bad (so a bad commit is reverted at most once), the rollout that was
+ * running, and what is halted waiting for a person. Plain data, written whole and atomically after every
+ * change; `schemas/journal.schema.json` is its exact shape on disk.
+ */
+export interface Journal {
+  readonly version: 1;
+  /** Which repository and branch this journal belongs to (see `describeSource`); another source's is not used. */
+  readonly source: string;
+  /** Head commit whose rollout fully converged. */
+  readonly lastApplied: string | undefined;
+  /** Head commit tend last started to roll out, converged or not. */
+  readonly lastAttempted: string | undefined;
+  readonly services: Readonly<Record<string, ServiceRecord>>;
+  /** Keyed by the bad commit. */
+  readonly knownBad: Readonly<Record<string, KnownBad>>;
+  readonly inFlight: InFlightRollout | undefined;
+  /** Keyed by service name, or `*` when everything is halted. */
+  readonly halted: Readonly<Record<string, Halt>>;
+  /** Head commit an operator acknowledged after E_HISTORY_REWRITTEN. */
+  readonly acknowledgedRewrite: string | undefined;
+}
+
+export interface ServiceRecord {
+  /** Last commit at which the service was proven healthy on every host. */
+  readonly stableCommit: string;
+  /** Milliseconds since the epoch. */
+  readonly since: number;
+}
+
+export interface KnownBad {
+  readonly service: string;
+  readonly code: string;
+  readonly at: number;
+  /** The revert commit tend pushed for it, once there is one. */
+  readonly revertedBy: string | undefined;
+  readonly rolloutId: string;
+}
+
+export type RolloutPhase = 'rolling' | 'reverting' | 'pushed-revert';
+
+export interface InFlightRollout {
+  readonly rolloutId: string;
+  readonly commit: string;
+  readonly startedAt: number;
+  readonly phase: RolloutPhase;
+  /** Per service, the hosts already proven healthy at `commit`: a resumed rollout need not wait on them again. */
+  readonly verified: Readonly<Record<string, readonly string[]>>;
+  /** While reverting: the bad commit being reverted. */
+  readonly revertOf: string | undefined;
+  /** Once written: the revert commit, so a crash after the push does not write a second one. */
+  readonly revertCommit: string | undefined;
+}
+
+export interface Halt {
+  readonly code: string;
+  readonly message: string;
+  readonly commit: string | undefined;
+  readonly since: number;
+}
+
+export type JournalReadResult =
+  | { readonly kind: 'ok'; readonly journal: Journal }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'corrupt'; readonly reason: string }
+  | { readonly kind: 'other-source'; readonly found: string };
+
+export function journalPath(stateDir: string): string {
+  return join(stateDir, 'journal.json');
+}
+
+export function emptyJournal(source: string): Journal {
+  return {
+    version: 1,
+    source,
+    lastApplied: undefined,
+    lastAttempted: undefined,
+    services: {},
+    knownBad: {},
+    inFlight: undefined,
+    halted: {},
+    acknowledgedRewrite: undefined,
+  };
+}
+
+/**
+ * A journal holds a few hundred entries at most; anything this large is not one tend wrote, and reading
+ * it whole would only spend the daemon's memory.
+ */
+const MAX_JOURNAL_BYTES = 16 * 1024 * 1024;
+
+let compiled: ValidateFunction | undefined;
+
+function validator(): ValidateFunction {
+  if (compiled === undefined) {
+    // schemas/ sits two levels above this file both in src/state and in dist/state.
+    const schema = JSON.parse(readFileSync(new URL('../../schemas/journal.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+    compiled = new Ajv2020({ strict: true }).compile(schema);
+  }
+  return compiled;
+}
+
+function reasonOf(error: ErrorObject): string {
+  const where = error.instancePath === '' ? 'the top level' : error.instancePath;
+  const params = error.params as Record<string, unknown>;
+  if (error.keyword === 'additionalProperties') return `${where}: unknown field ${JSON.stringify(params['additionalProperty'])}`;
+  // ajv reports a bad key twice: first the key's own failure (with `propertyName`), then `propertyNames`.
+  if (error.propertyName !== undefined) return `${where}: key ${JSON.stringify(error.propertyName)} ${error.message ?? 'is not valid'}`;
+  return `${where}: ${error.message ?? `fails ${error.keyword}`}`;
+}
+
+/** Why `value` is not a journal this tend reads, or undefined when it is one. */
+function journalProblem(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'the content is not a JSON object';
+  const version = (value as Record<string, unknown>)['version'];
+  if (version !== 1) return `version ${JSON.stringify(version) ?? 'missing'} is not one this tend reads (it reads version 1)`;
+  const validate = validator();
+  if (validate(value)) return undefined;
+  const first = validate.errors?.[0];
+  return first === undefined ? 'the content does not match the journal schema' : reasonOf(first);
+}
+
+/** A type as JSON holds it: fields that may be `undefined` are absent instead. */
+type Stored<T> = { readonly [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined> } & {
+  readonly [K in keyof T as undefined extends T[K] ? never : K]: T[K];
+};
+
+type StoredJournal = Stored<Omit<Journal, 'knownBad' | 'inFlight' | 'halted'>> & {
+  readonly knownBad: Readonly<Record<string, Stored<KnownBad>>>;
+  readonly inFlight?: Stored<InFlightRollout>;
+  readonly halted: Readonly<Record<string, Stored<Halt>>>;
+};
+
+/** Absent fields become explicit `undefined`, so every journal in memory has the same keys. */
+function fromStored(stored: StoredJournal): Journal {
+  const inFlight = stored.inFlight;
+  return {
+    version: 1,
+    source: stored.source,
+    lastApplied: stored.lastApplied,
+    lastAttempted: stored.lastAttempted,
+    services: stored.services,
+    knownBad: Object.fromEntries(
+      Object.entries(stored.knownBad).map(([commit, bad]) => [
+        commit,
+        { service: bad.service, code: bad.code, at: bad.at, revertedBy: bad.revertedBy, rolloutId: bad.rolloutId },
+      ]),
+    ),
+    inFlight:
+      inFlight === undefined
+        ? undefined
+        : {
+            rolloutId: inFlight.rolloutId,
+            commit: inFlight.commit,
+            startedAt: inFlight.startedAt,
+            phase: inFlight.phase,
+            verified: inFlight.verified,
+            revertOf: inFlight.revertOf,
+            revertCommit: inFlight.revertCommit,
+          },
+    halted: Object.fromEntries(
+      Object.entries(stored.halted).map(([name, halt]) => [name, { code: halt.code, message: halt.message, commit: halt.commit, since: halt.since }]),
+    ),
+    acknowledgedRewrite: stored.acknowledgedRewrite,
+  };
+}
+
+async function readBytes(path: string): Promise<Buffer | 'missing' | 'too-large'> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return 'missing';
+    throw unreadable(path, error);
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new TendError('E_STATE_READ', 'conflict', `the journal ${path} is not a regular file`, { hint: 'Move it away; tend writes a new journal.' });
+    if (stat.size > MAX_JOURNAL_BYTES) return 'too-large';
+    return await handle.readFile();
+  } catch (error) {
+    throw error instanceof TendError ? error : unreadable(path, error);
+  } finally {
+    await handle.close();
+  }
+}
+
+function unreadable(path: string, cause: unknown): TendError {
+  return new TendError('E_STATE_READ', fsErrorClass(cause), `cannot read the journal ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+    hint: 'The state directory must be readable and writable by the user tend runs as.',
+    cause,
+  });
+}
+
+/**
+ * Reads the journal at `path` for `source`. Bad content of any kind is `corrupt` with a reason, never a
+ * throw: a crash on a file system without fsync leaves a zero-byte file, and the daemon must be able to
+ * decide to start afresh (git and the hosts are the truth). Only a file it cannot read at all (permissions,
+ * a directory in its place) throws E_STATE_READ.
+ */
+export async function readJournal(path: string, source: string): Promise<JournalReadResult> {
+  const bytes = await readBytes(path);
+  if (bytes === 'missing') return { kind: 'missing' };
+  if (bytes === 'too-large') return { kind: 'corrupt', reason: `the file is larger than ${MAX_JOURNAL_BYTES} bytes` };
+  if (bytes.length === 0) return { kind: 'corrupt', reason: 'the file is empty (what a crash leaves before its data reached the disk)' };
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { kind: 'corrupt', reason: 'the file is not UTF-8 text' };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { kind: 'corrupt', reason: `the file is not JSON: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  const problem = journalProblem(value);
+  if (problem !== undefined) return { kind: 'corrupt', reason: problem };
+  // The schema has just proven this shape.
+  const journal = fromStored(value as StoredJournal);
+  if (journal.source !== source) return { kind: 'other-source', found: journal.source };
+  return { kind: 'ok', journal };
+}
+
+/**
+ * Replaces the journal atomically and durably. A journal that would not read back is tend's bug and is
+ * refused before anything is written, so the file on disk stays the last good one.
+ */
+export async function writeJournal(path: string, journal: Journal): Promise<void> {
+  // A round trip through JSON drops `undefined` fields and turns NaN into null, which the check then sees.
+  const text = `${JSON.stringify(journal, null, 2)}\n`;
+  const problem = journalProblem(JSON.parse(text));
+  if (problem !== undefined) throw new InternalError(`refusing to write a journal that would not read back: ${problem}`);
+  try {
+    await writeFileAtomically(path, text, 0o600);
+  } catch (error) {
+    throw new TendError('E_STATE_WRITE', fsErrorClass(error), `cannot write the journal ${path}: ${error instanceof Error ? error.message : String(error)}`, {
+      hint: 'The state directory must be writable by the user tend runs as and its file system must have space.',
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Records a failed commit. The first record of a commit is kept, so "at most one auto-revert per bad
+ * commit" survives the same commit failing again; only a revert commit learned later is added to it.
+ */
+export function recordKnownBad(journal: Journal, commit: string, bad: KnownBad): Journal {
+  const earlier = journal.knownBad[commit];
+  const kept = earlier === undefined ? bad : { ...earlier, revertedBy: earlier.revertedBy ?? bad.revertedBy };
+  return { ...journal, knownBad: { ...journal.knownBad, [commit]: kept } };
+}
+
+/** Adds a host proven healthy at the in-flight commit; a host already recorded is not repeated. */
+export function markVerified(rollout: InFlightRollout, service: string, host: string): InFlightRollout {
+  const hosts = rollout.verified[service] ?? [];
+  if (hosts.includes(host)) return rollout;
+  return { ...rollout, verified: { ...rollout.verified, [service]: [...hosts, host] } };
+}
