@@ -1,0 +1,9 @@
+/**
+ * What the daemon keeps on its own disk: the journal (atomic JSON), the lock that makes one tend the only
+ * writer of a state directory, and the one way a state file is written.
+ */
+export { writeFileAtomically } from './atomic-file.js';
+export { emptyJournal, journalPath, markVerified, readJournal, recordKnownBad, writeJournal } from './journal.js';
+export type { Halt, InFlightRollout, Journal, JournalReadResult, KnownBad, RolloutPhase, ServiceRecord } from './journal.js';
+export { acquireStateLock } from './state-lock.js';
+export type { StateLock } from './state-lock.js';
