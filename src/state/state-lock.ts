@@ -36,16 +36,23 @@ const LOCK_FILE = 'tend.lock';
 const LOCK_ATTEMPTS = 50;
 const TAKEOVER_WAIT_MS = 20;
 
+/** A lock file's content, or undefined once it is gone; any other failure is a state directory tend cannot use. */
 async function readOptional(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');
-  } catch {
-    return undefined;
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return undefined;
+    throw cannotLock(dirname(path), error);
   }
 }
 
+/** Outside Linux, or with /proc hidden, the checks that need /proc are skipped rather than failed. */
+async function readProc(path: string): Promise<string | undefined> {
+  return readFile(path, 'utf8').catch(() => undefined);
+}
+
 async function bootId(): Promise<string | undefined> {
-  return (await readOptional('/proc/sys/kernel/random/boot_id'))?.trim();
+  return (await readProc('/proc/sys/kernel/random/boot_id'))?.trim();
 }
 
 interface ProcessInfo {
@@ -54,7 +61,7 @@ interface ProcessInfo {
 }
 
 async function processInfo(pid: number): Promise<ProcessInfo | undefined> {
-  const stat = await readOptional(`/proc/${pid}/stat`);
+  const stat = await readProc(`/proc/${pid}/stat`);
   if (stat === undefined) return undefined;
   // The command name (field 2) is in parentheses and may itself contain spaces and parentheses.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
