@@ -3,7 +3,7 @@
  * writer of a state directory, and the one way a state file is written.
  */
 export { writeFileAtomically } from './atomic-file.js';
-export { emptyJournal, journalPath, markVerified, readJournal, recordKnownBad, writeJournal } from './journal.js';
+export { emptyJournal, journalPath, readJournal, writeJournal } from './journal.js';
 export type { Halt, InFlightRollout, Journal, JournalReadResult, KnownBad, RolloutPhase, ServiceRecord } from './journal.js';
 export { acquireStateLock } from './state-lock.js';
 export type { StateLock } from './state-lock.js';

@@ -6,6 +6,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 
 import { InternalError, TendError } from '../errors/index.js';
+import type { ErrorClass } from '../errors/index.js';
+import type { RevertEvidence } from '../rollback/index.js';
 import { writeFileAtomically } from './atomic-file.js';
 import { errnoOf, fsErrorClass } from './fs-errors.js';
 
@@ -56,19 +58,24 @@ export interface InFlightRollout {
   readonly commit: string;
   readonly startedAt: number;
   readonly phase: RolloutPhase;
+  /** Per service, the hosts this rollout set out to change. */
+  readonly planned: Readonly<Record<string, readonly string[]>>;
   /** Per service, the hosts already proven healthy at `commit`: a resumed rollout need not wait on them again. */
   readonly verified: Readonly<Record<string, readonly string[]>>;
-  /** While reverting: the bad commit being reverted. */
-  readonly revertOf: string | undefined;
-  /** Once written: the revert commit, so a crash after the push does not write a second one. */
-  readonly revertCommit: string | undefined;
+  /** While reverting: the failed service and the evidence the revert commit carries, so a restart can finish it. */
+  readonly revert: { readonly service: string; readonly evidence: RevertEvidence } | undefined;
 }
 
 export interface Halt {
   readonly code: string;
+  readonly errorClass: ErrorClass;
   readonly message: string;
+  readonly hint: string | undefined;
+  /** The head commit the halt was decided at. */
   readonly commit: string | undefined;
   readonly since: number;
+  /** What lifts it: any newer commit, or only a person (`tend retry` / `tend ack`). */
+  readonly until: 'new-commit' | 'operator';
 }
 
 export type JournalReadResult =
@@ -139,7 +146,7 @@ type Stored<T> = { readonly [K in keyof T as undefined extends T[K] ? K : never]
 
 type StoredJournal = Stored<Omit<Journal, 'knownBad' | 'inFlight' | 'halted'>> & {
   readonly knownBad: Readonly<Record<string, Stored<KnownBad>>>;
-  readonly inFlight?: Stored<InFlightRollout>;
+  readonly inFlight?: Stored<Omit<InFlightRollout, 'revert'>> & { readonly revert?: { readonly service: string; readonly evidence: Stored<RevertEvidence> } };
   readonly halted: Readonly<Record<string, Stored<Halt>>>;
 };
 
@@ -166,12 +173,18 @@ function fromStored(stored: StoredJournal): Journal {
             commit: inFlight.commit,
             startedAt: inFlight.startedAt,
             phase: inFlight.phase,
+            planned: inFlight.planned,
             verified: inFlight.verified,
-            revertOf: inFlight.revertOf,
-            revertCommit: inFlight.revertCommit,
+            revert:
+              inFlight.revert === undefined
+                ? undefined
+                : { service: inFlight.revert.service, evidence: { ...inFlight.revert.evidence, probe: inFlight.revert.evidence.probe } },
           },
     halted: Object.fromEntries(
-      Object.entries(stored.halted).map(([name, halt]) => [name, { code: halt.code, message: halt.message, commit: halt.commit, since: halt.since }]),
+      Object.entries(stored.halted).map(([name, halt]) => [
+        name,
+        { code: halt.code, errorClass: halt.errorClass, message: halt.message, hint: halt.hint, commit: halt.commit, since: halt.since, until: halt.until },
+      ]),
     ),
     acknowledgedRewrite: stored.acknowledgedRewrite,
   };
@@ -252,21 +265,4 @@ export async function writeJournal(path: string, journal: Journal): Promise<void
       cause: error,
     });
   }
-}
-
-/**
- * Records a failed commit. The first record of a commit is kept, so "at most one auto-revert per bad
- * commit" survives the same commit failing again; only a revert commit learned later is added to it.
- */
-export function recordKnownBad(journal: Journal, commit: string, bad: KnownBad): Journal {
-  const earlier = journal.knownBad[commit];
-  const kept = earlier === undefined ? bad : { ...earlier, revertedBy: earlier.revertedBy ?? bad.revertedBy };
-  return { ...journal, knownBad: { ...journal.knownBad, [commit]: kept } };
-}
-
-/** Adds a host proven healthy at the in-flight commit; a host already recorded is not repeated. */
-export function markVerified(rollout: InFlightRollout, service: string, host: string): InFlightRollout {
-  const hosts = rollout.verified[service] ?? [];
-  if (hosts.includes(host)) return rollout;
-  return { ...rollout, verified: { ...rollout.verified, [service]: [...hosts, host] } };
 }

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { TendError } from '../../../src/errors/index.js';
-import { emptyJournal, journalPath, markVerified, readJournal, recordKnownBad, writeJournal } from '../../../src/state/index.js';
+import { emptyJournal, journalPath, readJournal, writeJournal } from '../../../src/state/index.js';
 import type { InFlightRollout, Journal } from '../../../src/state/index.js';
 
 const SOURCE = 'https://git.example.com/ops/deploy.git#main';
@@ -21,9 +21,9 @@ const rollout: InFlightRollout = {
   commit: B,
   startedAt: 1_700_000_000_500,
   phase: 'reverting',
+  planned: { api: ['host-1', 'host-2', 'host-3'], worker: ['host-1'] },
   verified: { api: ['host-1', 'host-2'], worker: [] },
-  revertOf: B,
-  revertCommit: undefined,
+  revert: { service: 'api', evidence: { service: 'api', failedHosts: ['host-3'], errorCode: 'E_PROBE_FAILED', probe: 'http :8080/health -> 500', rolloutId: 'r-17' } },
 };
 
 /** Every field set, so a round trip proves each one survives. */
@@ -35,7 +35,10 @@ const full: Journal = {
   services: { api: { stableCommit: A, since: 1_700_000_000_000 } },
   knownBad: { [B]: { service: 'api', code: 'E_PROBE_FAILED', at: 1_700_000_001_000, revertedBy: C, rolloutId: 'r-17' } },
   inFlight: rollout,
-  halted: { '*': { code: 'E_PUSH_REJECTED', message: 'the remote refused the revert', commit: B, since: 1_700_000_002_000 } },
+  halted: {
+    '*': { code: 'E_PUSH_REJECTED', errorClass: 'conflict', message: 'the remote refused the revert', hint: 'Look at the branch protection.', commit: B, since: 1_700_000_002_000, until: 'operator' },
+    worker: { code: 'E_SCHEMA', errorClass: 'invalid', message: 'spec.yml is invalid', hint: undefined, commit: undefined, since: 1_700_000_003_000, until: 'new-commit' },
+  },
   acknowledgedRewrite: C,
 };
 
@@ -55,6 +58,15 @@ describe('writeJournal and readJournal', () => {
   it('round-trips every field', async () => {
     await writeJournal(path, full);
     expect(await readJournal(path, SOURCE)).toStrictEqual({ kind: 'ok', journal: full });
+  });
+
+  it('round-trips a rolling rollout without revert and evidence without a probe', async () => {
+    const rolling: Journal = { ...full, inFlight: { ...rollout, phase: 'rolling', revert: undefined } };
+    await writeJournal(path, rolling);
+    expect(await readJournal(path, SOURCE)).toStrictEqual({ kind: 'ok', journal: rolling });
+    const noProbe: Journal = { ...full, inFlight: { ...rollout, revert: { service: 'api', evidence: { service: 'api', failedHosts: [], errorCode: 'E_X', probe: undefined, rolloutId: 'r-1' } } } };
+    await writeJournal(path, noProbe);
+    expect(await readJournal(path, SOURCE)).toStrictEqual({ kind: 'ok', journal: noProbe });
   });
 
   it('round-trips an empty journal with every optional field undefined', async () => {
@@ -132,7 +144,11 @@ describe('readJournal on bad content', () => {
     ['an unknown phase', JSON.stringify({ ...valid, inFlight: { ...rollout, phase: 'paused' } }), /\/inFlight\/phase/],
     ['verified hosts as a string', JSON.stringify({ ...valid, inFlight: { ...rollout, verified: { api: 'host-1' } } }), /\/inFlight\/verified\/api/],
     ['a verified host listed twice', JSON.stringify({ ...valid, inFlight: { ...rollout, verified: { api: ['h', 'h'] } } }), /\/inFlight\/verified\/api/],
-    ['a halt without a message', JSON.stringify({ ...valid, halted: { api: { code: 'E_X', since: 1 } } }), /message/],
+    ['a halt without a message', JSON.stringify({ ...valid, halted: { api: { code: 'E_X', errorClass: 'invalid', since: 1, until: 'operator' } } }), /message/],
+    ['a halt with an unknown error class', JSON.stringify({ ...valid, halted: { api: { code: 'E_X', errorClass: 'fatal', message: 'm', since: 1, until: 'operator' } } }), /\/halted\/api\/errorClass/],
+    ['a halt that says nothing of what lifts it', JSON.stringify({ ...valid, halted: { api: { code: 'E_X', errorClass: 'invalid', message: 'm', since: 1 } } }), /until/],
+    ['an in-flight rollout without planned hosts', JSON.stringify({ ...valid, inFlight: { ...rollout, planned: undefined } }), /planned/],
+    ['revert evidence without its error code', JSON.stringify({ ...valid, inFlight: { ...rollout, revert: { service: 'api', evidence: { service: 'api', failedHosts: [], rolloutId: 'r' } } } }), /errorCode/],
     ['an unknown top-level field', JSON.stringify({ ...valid, lastAplied: A }), /unknown field "lastAplied"/],
     ['an unknown nested field', JSON.stringify({ ...valid, services: { api: { stableCommit: A, since: 0, extra: true } } }), /unknown field "extra"/],
   ])('%s is corrupt, with a reason', async (_name, content, reason) => {
@@ -210,42 +226,6 @@ describe('crash safety', () => {
     // Proof that the kills exercised the window between temp file and rename, not only the gaps between writes.
     expect(killedMidWrite).toBeGreaterThan(0);
   }, 120_000);
-});
-
-describe('recordKnownBad', () => {
-  const bad = { service: 'api', code: 'E_PROBE_FAILED', at: 1, revertedBy: undefined, rolloutId: 'r-1' };
-
-  it('records a new bad commit', () => {
-    expect(recordKnownBad(emptyJournal(SOURCE), B, bad).knownBad).toEqual({ [B]: bad });
-  });
-
-  it('keeps the first record when the same commit fails again, so it is reverted at most once', () => {
-    const once = recordKnownBad(emptyJournal(SOURCE), B, bad);
-    const twice = recordKnownBad(once, B, { ...bad, service: 'worker', at: 2, rolloutId: 'r-2' });
-    expect(twice.knownBad[B]).toEqual(bad);
-  });
-
-  it('adds the revert commit learned later to the first record', () => {
-    const once = recordKnownBad(emptyJournal(SOURCE), B, bad);
-    const reverted = recordKnownBad(once, B, { ...bad, at: 2, revertedBy: C });
-    expect(reverted.knownBad[B]).toEqual({ ...bad, revertedBy: C });
-  });
-
-  it('does not change the journal it was given', () => {
-    const journal = emptyJournal(SOURCE);
-    recordKnownBad(journal, B, bad);
-    expect(journal.knownBad).toEqual({});
-  });
-});
-
-describe('markVerified', () => {
-  it('adds a host once, keeping the order hosts were proven in', () => {
-    const one = markVerified(rollout, 'worker', 'host-3');
-    const again = markVerified(markVerified(one, 'worker', 'host-1'), 'worker', 'host-3');
-    expect(again.verified['worker']).toEqual(['host-3', 'host-1']);
-    expect(markVerified(rollout, 'db', 'host-9').verified['db']).toEqual(['host-9']);
-    expect(rollout.verified['worker']).toEqual([]);
-  });
 });
 
 describe('the journal on disk', () => {
