@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -191,7 +192,7 @@ function fromStored(stored: StoredJournal): Journal {
 }
 
 async function readBytes(path: string): Promise<Buffer | 'missing' | 'too-large'> {
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path, 'r');
   } catch (error) {
