@@ -1,6 +1,7 @@
 import { observeHosts, type ObservedHost, type RemoteFiles } from '../hosts/index.js';
 import { desiredStateOf, planRollout } from '../plan/index.js';
 import type { PlanResult } from '../plan/model.js';
+import type { PlanOptions } from '../plan/plan-rollout.js';
 import { loadSecrets, renderHost, secretRefs, unitName, type RenderedService, type SecretSource } from '../render/index.js';
 import { renderKey } from '../rollout/index.js';
 import type { RepoSpec } from '../spec/model.js';
@@ -19,7 +20,12 @@ export interface PreparedPass {
  * host is contacted, so a missing one stops the pass with E_SECRET_MISSING and nothing touched; every host
  * is observed in one round trip each, concurrently within the pool's bounds.
  */
-export async function preparePass(repo: RepoSpec, secrets: SecretSource | undefined, pool: RemoteFiles): Promise<PreparedPass> {
+export async function preparePass(
+  repo: RepoSpec,
+  secrets: SecretSource | undefined,
+  pool: RemoteFiles,
+  unverified?: PlanOptions['unverified'],
+): Promise<PreparedPass> {
   const resolver = await loadSecrets(secrets, secretRefs(repo.services));
   const rendered = new Map<string, RenderedService<'resolved'>>();
   for (const host of repo.inventory.hosts) {
@@ -29,6 +35,6 @@ export async function preparePass(repo: RepoSpec, secrets: SecretSource | undefi
   for (const one of rendered.values()) wanted.set(one.host, [...(wanted.get(one.host) ?? []), unitName(one.service)]);
   const observed = await observeHosts(pool, repo.inventory.hosts, (host) => wanted.get(host) ?? []);
   const desired = desiredStateOf(repo.services, [...rendered.values()]);
-  const planResult = planRollout(desired, [...observed.values()], { prune: repo.settings.prune });
+  const planResult = planRollout(desired, [...observed.values()], { prune: repo.settings.prune, ...(unverified === undefined ? {} : { unverified }) });
   return { repo, observed, rendered, planResult };
 }

@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -31,39 +31,52 @@ export interface TendRun {
 export interface TendProcess {
   /** Resolves when a line of stderr matches. */
   readonly waitForStderr: (pattern: RegExp) => Promise<string>;
+  /** Resolves when a line of stdout (the daemon's JSON log) matches. */
+  readonly waitForStdout: (pattern: RegExp) => Promise<string>;
+  /** Everything printed so far. */
+  readonly output: () => { readonly stdout: string; readonly stderr: string };
+  readonly kill: (signal: NodeJS.Signals) => void;
   readonly done: Promise<TendRun>;
 }
 
 export function startTend(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 600_000): TendProcess {
   // A hang must fail the test that caused it, with tend's output, rather than stall the suite.
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
-  let stdout = '';
-  let stderr = '';
-  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
+  const text = { stdout: '', stderr: '' };
+  const waiters: { stream: 'stdout' | 'stderr'; pattern: RegExp; resolve: (line: string) => void }[] = [];
+  const matchLine = (stream: 'stdout' | 'stderr', pattern: RegExp): string | undefined => text[stream].split('\n').find((candidate) => pattern.test(candidate));
+  const collect = (stream: 'stdout' | 'stderr') => (chunk: string) => {
+    text[stream] += chunk;
     for (const waiter of [...waiters]) {
-      const line = stderr.split('\n').find((candidate) => waiter.pattern.test(candidate));
+      if (waiter.stream !== stream) continue;
+      const line = matchLine(stream, waiter.pattern);
       if (line !== undefined) {
         waiters.splice(waiters.indexOf(waiter), 1);
         waiter.resolve(line);
       }
     }
-  });
+  };
+  child.stdout.setEncoding('utf8').on('data', collect('stdout'));
+  child.stderr.setEncoding('utf8').on('data', collect('stderr'));
   const done = new Promise<TendRun>((resolveRun, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => resolveRun({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code, signal) => resolveRun({ code: code ?? (signal === null ? -1 : 128 + (constants.signals[signal] ?? 0)), stdout: text.stdout, stderr: text.stderr }));
   });
+  const waitFor = (stream: 'stdout' | 'stderr') => (pattern: RegExp) =>
+    new Promise<string>((resolveLine, reject) => {
+      const line = matchLine(stream, pattern);
+      if (line !== undefined) return resolveLine(line);
+      waiters.push({ stream, pattern, resolve: resolveLine });
+      void done.then(() => reject(new Error(`tend ended before ${stream} matched ${pattern}:\n${text.stderr}\n${text.stdout.slice(-4000)}`)));
+    });
   return {
     done,
-    waitForStderr: (pattern) =>
-      new Promise((resolveLine, reject) => {
-        const line = stderr.split('\n').find((candidate) => pattern.test(candidate));
-        if (line !== undefined) return resolveLine(line);
-        waiters.push({ pattern, resolve: resolveLine });
-        void done.then(() => reject(new Error(`tend ended before stderr matched ${pattern}:\n${stderr}`)));
-      }),
+    waitForStderr: waitFor('stderr'),
+    waitForStdout: waitFor('stdout'),
+    output: () => ({ ...text }),
+    kill: (signal) => {
+      child.kill(signal);
+    },
   };
 }
 

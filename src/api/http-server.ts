@@ -1,0 +1,115 @@
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../observability/index.js';
+import { verifyWebhook } from '../source/index.js';
+
+/** What the HTTP surface needs from the daemon; the server itself knows nothing of git or hosts. */
+export interface DaemonApi {
+  readonly status: () => unknown;
+  /** Whether tend finished starting (journal read, source configured): /readyz. */
+  readonly ready: () => boolean;
+  /** A verified push event: fetch soon. Coalesced by the daemon, never runs a pass inline. */
+  readonly poke: (reason: 'webhook') => void;
+  readonly operator: (action: 'retry' | 'ack', service: string | undefined) => Promise<readonly string[]>;
+}
+
+export interface ApiServerOptions {
+  readonly listen: { readonly host: string; readonly port: number };
+  /** Secret shared with the git host for `POST /hooks/git`; without one the endpoint answers 404. */
+  readonly webhookSecret: string | undefined;
+  /** Bearer token for mutating endpoints (`POST /api/v1/retry`, `/ack`). */
+  readonly operatorToken: string;
+  readonly logger: Logger;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface ApiServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startApiServer(api: DaemonApi, options: ApiServerOptions): Promise<ApiServer> {
+  const server: Server = createServer((request, response) => {
+    handle(api, options, request, response).catch((error: unknown) => {
+      options.logger.error({ err: error instanceof Error ? error.message : String(error), path: request.url }, 'http handler failed');
+      if (!response.headersSent) send(response, 500, { error: 'internal error' });
+      else response.destroy();
+    });
+  });
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.listen.port, options.listen.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(api: DaemonApi, options: ApiServerOptions, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const url = new URL(request.url ?? '/', 'http://tend.invalid');
+  const route = `${request.method ?? 'GET'} ${url.pathname}`;
+  switch (route) {
+    case 'GET /healthz':
+      return send(response, 200, { ok: true });
+    case 'GET /readyz':
+      return api.ready() ? send(response, 200, { ready: true }) : send(response, 503, { ready: false });
+    case 'GET /status':
+      return send(response, 200, api.status());
+    case 'POST /hooks/git': {
+      if (options.webhookSecret === undefined) return send(response, 404, { error: 'no webhook secret is configured (webhook.secret_file)' });
+      const body = await readBody(request);
+      if (body === undefined) return send(response, 413, { error: `body larger than ${MAX_BODY_BYTES} bytes` });
+      const verdict = verifyWebhook(request.headers, body, options.webhookSecret);
+      if (!verdict.ok) {
+        options.logger.warn({ reason: verdict.reason }, 'webhook refused');
+        return send(response, 401, { error: verdict.reason });
+      }
+      api.poke('webhook');
+      return send(response, 202, { accepted: true, provider: verdict.provider });
+    }
+    case 'POST /api/v1/retry':
+    case 'POST /api/v1/ack': {
+      if (!authorized(request, options.operatorToken)) return send(response, 401, { error: 'missing or wrong bearer token' });
+      const service = url.searchParams.get('service') ?? undefined;
+      const cleared = await api.operator(route.endsWith('retry') ? 'retry' : 'ack', service);
+      return send(response, 200, { cleared });
+    }
+    default:
+      return send(response, 404, { error: `no route ${route}` });
+  }
+}
+
+function authorized(request: IncomingMessage, token: string): boolean {
+  const header = request.headers.authorization ?? '';
+  const given = Buffer.from(header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '');
+  const wanted = Buffer.from(token);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+async function readBody(request: IncomingMessage): Promise<Uint8Array | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body, null, 2)}\n`;
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  response.end(text);
+}

@@ -1,0 +1,89 @@
+import { asTendError } from '../errors/index.js';
+import type { DaemonStatus, ServiceStatus } from '../daemon/daemon-status.js';
+import type { Command } from './command.js';
+import { callDaemon, serverOptions } from './daemon-client.js';
+import { formatError, errorJson } from './error-report.js';
+
+const EXIT_CONVERGED = 0;
+const EXIT_NEEDS_ATTENTION = 1;
+const EXIT_NO_DAEMON = 3;
+
+const WORST_FIRST: readonly ServiceStatus['state'][] = ['Stalled', 'Degraded', 'Progressing', 'Waiting', 'RolledBack', 'Synced'];
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'Ask the running daemon what it is doing: per service state, reason, since when, what to do.',
+  usage: 'tend status [--json] [--server URL] [SERVICE]',
+  description:
+    'Reads /status from `tend run` and prints the source, the last applied commit, any repo-wide stall\n' +
+    '(an invalid commit with its file:line:col, a rewritten history) and one line per service, worst first,\n' +
+    'with its reason code, since when, and a hint. The exit code lets scripts and cron check convergence.',
+  options: serverOptions,
+  exitCodes: [
+    [EXIT_CONVERGED, 'nothing is Degraded or Stalled'],
+    [EXIT_NEEDS_ATTENTION, 'something is Degraded or Stalled (or the whole repo is stalled)'],
+    [2, 'usage error'],
+    [EXIT_NO_DAEMON, 'no daemon answered'],
+  ],
+  maxPositionals: 1,
+  async run(context) {
+    const { terminal, values, positionals } = context;
+    const json = values['json'] === true;
+    let status: DaemonStatus;
+    try {
+      status = (await callDaemon(context, 'GET', '/status', false)).body as DaemonStatus;
+    } catch (error) {
+      const tendError = asTendError(error);
+      if (json) terminal.out(`${JSON.stringify({ ok: false, error: errorJson(tendError) }, null, 2)}\n`);
+      else terminal.err(formatError(tendError, false));
+      return EXIT_NO_DAEMON;
+    }
+    const wanted = positionals[0];
+    const services = status.services
+      .filter((service) => wanted === undefined || service.service === wanted)
+      .sort((a, b) => WORST_FIRST.indexOf(a.state) - WORST_FIRST.indexOf(b.state) || a.service.localeCompare(b.service));
+    const attention = status.stalled !== undefined || services.some((service) => service.state === 'Stalled' || service.state === 'Degraded');
+    if (json) {
+      terminal.out(`${JSON.stringify({ ...status, services }, null, 2)}\n`);
+      return attention ? EXIT_NEEDS_ATTENTION : EXIT_CONVERGED;
+    }
+    terminal.out(formatStatus({ ...status, services }, Date.now()));
+    return attention ? EXIT_NEEDS_ATTENTION : EXIT_CONVERGED;
+  },
+};
+
+function ago(at: number | undefined, now: number): string {
+  if (at === undefined) return 'never';
+  const seconds = Math.max(0, Math.round((now - at) / 1000));
+  if (seconds < 120) return `${seconds}s ago`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m ago`;
+  return `${Math.round(seconds / 3600)}h ago`;
+}
+
+function short(sha: string | undefined): string {
+  return sha === undefined ? '-' : sha.slice(0, 12);
+}
+
+export function formatStatus(status: DaemonStatus, now: number): string {
+  const lines: string[] = [];
+  const source = status.source;
+  lines.push(`source   ${source.description} ${source.branch} @ ${short(source.head)} (fetched ${ago(source.lastFetchOkAt, now)})`);
+  if (source.error !== undefined) lines.push(`         fetch failing: ${source.error.message} (${source.error.code})`);
+  lines.push(`applied  ${short(status.lastApplied)}`);
+  if (status.inFlight !== undefined) lines.push(`rollout  ${status.inFlight.rolloutId} of ${short(status.inFlight.commit)}: ${status.inFlight.phase}, started ${ago(status.inFlight.startedAt, now)}`);
+  if (status.stalled !== undefined) {
+    const stall = status.stalled;
+    lines.push('', `STALLED  ${stall.code} at ${short(stall.commit)} since ${ago(stall.since, now)}: ${stall.message}`);
+    for (const issue of stall.issues) lines.push(`  ${issue.file}:${issue.line}:${issue.col}: ${issue.message} (${issue.code})`);
+    if (stall.hint !== undefined) lines.push(`  hint: ${stall.hint}`);
+  }
+  lines.push('');
+  if (status.services.length === 0) lines.push('no service reported yet');
+  for (const service of status.services) {
+    const code = service.code === undefined ? '' : ` ${service.code}`;
+    lines.push(`${service.service.padEnd(16)} ${service.state.padEnd(12)}${code} since ${ago(service.since, now)}: ${service.message}`);
+    lines.push(`${''.padEnd(16)} desired ${short(service.desiredCommit)}, last healthy ${short(service.stableCommit)}${service.nextAttemptAt === undefined ? '' : `, next attempt in ${Math.max(0, Math.round((service.nextAttemptAt - now) / 1000))}s`}`);
+    if (service.hint !== undefined) lines.push(`${''.padEnd(16)} hint: ${service.hint}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

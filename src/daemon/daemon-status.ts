@@ -1,0 +1,67 @@
+import type { ErrorClass } from '../errors/index.js';
+import type { Issue } from '../errors/index.js';
+
+/**
+ * What the daemon tells on-call and scripts (`/status`, `tend status`). Plain data, rebuilt by the
+ * reconciler after every phase, so a reader never sees a half-updated pass.
+ */
+export type ServiceState =
+  /** Every host runs the head commit and was healthy. */
+  | 'Synced'
+  /** A rollout of the head commit is running. */
+  | 'Progressing'
+  /** The last rollout failed and tend is acting on it (reverting, retrying). */
+  | 'Degraded'
+  /** tend reverted a bad commit; the hosts run the revert. */
+  | 'RolledBack'
+  /** Needs a person: invalid spec, conflict, refused auth, changed host key, failed rollback. */
+  | 'Stalled'
+  /** Waiting for its deploy window. */
+  | 'Waiting';
+
+export interface ServiceStatus {
+  readonly service: string;
+  readonly state: ServiceState;
+  /** Stable code of the reason, when not Synced. */
+  readonly code: string | undefined;
+  readonly errorClass: ErrorClass | undefined;
+  readonly message: string;
+  readonly hint: string | undefined;
+  /** When the service entered this state (ms since epoch). */
+  readonly since: number;
+  /** The commit the service should run, and the last one it was healthy at. */
+  readonly desiredCommit: string | undefined;
+  readonly stableCommit: string | undefined;
+  /** The revert commit, for RolledBack. */
+  readonly revertCommit?: string;
+  /** For Degraded by a transient failure: the next attempt. */
+  readonly nextAttemptAt?: number;
+  readonly failedHosts?: readonly string[];
+  /** For Waiting: the deploy window (cron) it waits for. */
+  readonly window?: string;
+}
+
+export interface SourceStatus {
+  readonly description: string;
+  readonly branch: string;
+  readonly head: string | undefined;
+  readonly lastFetchAt: number | undefined;
+  readonly lastFetchOkAt: number | undefined;
+  /** The last fetch error, cleared by a successful fetch. */
+  readonly error: { readonly code: string; readonly errorClass: ErrorClass; readonly message: string; readonly hint: string | undefined } | undefined;
+}
+
+export interface DaemonStatus {
+  readonly version: 1;
+  readonly startedAt: number;
+  readonly source: SourceStatus;
+  /** The head commit whose rollout fully converged. */
+  readonly lastApplied: string | undefined;
+  readonly lastAttempted: string | undefined;
+  /** A repo-wide stall (invalid commit, rewritten history): no service moves until it clears. */
+  readonly stalled:
+    | { readonly code: string; readonly errorClass: ErrorClass; readonly message: string; readonly hint: string | undefined; readonly commit: string | undefined; readonly since: number; readonly issues: readonly Issue[] }
+    | undefined;
+  readonly inFlight: { readonly rolloutId: string; readonly commit: string; readonly phase: string; readonly startedAt: number } | undefined;
+  readonly services: readonly ServiceStatus[];
+}

@@ -1,0 +1,235 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CronJob } from 'cron';
+import { startApiServer, type ApiServer } from '../api/index.js';
+import { TendError } from '../errors/index.js';
+import { SshPool } from '../hosts/index.js';
+import type { Logger } from '../observability/index.js';
+import { directorySecretSource } from '../render/index.js';
+import { httpSource, loadGitCredentials, localSource, type DeploySource } from '../source/index.js';
+import { acquireStateLock, emptyJournal, journalPath, readJournal, writeJournal, writeFileAtomically, type Journal } from '../state/index.js';
+import type { CrashPoint } from './crash-points.js';
+import type { DaemonConfig } from './daemon-config.js';
+import { nextWindowOpening } from './deploy-window.js';
+import { Reconciler, type PassReason } from './reconciler.js';
+
+export interface RunningDaemon {
+  readonly url: string;
+  /** Resolves when the daemon stopped (after `stop`, or a fatal error). */
+  readonly stopped: Promise<void>;
+  /** Finish or abandon the current host step within the grace period, then close everything. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the long-running reconciler: lock the state directory, read the journal (a corrupt one is
+ * reported and rebuilt from observation), serve the API, then run passes one at a time as triggers come:
+ * the poll timer, verified webhooks, a local repo's ref changing, the resync schedule, operator calls and
+ * backoff retries. Triggers that arrive during a pass are coalesced into one follow-up pass.
+ */
+export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (point: CrashPoint) => void): Promise<RunningDaemon> {
+  const lock = await acquireStateLock(settings.stateDir);
+  const cleanups: (() => Promise<void>)[] = [() => lock.release()];
+  const cleanUp = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => logger.warn({ err: String(error) }, 'cleanup failed'));
+  };
+  try {
+    const source = await openSource(settings);
+    const journal = await loadJournal(settings.stateDir, source.description, logger);
+    const pool = new SshPool({ privateKeyPath: settings.sshKey, ...(settings.knownHosts === undefined ? {} : { knownHostsPath: settings.knownHosts }) });
+    cleanups.push(() => pool.close());
+    const reconciler = new Reconciler({
+      source,
+      pool,
+      secrets: settings.secretsDir === undefined ? undefined : directorySecretSource(settings.secretsDir),
+      journalPath: journalPath(settings.stateDir),
+      journal,
+      logger,
+      retry: settings.retry,
+      identity: settings.author,
+      crash,
+    });
+    const loop = new PassLoop(reconciler, settings, logger);
+    const operatorToken = await ensureOperatorToken(settings.stateDir);
+    const webhookSecret = settings.webhookSecretFile === undefined ? undefined : (await readFile(settings.webhookSecretFile, 'utf8')).trim();
+    const api: ApiServer = await startApiServer(
+      {
+        status: () => reconciler.status,
+        ready: () => loop.started,
+        poke: (reason) => loop.trigger(reason),
+        operator: async (action, service) => {
+          const cleared = await reconciler.operatorClear(action, service);
+          loop.trigger('operator');
+          return cleared;
+        },
+      },
+      { listen: settings.listen, webhookSecret, operatorToken, logger },
+    );
+    cleanups.push(() => api.close());
+    const stopWatching = source.watch(() => loop.trigger('watch'));
+    if (stopWatching !== undefined) cleanups.push(stopWatching);
+    const resync = CronJob.from({
+      cronTime: settings.resyncSchedule,
+      onTick: () => loop.trigger('resync'),
+      start: true,
+      errorHandler: (error) => logger.error({ err: String(error) }, 'resync trigger failed'),
+    });
+    cleanups.push(async () => {
+      await resync.stop();
+    });
+    logger.info({ source: source.description, branch: settings.branch, url: api.url, lastApplied: journal.lastApplied }, 'tend started');
+    const stopped = loop.run().finally(cleanUp);
+    return {
+      url: api.url,
+      stopped,
+      async stop() {
+        loop.stop();
+        const grace = setTimeout(() => {
+          // The journal already names the in-flight rollout; the next start re-observes and resumes it.
+          logger.error({ graceMs: settings.shutdownGraceMs }, 'shutdown grace period over; exiting mid-step');
+          process.exit(1);
+        }, settings.shutdownGraceMs);
+        grace.unref();
+        await stopped;
+        clearTimeout(grace);
+      },
+    };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}
+
+async function openSource(settings: DaemonConfig): Promise<DeploySource> {
+  if (settings.source.kind === 'path') return localSource({ path: settings.source.path, branch: settings.branch });
+  const credentials = await loadGitCredentials({ ...(settings.source.credentialsFile === undefined ? {} : { file: settings.source.credentialsFile }), env: process.env });
+  return httpSource({ url: settings.source.url, branch: settings.branch, dir: path.join(settings.stateDir, 'repo'), ...(credentials === undefined ? {} : { credentials }) });
+}
+
+async function loadJournal(stateDir: string, source: string, logger: Logger): Promise<Journal> {
+  const read = await readJournal(journalPath(stateDir), source);
+  switch (read.kind) {
+    case 'ok':
+      return read.journal;
+    case 'missing':
+      return emptyJournal(source);
+    case 'corrupt': {
+      // Never a crash loop: git and the hosts are the truth, and the next pass re-observes them.
+      logger.error({ code: 'E_JOURNAL_CORRUPT', reason: read.reason }, 'journal unreadable; starting from observation (known-bad commits are recovered from revert commits in git history)');
+      const fresh = emptyJournal(source);
+      await writeJournal(journalPath(stateDir), fresh);
+      return fresh;
+    }
+    case 'other-source':
+      logger.warn({ found: read.found, source }, 'journal belongs to another source; starting a new one');
+      return emptyJournal(source);
+  }
+}
+
+/** The token `tend retry`/`tend ack` present; made once, readable only by tend's user (and root). */
+async function ensureOperatorToken(stateDir: string): Promise<string> {
+  const file = path.join(stateDir, 'api-token');
+  try {
+    const existing = (await readFile(file, 'utf8')).trim();
+    if (existing.length >= 32) return existing;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const token = randomBytes(32).toString('hex');
+  await writeFileAtomically(file, `${token}\n`, 0o600);
+  return token;
+}
+
+/**
+ * Runs passes one at a time. A trigger during a pass makes the running pass see a newer head at once (so it
+ * can be superseded) and queues one follow-up pass; timers (poll, backoff, deploy window) are re-armed
+ * after each pass, so nothing runs unbounded: every wait has an end and every retry a budget.
+ */
+class PassLoop {
+  started = false;
+  #pending: PassReason | undefined = 'startup';
+  #wake: (() => void) | undefined;
+  #stopping = false;
+  #running = false;
+  #timer: NodeJS.Timeout | undefined;
+  #windowTimer: NodeJS.Timeout | undefined;
+  readonly #reconciler: Reconciler;
+  readonly #settings: DaemonConfig;
+  readonly #log: Logger;
+
+  constructor(reconciler: Reconciler, settings: DaemonConfig, logger: Logger) {
+    this.#reconciler = reconciler;
+    this.#settings = settings;
+    this.#log = logger;
+  }
+
+  trigger(reason: PassReason): void {
+    if (this.#stopping) return;
+    // A resync or an operator call asks for more than a poll; keep the strongest reason.
+    if (this.#pending === undefined || reason === 'resync' || reason === 'operator' || reason === 'retry') this.#pending = reason;
+    if (this.#running) void this.#reconciler.refreshHead().catch(() => undefined);
+    this.#wake?.();
+  }
+
+  stop(): void {
+    this.#stopping = true;
+    this.#reconciler.stop();
+    this.#wake?.();
+  }
+
+  async run(): Promise<void> {
+    this.started = true;
+    while (!this.#stopping) {
+      if (this.#pending === undefined) {
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+        });
+        this.#wake = undefined;
+        continue;
+      }
+      const reason = this.#pending;
+      this.#pending = undefined;
+      clearTimeout(this.#timer);
+      this.#running = true;
+      let delayMs = this.#pollDelay();
+      try {
+        const outcome = await this.#reconciler.pass(reason);
+        if (outcome.kind === 'again') this.#pending ??= 'follow-up';
+        if (outcome.kind === 'retry') {
+          this.#arm(outcome.delayMs, 'retry');
+          delayMs = Number.POSITIVE_INFINITY;
+        }
+      } catch (error) {
+        const tendError = error instanceof TendError ? error : undefined;
+        this.#log.error({ code: tendError?.code ?? 'E_INTERNAL', err: error instanceof Error ? error.message : String(error) }, 'pass failed');
+      } finally {
+        this.#running = false;
+      }
+      if (Number.isFinite(delayMs)) this.#arm(delayMs, 'poll');
+      this.#armWindow();
+    }
+  }
+
+  #arm(delayMs: number, reason: PassReason): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.trigger(reason), delayMs);
+    this.#timer.unref();
+  }
+
+  #pollDelay(): number {
+    const spread = this.#settings.pollIntervalMs * this.#settings.pollJitter;
+    return Math.max(1_000, Math.round(this.#settings.pollIntervalMs + (Math.random() * 2 - 1) * spread));
+  }
+
+  /** A service waiting for its deploy window gets a pass when the window opens. */
+  #armWindow(): void {
+    clearTimeout(this.#windowTimer);
+    const windows = this.#reconciler.status.services.flatMap((service) => (service.state === 'Waiting' && service.window !== undefined ? [service.window] : []));
+    if (windows.length === 0) return;
+    const now = Date.now();
+    const opening = Math.min(...windows.map((window) => nextWindowOpening(window, now)));
+    this.#windowTimer = setTimeout(() => this.trigger('poll'), Math.max(0, opening - now) + 1_000);
+    this.#windowTimer.unref();
+  }
+}

@@ -1,0 +1,189 @@
+import { createHmac } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import type { DaemonStatus } from '../../src/daemon/daemon-status.js';
+import { startTend, type TendProcess, type TendRun } from '../support/tend-cli.js';
+import type { GitServer } from './harness/git-server.js';
+import { execInHost, type TestHost } from './harness/hosts.js';
+
+const run = promisify(execFile);
+
+export const GIT_USER = 'tend-e2e';
+export const GIT_PASSWORD = 'git-password-canary-7d2e';
+export const WEBHOOK_SECRET = 'webhook-secret-canary-91ab';
+export const API_TOKEN_SECRET = 'api-token-canary-5f3c';
+
+/** Files of a directory tree, relative path -> text, for `GitServer.createRepo`/`landCommit`. */
+export async function filesOf(dir: string): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  async function walk(current: string): Promise<void> {
+    for (const entry of await readdir(current, { withFileTypes: true })) {
+      const path = join(current, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else files[relative(dir, path)] = await readFile(path, 'utf8');
+    }
+  }
+  await walk(dir);
+  return files;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Every commit of the branch on the git server, newest first: sha and full message. */
+export async function remoteLog(gitServer: GitServer, repo: string): Promise<{ sha: string; message: string }[]> {
+  const { stdout } = await run('git', ['--git-dir', gitServer.repoPath(repo), 'log', '--format=%H%x00%B%x01', 'main']);
+  return stdout
+    .split('\u0001')
+    .map((entry) => entry.replace(/^\n/, ''))
+    .filter((entry) => entry.includes('\u0000'))
+    .map((entry) => {
+      const [sha, message] = entry.split('\u0000') as [string, string];
+      return { sha, message };
+    });
+}
+
+/** The tree `git revert --no-edit <bad>` produces on top of `onto`, computed by native git in a scratch clone. */
+export async function nativeRevertTree(gitServer: GitServer, repo: string, onto: string, bad: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'tend-e2e-revert-'));
+  try {
+    await run('git', ['clone', '--quiet', gitServer.repoPath(repo), dir]);
+    const git = (args: string[]) => run('git', ['-C', dir, '-c', 'user.name=e2e', '-c', 'user.email=e2e@tend.invalid', ...args]);
+    await git(['checkout', '--quiet', '--detach', onto]);
+    await git(['revert', '--no-edit', bad]);
+    return (await git(['rev-parse', 'HEAD^{tree}'])).stdout.trim();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function treeOf(gitServer: GitServer, repo: string, commit: string): Promise<string> {
+  return (await run('git', ['--git-dir', gitServer.repoPath(repo), 'rev-parse', `${commit}^{tree}`])).stdout.trim();
+}
+
+export async function unitProperty(target: TestHost, unit: string, property: string): Promise<string> {
+  return (await execInHost(target, ['systemctl', 'show', '-p', property, '--value', unit])).stdout.trim();
+}
+
+export async function versionOn(target: TestHost, port: number): Promise<string> {
+  try {
+    const response = await fetch(`http://${target.address}:${port}/version`, { signal: AbortSignal.timeout(5000) });
+    return (await response.text()).trim();
+  } catch (error) {
+    return `unreachable: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+export interface DaemonOptions {
+  readonly repoUrl: string;
+  readonly sshKey: string;
+  readonly secretsDir: string;
+  readonly stateDir: string;
+  readonly pollInterval: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** `tend run` as a real process, following the test git server, with its HTTP API on a free port. */
+export class DaemonUnderTest {
+  private constructor(
+    readonly process: TendProcess,
+    readonly url: string,
+    readonly stateDir: string,
+  ) {}
+
+  static async start(options: DaemonOptions): Promise<DaemonUnderTest> {
+    const credentials = join(options.stateDir, '..', `${relative(tmpdir(), options.stateDir).replaceAll('/', '-')}-git-credentials`);
+    await writeFile(credentials, `${GIT_USER}:${GIT_PASSWORD}\n`, { mode: 0o600 });
+    const webhookSecret = `${credentials}-webhook`;
+    await writeFile(webhookSecret, `${WEBHOOK_SECRET}\n`, { mode: 0o600 });
+    const port = await freePort();
+    const args = [
+      'run',
+      '--repo-url',
+      options.repoUrl,
+      '--git-credentials',
+      credentials,
+      '--state-dir',
+      options.stateDir,
+      '--ssh-key',
+      options.sshKey,
+      '--secrets-dir',
+      options.secretsDir,
+      '--poll-interval',
+      options.pollInterval,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--webhook-secret-file',
+      webhookSecret,
+      // Retries in a test must not take the production minute.
+      '--retry-base-delay',
+      '500ms',
+      '--retry-max-delay',
+      '2s',
+    ];
+    const process = startTend(args, options.env ?? {}, 900_000);
+    const daemon = new DaemonUnderTest(process, `http://127.0.0.1:${port}`, options.stateDir);
+    await process.waitForStdout(/"msg":"tend started"/);
+    return daemon;
+  }
+
+  async status(): Promise<DaemonStatus> {
+    const response = await fetch(`${this.url}/status`, { signal: AbortSignal.timeout(5000) });
+    return (await response.json()) as DaemonStatus;
+  }
+
+  /** Polls /status until `predicate` holds; fails with the last status and the log tail otherwise. */
+  async waitFor(what: string, predicate: (status: DaemonStatus) => boolean, timeoutMs = 120_000): Promise<DaemonStatus> {
+    const deadline = Date.now() + timeoutMs;
+    let last: DaemonStatus | undefined;
+    for (;;) {
+      last = await this.status().catch(() => last);
+      if (last !== undefined && predicate(last)) return last;
+      if (Date.now() > deadline) {
+        const output = this.process.output();
+        throw new Error(`timed out waiting for ${what}; last status:\n${JSON.stringify(last, null, 2)}\nlog tail:\n${output.stdout.slice(-6000)}\n${output.stderr.slice(-2000)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  /** A push event signed as GitHub signs it. */
+  async webhook(secret = WEBHOOK_SECRET): Promise<number> {
+    const body = JSON.stringify({ ref: 'refs/heads/main' });
+    const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+    const response = await fetch(`${this.url}/hooks/git`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signature },
+      body,
+      signal: AbortSignal.timeout(5000),
+    });
+    return response.status;
+  }
+
+  /** JSON log events so far. */
+  events(): Record<string, unknown>[] {
+    return this.process
+      .output()
+      .stdout.split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  async stop(): Promise<TendRun> {
+    this.process.kill('SIGTERM');
+    return this.process.done;
+  }
+}
