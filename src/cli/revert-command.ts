@@ -62,7 +62,7 @@ export const revertCommand: Command = {
       terminal.out(`Reverted ${bad.sha.slice(0, 12)} "${bad.subject}" on ${clone.branch}:\n${created.sha} ${subject}\n`);
       terminal.out(await clone.stat(onto, created.sha));
     }
-    const pushed = values['push'] === true ? await clone.push() : undefined;
+    const pushed = values['push'] === true ? await clone.push(created.sha) : undefined;
     if (json) {
       const result = {
         ok: true,
@@ -90,7 +90,8 @@ interface Clone {
   readonly fastForward: (sha: string) => Promise<void>;
   readonly changedFiles: (from: string, to: string) => Promise<ChangedFile[]>;
   readonly stat: (from: string, to: string) => Promise<string>;
-  readonly push: () => Promise<{ remote: string; ref: string }>;
+  /** Pushes the branch, which the revert `sha` now heads. */
+  readonly push: (sha: string) => Promise<{ remote: string; ref: string }>;
 }
 
 /** The person's clone, run with their environment and config: their identity, remotes and credentials. */
@@ -168,13 +169,13 @@ async function openClone(repo: string | undefined, terminal: Terminal): Promise<
     async stat(from, to) {
       return output(['diff', '--stat', '--no-color', '-M', from, to]);
     },
-    async push() {
+    async push(sha) {
       const remote = (await configured(`branch.${branch}.remote`)) ?? 'origin';
       const upstream = (await configured(`branch.${branch}.merge`)) ?? ref;
       const args = ['push', '--porcelain', remote, `${ref}:${upstream}`];
       const result = await git(args, PUSH_TIMEOUT_MS);
       if (result.code === 0) return { remote, ref: upstream };
-      throw pushError(remote, branch, result);
+      throw pushError(remote, branch, sha, result);
     },
   };
 }
@@ -183,7 +184,7 @@ async function openClone(repo: string | undefined, terminal: Terminal): Promise<
  * A push the server or git refused (someone pushed first, a hook, branch protection) needs a person; any
  * other failure (network, auth) is worth trying again as it is.
  */
-function pushError(remote: string, branch: string, result: NativeGitResult): TendError {
+function pushError(remote: string, branch: string, sha: string, result: NativeGitResult): TendError {
   // Porcelain: `!<TAB>src:dst<TAB>[rejected] (fetch first)` for each refused ref.
   const refused = result.stdout.split('\n').find((line) => line.startsWith('!'));
   const serverSaid = result.stderr
@@ -191,7 +192,7 @@ function pushError(remote: string, branch: string, result: NativeGitResult): Ten
     .filter((line) => line.startsWith('remote: '))
     .map((line) => line.slice('remote: '.length).trim())
     .filter((line) => line !== '');
-  const local = `The revert is committed on your local ${branch}; nothing was pushed.`;
+  const local = `The revert ${sha} is committed on your local ${branch}; nothing was pushed.`;
   if (refused !== undefined) {
     const why = refused.split('\t')[2] ?? 'rejected';
     const detail = serverSaid.length === 0 ? '' : ` (the server said: ${serverSaid.join(' / ')})`;
