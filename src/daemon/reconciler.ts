@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { asTendError, type ErrorClass, type Issue } from '../errors/index.js';
+import { asTendError, type ErrorClass, type Issue, type TendError } from '../errors/index.js';
 import type { RemoteFiles } from '../hosts/index.js';
 import type { Logger } from '../observability/index.js';
 import type { ServicePlan } from '../plan/model.js';
@@ -64,6 +64,7 @@ export class Reconciler {
   readonly #random: () => number;
   readonly #log: Logger;
   #status: DaemonStatus;
+  #passError: { readonly error: TendError; readonly at: number } | undefined;
   readonly #services = new Map<string, ServiceStatus>();
 
   constructor(options: ReconcilerOptions) {
@@ -88,6 +89,15 @@ export class Reconciler {
 
   get status(): DaemonStatus {
     return this.#status;
+  }
+
+  /**
+   * A pass that threw (a tend bug, or a failure with no better home) is shown as a repo-wide stall until
+   * the next pass, which the next trigger runs; it is never hidden behind a healthy-looking status.
+   */
+  passFailed(error: TendError): void {
+    this.#passError = { error, at: this.#now() };
+    this.#publish();
   }
 
   get journal(): Journal {
@@ -151,6 +161,10 @@ export class Reconciler {
   }
 
   async pass(reason: PassReason): Promise<PassOutcome> {
+    if (this.#passError !== undefined) {
+      this.#passError = undefined;
+      this.#publish();
+    }
     let head: string | undefined;
     try {
       head = await this.refreshHead();
@@ -254,7 +268,9 @@ export class Reconciler {
 
     const rolloutId = resumed?.rolloutId ?? randomUUID();
     const planned: Record<string, string[]> = {};
-    for (const service of services) planned[service.service] = [...(resumed?.planned[service.service] ?? []), ...service.batches.flat().map((step) => step.host)];
+    for (const service of services) {
+      planned[service.service] = [...new Set([...(resumed?.planned[service.service] ?? []), ...service.batches.flat().map((step) => step.host)])];
+    }
     await this.#record({
       ...this.#journal,
       lastAttempted: head,
@@ -568,7 +584,12 @@ export class Reconciler {
       ...this.#status,
       lastApplied: journal.lastApplied,
       lastAttempted: journal.lastAttempted,
-      stalled: halt === undefined ? undefined : (this.#status.stalled ?? { code: halt.code, errorClass: halt.errorClass, message: halt.message, hint: halt.hint, commit: halt.commit, since: halt.since, issues: [] }),
+      stalled:
+        halt !== undefined
+          ? (this.#status.stalled ?? { code: halt.code, errorClass: halt.errorClass, message: halt.message, hint: halt.hint, commit: halt.commit, since: halt.since, issues: [] })
+          : this.#passError === undefined
+            ? undefined
+            : { code: this.#passError.error.code, errorClass: this.#passError.error.errorClass, message: this.#passError.error.message, hint: this.#passError.error.hint, commit: this.#latestHead, since: this.#passError.at, issues: [] },
       inFlight: inFlight === undefined ? undefined : { rolloutId: inFlight.rolloutId, commit: inFlight.commit, phase: inFlight.phase, startedAt: inFlight.startedAt },
       services: [...this.#services.values()].sort((a, b) => a.service.localeCompare(b.service)),
     };

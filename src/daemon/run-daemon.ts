@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CronJob } from 'cron';
 import { startApiServer, type ApiServer } from '../api/index.js';
-import { TendError } from '../errors/index.js';
+import { asTendError } from '../errors/index.js';
 import { SshPool } from '../hosts/index.js';
 import type { Logger } from '../observability/index.js';
 import { directorySecretSource } from '../render/index.js';
@@ -201,8 +201,9 @@ class PassLoop {
           delayMs = Number.POSITIVE_INFINITY;
         }
       } catch (error) {
-        const tendError = error instanceof TendError ? error : undefined;
-        this.#log.error({ code: tendError?.code ?? 'E_INTERNAL', err: error instanceof Error ? error.message : String(error) }, 'pass failed');
+        const tendError = asTendError(error);
+        this.#log.error({ code: tendError.code, errorClass: tendError.errorClass, err: tendError.message }, 'pass failed');
+        this.#reconciler.passFailed(tendError);
       } finally {
         this.#running = false;
       }

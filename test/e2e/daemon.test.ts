@@ -150,6 +150,7 @@ describe('tend run follows the deploy repo', () => {
 
   it('fetches at once on a signed webhook (with polling an hour away) and refuses a badly signed one', async () => {
     const tend = await startDaemon({ pollInterval: '1h' });
+    await tend.waitFor('a converged start', (status) => status.lastApplied === status.source.head && status.inFlight === undefined);
     expect(await tend.webhook('not-the-secret')).toBe(401);
     const next = nextVersion();
     const bump = await land(`api ${next}`, { 'services/api/api': apiAt(next) });
@@ -329,7 +330,7 @@ describe('crash safety: kill -9 at named points', () => {
       expect(await apiActive(host(name))).toBe('active');
       expect(await versionOn(host(name), 8080)).toBe(broken ? previous : next);
     }
-  });
+  }, 600_000);
 });
 
 /** The api spec as it is on the branch now (earlier tests may have changed it). */
