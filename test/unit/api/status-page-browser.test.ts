@@ -1,0 +1,138 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { STATUS_PAGE_HEADERS, renderStatusPage } from '../../../src/api/status-page.js';
+import type { DaemonStatus } from '../../../src/daemon/daemon-status.js';
+import { FAILED_ROLLOUT_HISTORY, FAILED_ROLLOUT_HOSTS, NOW, baseStatus, failedRolloutStatus, invalidCommitStatus, synced } from './status-fixtures.js';
+
+const run = promisify(execFile);
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
+const PHONE = '412,915';
+const DESKTOP = '1280,1000';
+/** A fresh machine downloads ~110 MB of packages; a cold mirror can be slow. */
+const INSTALL_TIMEOUT_MS = 15 * 60_000;
+const CHROMIUM_TIMEOUT_MS = 90_000;
+
+const INJECTED = `<script>document.documentElement.setAttribute('data-pwned', 'yes')</script><img src=x onerror="document.documentElement.setAttribute('data-pwned', 'img')">`;
+
+const pages: Readonly<Record<string, () => string>> = {
+  '/failed-rollout': () => renderStatusPage(failedRolloutStatus(), NOW, { hosts: FAILED_ROLLOUT_HOSTS, recentRollouts: FAILED_ROLLOUT_HISTORY }),
+  '/invalid-commit': () => renderStatusPage(invalidCommitStatus(), NOW),
+  '/converged': () => renderStatusPage(baseStatus([synced('api'), synced('gateway'), synced('queue')], { lastAttempted: undefined }), NOW),
+  '/injected': () => {
+    const status: DaemonStatus = baseStatus([{ ...synced('api'), state: 'Degraded', code: 'E_CANARY_FAILED', message: INJECTED, hint: INJECTED }]);
+    return renderStatusPage(status, NOW);
+  },
+};
+
+let server: Server;
+let base: string;
+
+/** Debian's chromium, installed on first use: the sandbox has no browser download, apt does. */
+async function ensureChromium(): Promise<void> {
+  if (existsSync(CHROMIUM)) return;
+  if (process.getuid?.() !== 0) throw new Error(`${CHROMIUM} is missing and installing it needs root: apt-get install -y --no-install-recommends chromium`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  await run('apt-get', ['update'], { env, timeout: INSTALL_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
+  await run('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { env, timeout: INSTALL_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
+}
+
+/** One headless chromium run with its own profile, so runs never share state or wait on each other's lock. */
+async function chromium(args: readonly string[]): Promise<string> {
+  const profile = await mkdtemp(join(tmpdir(), 'tend-chromium-'));
+  try {
+    const { stdout } = await run(
+      CHROMIUM,
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--hide-scrollbars',
+        `--user-data-dir=${profile}`,
+        ...args,
+      ],
+      { timeout: CHROMIUM_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
+    );
+    return stdout;
+  } finally {
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
+async function screenshot(page: string, name: string, size: string): Promise<Buffer> {
+  const path = join(ARTIFACTS, `status-page-${name}.png`);
+  await rm(path, { force: true });
+  await chromium([`--screenshot=${path}`, `--window-size=${size}`, `${base}${page}`]);
+  return readFile(path);
+}
+
+function pngWidth(png: Buffer): number {
+  expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+  return png.readUInt32BE(16);
+}
+
+beforeAll(async () => {
+  await ensureChromium();
+  await mkdir(ARTIFACTS, { recursive: true });
+  server = createServer((request, response) => {
+    const render = pages[request.url ?? ''];
+    if (render === undefined) {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(200, STATUS_PAGE_HEADERS).end(render());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}, INSTALL_TIMEOUT_MS * 2);
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
+});
+
+describe('the status page in headless chromium', () => {
+  it('lists the worst service first in the rendered DOM', async () => {
+    const dom = await chromium(['--dump-dom', `${base}/failed-rollout`]);
+    const order = [...dom.matchAll(/<li [^>]*data-service="([^"]*)"/g)].map((match) => match[1]);
+    expect(order).toEqual(['gateway', 'api', 'queue']);
+    expect(dom).toMatch(/data-verdict="bad"/);
+  }, CHROMIUM_TIMEOUT_MS);
+
+  it('renders an injected <script> and onerror as inert text', async () => {
+    const dom = await chromium(['--dump-dom', `${base}/injected`]);
+    // The message must reach the browser (or this test proves nothing) and stay text: no element, no effect.
+    expect(dom).toContain('&lt;script&gt;document.documentElement.setAttribute');
+    expect(dom).not.toMatch(/<script/i);
+    expect(dom).not.toMatch(/<img/i);
+    expect(dom).not.toContain('data-pwned=');
+  }, CHROMIUM_TIMEOUT_MS);
+
+  it('attaches phone and desktop screenshots to test-artifacts/', async () => {
+    const shots: readonly (readonly [string, string, string, number])[] = [
+      ['/failed-rollout', 'failed-rollout-phone', PHONE, 412],
+      ['/failed-rollout', 'failed-rollout-desktop', DESKTOP, 1280],
+      ['/invalid-commit', 'invalid-commit-phone', PHONE, 412],
+      ['/converged', 'converged-phone', PHONE, 412],
+    ];
+    for (const [page, name, size, width] of shots) {
+      expect({ name, width: pngWidth(await screenshot(page, name, size)) }).toEqual({ name, width });
+    }
+  }, CHROMIUM_TIMEOUT_MS * 4);
+});
