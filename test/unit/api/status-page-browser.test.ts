@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { STATUS_PAGE_HEADERS, renderStatusPage } from '../../../src/api/status-page.js';
 import type { DaemonStatus } from '../../../src/daemon/daemon-status.js';
-import { FAILED_ROLLOUT_HISTORY, FAILED_ROLLOUT_HOSTS, NOW, baseStatus, failedRolloutStatus, invalidCommitStatus, synced } from './status-fixtures.js';
+import { FAILED_ROLLOUT_HISTORY, FAILED_ROLLOUT_HOSTS, GOOD, NOW, baseStatus, failedRolloutStatus, invalidCommitStatus, synced } from './status-fixtures.js';
 
 const run = promisify(execFile);
 
@@ -29,7 +29,10 @@ const INJECTED = `<script>document.documentElement.setAttribute('data-pwned', 'y
 const pages: Readonly<Record<string, () => string>> = {
   '/failed-rollout': () => renderStatusPage(failedRolloutStatus(), NOW, { hosts: FAILED_ROLLOUT_HOSTS, recentRollouts: FAILED_ROLLOUT_HISTORY }),
   '/invalid-commit': () => renderStatusPage(invalidCommitStatus(), NOW),
-  '/converged': () => renderStatusPage(baseStatus([synced('api'), synced('gateway'), synced('queue')], { lastAttempted: undefined }), NOW),
+  '/converged': () => {
+    const converged = baseStatus([synced('api'), synced('gateway'), synced('queue')]);
+    return renderStatusPage({ ...converged, source: { ...converged.source, head: GOOD }, lastAttempted: GOOD }, NOW);
+  },
   '/injected': () => {
     const status: DaemonStatus = baseStatus([{ ...synced('api'), state: 'Degraded', code: 'E_CANARY_FAILED', message: INJECTED, hint: INJECTED }]);
     return renderStatusPage(status, NOW);
