@@ -34,6 +34,16 @@ export interface Journal {
   readonly halted: Readonly<Record<string, Halt>>;
   /** Head commit an operator acknowledged after E_HISTORY_REWRITTEN. */
   readonly acknowledgedRewrite: string | undefined;
+  /** Services a person paused, keyed by service name. */
+  readonly paused: Readonly<Record<string, Pause>>;
+}
+
+export interface Pause {
+  readonly owner: string;
+  readonly reason: string;
+  readonly since: number;
+  /** When the pause was meant to end; past it the pause still holds and is reported as expired. */
+  readonly until: number;
 }
 
 export interface ServiceRecord {
@@ -100,6 +110,7 @@ export function emptyJournal(source: string): Journal {
     inFlight: undefined,
     halted: {},
     acknowledgedRewrite: undefined,
+    paused: {},
   };
 }
 
@@ -145,7 +156,8 @@ type Stored<T> = { readonly [K in keyof T as undefined extends T[K] ? K : never]
   readonly [K in keyof T as undefined extends T[K] ? never : K]: T[K];
 };
 
-type StoredJournal = Stored<Omit<Journal, 'knownBad' | 'inFlight' | 'halted'>> & {
+type StoredJournal = Stored<Omit<Journal, 'knownBad' | 'inFlight' | 'halted' | 'paused'>> & {
+  readonly paused?: Readonly<Record<string, Pause>>;
   readonly knownBad: Readonly<Record<string, Stored<KnownBad>>>;
   readonly inFlight?: Stored<Omit<InFlightRollout, 'revert'>> & { readonly revert?: { readonly service: string; readonly evidence: Stored<RevertEvidence> } };
   readonly halted: Readonly<Record<string, Stored<Halt>>>;
@@ -188,6 +200,7 @@ function fromStored(stored: StoredJournal): Journal {
       ]),
     ),
     acknowledgedRewrite: stored.acknowledgedRewrite,
+    paused: stored.paused ?? {},
   };
 }
 

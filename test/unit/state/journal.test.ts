@@ -40,6 +40,7 @@ const full: Journal = {
     worker: { code: 'E_SCHEMA', errorClass: 'invalid', message: 'spec.yml is invalid', hint: undefined, commit: undefined, since: 1_700_000_003_000, until: 'new-commit' },
   },
   acknowledgedRewrite: C,
+  paused: { api: { owner: 'ops@example.com', reason: 'database migration', since: 1_700_000_000_000, until: 1_700_000_360_000 } },
 };
 
 let dir: string;
