@@ -47,6 +47,8 @@ export interface DaemonConfig {
   /** Port 0 asks the system for a free port. */
   readonly listen: { readonly host: string; readonly port: number };
   readonly webhookSecretFile: string | undefined;
+  /** Where incident messages go; undefined sends none. */
+  readonly notifications: { readonly urlFile: string; readonly format: 'json' | 'slack'; readonly statusUrl: string | undefined; readonly reminderMs: number } | undefined;
   readonly retry: RetryPolicy;
   readonly shutdownGraceMs: number;
   /** Author and committer of revert commits. */
@@ -63,6 +65,7 @@ export interface DaemonConfigInput {
   readonly resync?: { readonly schedule?: string };
   readonly listen?: string;
   readonly webhook?: { readonly secret_file?: string };
+  readonly notifications?: { readonly url_file?: string; readonly format?: string; readonly status_url?: string; readonly reminder?: string };
   readonly retry?: { readonly max_attempts?: number; readonly base_delay?: string; readonly max_delay?: string };
   readonly shutdown_grace?: string;
   readonly author?: { readonly name?: string; readonly email?: string };
@@ -196,9 +199,21 @@ function settings(fields: Fields): Omit<DaemonConfig, 'source'> {
     resyncSchedule: fields.cron('/resync/schedule', DEFAULTS.resyncSchedule),
     listen: fields.listen('/listen', DEFAULTS.listen),
     webhookSecretFile: fields.string('/webhook/secret_file'),
+    notifications: notificationsOf(fields),
     retry: fields.retry(),
     shutdownGraceMs: fields.duration('/shutdown_grace', DEFAULTS.shutdownGrace, 0),
     author: { name: fields.string('/author/name') ?? DEFAULTS.authorName, email: fields.string('/author/email') ?? DEFAULTS.authorEmail },
+  };
+}
+
+function notificationsOf(fields: Fields): DaemonConfig['notifications'] {
+  const urlFile = fields.string('/notifications/url_file');
+  if (urlFile === undefined) return undefined;
+  return {
+    urlFile,
+    format: fields.string('/notifications/format') === 'slack' ? 'slack' : 'json',
+    statusUrl: fields.string('/notifications/status_url'),
+    reminderMs: fields.duration('/notifications/reminder', '4h', 60_000),
   };
 }
 
