@@ -1,17 +1,23 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { DaemonStatus } from '../daemon/daemon-status.js';
 import type { Logger } from '../observability/index.js';
 import { verifyWebhook } from '../source/index.js';
+import { renderStatusPage, STATUS_PAGE_HEADERS } from './status-page.js';
 
 /** What the HTTP surface needs from the daemon; the server itself knows nothing of git or hosts. */
 export interface DaemonApi {
-  readonly status: () => unknown;
+  readonly status: () => DaemonStatus;
+  /** The Prometheus exposition of tend's metrics. */
+  readonly metrics: () => Promise<{ readonly contentType: string; readonly text: string }>;
   /** Whether tend finished starting (journal read, source configured): /readyz. */
   readonly ready: () => boolean;
   /** A verified push event: fetch soon. Coalesced by the daemon, never runs a pass inline. */
   readonly poke: (reason: 'webhook') => void;
   readonly operator: (action: 'retry' | 'ack', service: string | undefined) => Promise<readonly string[]>;
+  readonly pause: (service: string, pause: { readonly owner: string; readonly reason: string; readonly until: number }) => Promise<'paused' | 'unknown-service'>;
+  readonly resume: (service: string) => Promise<boolean>;
 }
 
 export interface ApiServerOptions {
@@ -66,6 +72,34 @@ async function handle(api: DaemonApi, options: ApiServerOptions, request: Incomi
       return api.ready() ? send(response, 200, { ready: true }) : send(response, 503, { ready: false });
     case 'GET /status':
       return send(response, 200, api.status());
+    case 'GET /': {
+      response.writeHead(200, STATUS_PAGE_HEADERS);
+      response.end(renderStatusPage(api.status(), Date.now()));
+      return;
+    }
+    case 'GET /metrics': {
+      const metrics = await api.metrics();
+      response.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
+      response.end(metrics.text);
+      return;
+    }
+    case 'POST /api/v1/pause': {
+      if (!authorized(request, options.operatorToken)) return send(response, 401, { error: 'missing or wrong bearer token' });
+      const service = url.searchParams.get('service');
+      const owner = url.searchParams.get('owner');
+      const reason = url.searchParams.get('reason');
+      const until = Number(url.searchParams.get('until'));
+      if (service === null || owner === null || owner === '' || reason === null || reason === '' || !Number.isFinite(until)) {
+        return send(response, 400, { error: 'pause needs service, owner, reason and until (ms since the epoch)' });
+      }
+      const result = await api.pause(service, { owner, reason, until });
+      return result === 'paused' ? send(response, 200, { paused: service, until }) : send(response, 404, { error: `no service ${service} in the applied commit` });
+    }
+    case 'POST /api/v1/resume': {
+      if (!authorized(request, options.operatorToken)) return send(response, 401, { error: 'missing or wrong bearer token' });
+      const service = url.searchParams.get('service') ?? '';
+      return (await api.resume(service)) ? send(response, 200, { resumed: service }) : send(response, 404, { error: `${service} is not paused` });
+    }
     case 'POST /hooks/git': {
       if (options.webhookSecret === undefined) return send(response, 404, { error: 'no webhook secret is configured (webhook.secret_file)' });
       const body = await readBody(request);

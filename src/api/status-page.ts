@@ -1,4 +1,4 @@
-import type { DaemonStatus, ServiceState, ServiceStatus } from '../daemon/daemon-status.js';
+import { STATES_WORST_FIRST, type DaemonStatus, type ServiceState, type ServiceStatus } from '../daemon/daemon-status.js';
 
 /** One managed unit on one host, as the daemon last observed it. */
 export interface HostServiceRow {
@@ -41,13 +41,15 @@ export const STATUS_PAGE_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /** Same order as `tend status`: what needs a person first, what is fine last. */
-const WORST_FIRST: readonly ServiceState[] = ['Stalled', 'Degraded', 'Progressing', 'Waiting', 'RolledBack', 'Synced'];
+const WORST_FIRST = STATES_WORST_FIRST;
 
 type Tone = 'bad' | 'busy' | 'good' | 'neutral';
 
 const TONE_OF_STATE: Readonly<Record<ServiceState, Tone>> = {
   Stalled: 'bad',
   Degraded: 'bad',
+  Drifted: 'busy',
+  Paused: 'neutral',
   Progressing: 'busy',
   Waiting: 'busy',
   RolledBack: 'neutral',
@@ -132,7 +134,7 @@ function verdictOf(status: DaemonStatus, services: readonly ServiceStatus[]): Ve
     const needs = attention.length === 1 ? '1 service needs attention' : `${attention.length} services need attention`;
     return { tone: 'bad', mark: '!', title: needs, headline: needs, detail: `${namesByState(attention)}.` };
   }
-  const moving = services.filter((service) => service.state === 'Progressing' || service.state === 'Waiting');
+  const moving = services.filter((service) => service.state === 'Progressing' || service.state === 'Waiting' || service.state === 'Drifted' || service.state === 'Paused');
   if (status.inFlight !== undefined || moving.some((service) => service.state === 'Progressing')) {
     const commit = status.inFlight?.commit ?? moving.find((service) => service.state === 'Progressing')?.desiredCommit;
     return { tone: 'busy', mark: '…', title: 'Rolling out', headline: `Rolling out ${short(commit)}`, detail: moving.length > 0 ? `${namesByState(moving)}.` : 'Nothing is failing.' };
@@ -147,7 +149,7 @@ function verdictOf(status: DaemonStatus, services: readonly ServiceStatus[]): Ve
     };
   }
   if (services.length === 0) return { tone: 'neutral', mark: '…', title: 'Starting', headline: 'No service reported yet', detail: 'The first pass has not finished.' };
-  if (moving.length > 0) return { tone: 'busy', mark: '…', title: 'Waiting', headline: 'Converged except for deploy windows', detail: `${namesByState(moving)}.` };
+  if (moving.length > 0) return { tone: 'busy', mark: '…', title: 'Waiting', headline: 'Converged except for windows, pauses and drift', detail: `${namesByState(moving)}.` };
   const rolledBack = services.filter((service) => service.state === 'RolledBack');
   return {
     tone: 'good',

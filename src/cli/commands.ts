@@ -1,6 +1,6 @@
 import { applyCommand } from './apply-command.js';
 import type { Command } from './command.js';
-import { ackCommand, retryCommand } from './operator-commands.js';
+import { ackCommand, pauseCommand, resumeCommand, retryCommand } from './operator-commands.js';
 import { planCommand } from './plan-command.js';
 import { renderCommand } from './render-command.js';
 import { revertCommand } from './revert-command.js';
@@ -19,4 +19,6 @@ export const commands: readonly Command[] = [
   revertCommand,
   retryCommand,
   ackCommand,
+  pauseCommand,
+  resumeCommand,
 ];

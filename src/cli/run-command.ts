@@ -25,11 +25,13 @@ const settingFlags: Readonly<Record<string, OptionSpec & { readonly field: strin
   resync: { type: 'string', valueName: 'CRON', field: 'resync.schedule', description: 'Full resync schedule that catches drift (default: */10 * * * *).' },
   listen: { type: 'string', valueName: 'HOST:PORT', field: 'listen', description: 'Address of /status, /healthz and /hooks/git (default: 127.0.0.1:9464).' },
   'webhook-secret-file': { type: 'string', valueName: 'FILE', field: 'webhook.secret_file', description: 'Secret that signs POST /hooks/git.' },
+  'notify-url-file': { type: 'string', valueName: 'FILE', field: 'notifications.url_file', description: 'File with the webhook URL incident messages go to.' },
+  'notify-format': { type: 'string', valueName: 'FORMAT', field: 'notifications.format', description: 'json (default) or slack.' },
   'retry-base-delay': { type: 'string', valueName: 'DURATION', field: 'retry.base_delay', description: 'First backoff delay of a transient failure (default: 1s).' },
   'retry-max-delay': { type: 'string', valueName: 'DURATION', field: 'retry.max_delay', description: 'Longest backoff delay (default: 30s).' },
 };
 
-const PATH_FIELDS = new Set(['source.path', 'source.credentials_file', 'state_dir', 'secrets_dir', 'ssh.key', 'ssh.known_hosts', 'webhook.secret_file']);
+const PATH_FIELDS = new Set(['source.path', 'source.credentials_file', 'state_dir', 'secrets_dir', 'ssh.key', 'ssh.known_hosts', 'webhook.secret_file', 'notifications.url_file']);
 
 export const runCommand: Command = {
   name: 'run',

@@ -1,5 +1,5 @@
 import { asTendError } from '../errors/index.js';
-import type { DaemonStatus, ServiceStatus } from '../daemon/daemon-status.js';
+import { STATES_WORST_FIRST, type DaemonStatus, type ServiceStatus } from '../daemon/daemon-status.js';
 import type { Command } from './command.js';
 import { callDaemon, serverOptions } from './daemon-client.js';
 import { formatError, errorJson } from './error-report.js';
@@ -8,7 +8,7 @@ const EXIT_CONVERGED = 0;
 const EXIT_NEEDS_ATTENTION = 1;
 const EXIT_NO_DAEMON = 3;
 
-const WORST_FIRST: readonly ServiceStatus['state'][] = ['Stalled', 'Degraded', 'Progressing', 'Waiting', 'RolledBack', 'Synced'];
+const WORST_FIRST = STATES_WORST_FIRST;
 
 export const statusCommand: Command = {
   name: 'status',

@@ -17,7 +17,14 @@ export type ServiceState =
   /** Needs a person: invalid spec, conflict, refused auth, changed host key, failed rollback. */
   | 'Stalled'
   /** Waiting for its deploy window. */
-  | 'Waiting';
+  | 'Waiting'
+  /** A host differed from git with no new commit (someone changed it by hand); tend is putting it back. */
+  | 'Drifted'
+  /** A person paused it (`tend pause`); nothing touches it until `tend resume`. */
+  | 'Paused';
+
+/** Every state, in the order on-call reads them: what needs a person first, what is fine last. */
+export const STATES_WORST_FIRST: readonly ServiceState[] = ['Stalled', 'Degraded', 'Drifted', 'Paused', 'Progressing', 'Waiting', 'RolledBack', 'Synced'];
 
 export interface ServiceStatus {
   readonly service: string;

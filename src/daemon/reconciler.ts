@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { asTendError, type ErrorClass, type Issue, type TendError } from '../errors/index.js';
 import type { RemoteFiles } from '../hosts/index.js';
-import type { Logger } from '../observability/index.js';
+import type { Logger, TendMetrics } from '../observability/index.js';
 import type { ServicePlan } from '../plan/model.js';
 import type { SecretSource } from '../render/index.js';
 import { createRevertCommit, decideRevert, isTendRevert, revertedCommitOf, revertMessage, type CandidateCommit, type RevertEvidence } from '../rollback/index.js';
@@ -9,7 +9,7 @@ import { applyPlan, nextRetry, type ApplyResult, type RetryPolicy, type ServiceR
 import type { CommitInfo, DeploySource } from '../source/index.js';
 import { loadRepo } from '../spec/index.js';
 import type { RepoSpec } from '../spec/model.js';
-import { writeJournal, type Halt, type Journal } from '../state/index.js';
+import { writeJournal, type Halt, type Journal, type Pause } from '../state/index.js';
 import type { CrashPoint } from './crash-points.js';
 import type { DaemonStatus, ServiceStatus } from './daemon-status.js';
 import { windowOpen } from './deploy-window.js';
@@ -26,6 +26,9 @@ export interface ReconcilerOptions {
   /** Author and committer of revert commits. */
   readonly identity: { readonly name: string; readonly email: string };
   readonly crash: (point: CrashPoint) => void;
+  readonly metrics?: TendMetrics;
+  /** Called with every published status (the notification sink decides what is a transition). */
+  readonly onStatus?: (status: DaemonStatus) => void;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
@@ -66,6 +69,9 @@ export class Reconciler {
   #status: DaemonStatus;
   #passError: { readonly error: TendError; readonly at: number } | undefined;
   readonly #services = new Map<string, ServiceStatus>();
+  /** `service\0host` pairs reported as drifted, cleared once the head converges again. */
+  readonly #drifted = new Set<string>();
+  #knownServices: ReadonlySet<string> = new Set();
 
   constructor(options: ReconcilerOptions) {
     this.#options = options;
@@ -126,11 +132,13 @@ export class Reconciler {
       const head = await this.#options.source.fetch();
       if (head !== this.#latestHead) this.#log.info({ commit: head, previous: this.#latestHead }, 'branch head');
       this.#latestHead = head;
+      this.#options.metrics?.fetchSucceeded(at);
       this.#status = { ...this.#status, source: { ...this.#status.source, head, lastFetchAt: at, lastFetchOkAt: at, error: undefined } };
       return head;
     } catch (error) {
       const tendError = asTendError(error);
       this.#log.warn({ code: tendError.code, errorClass: tendError.errorClass, err: tendError.message }, 'fetch failed');
+      this.#options.metrics?.fetchFailed(tendError.code);
       this.#status = {
         ...this.#status,
         source: { ...this.#status.source, lastFetchAt: at, error: { code: tendError.code, errorClass: tendError.errorClass, message: tendError.message, hint: tendError.hint } },
@@ -158,6 +166,44 @@ export class Reconciler {
     this.#publish();
     this.#log.info({ kind, service, cleared }, 'operator cleared halts');
     return cleared;
+  }
+
+  /** Whether the last loaded commit has this service: only those can be paused. */
+  knowsService(service: string): boolean {
+    return this.#knownServices.has(service);
+  }
+
+  /** `tend pause`: nothing touches the service until `tend resume`; an expired pause still holds, and says so. */
+  async pause(service: string, pause: Omit<Pause, 'since'>): Promise<void> {
+    const entry: Pause = { ...pause, since: this.#now() };
+    await this.#record({ ...this.#journal, paused: { ...this.#journal.paused, [service]: entry } });
+    this.#options.metrics?.servicePaused(service, entry.until);
+    this.#showPause(service, entry, this.#latestHead);
+    this.#log.warn({ service, owner: pause.owner, reason: pause.reason, until: new Date(pause.until).toISOString() }, 'service paused');
+  }
+
+  async resume(service: string): Promise<boolean> {
+    if (this.#journal.paused[service] === undefined) return false;
+    const paused = { ...this.#journal.paused };
+    delete paused[service];
+    await this.#record({ ...this.#journal, paused });
+    this.#options.metrics?.servicePauseLifted(service);
+    this.#services.delete(service);
+    this.#publish();
+    this.#log.info({ service }, 'service resumed');
+    return true;
+  }
+
+  #showPause(service: string, pause: Pause, head: string | undefined): void {
+    const expired = pause.until <= this.#now();
+    const until = new Date(pause.until).toISOString();
+    this.#setService(service, {
+      state: 'Paused',
+      code: expired ? 'W_PAUSE_EXPIRED' : 'W_PAUSED',
+      message: expired ? `paused by ${pause.owner} (${pause.reason}); the pause expired at ${until} and still holds` : `paused by ${pause.owner} until ${until}: ${pause.reason}`,
+      hint: `\`tend resume ${service}\` lets tend roll it out again.`,
+      desiredCommit: head,
+    });
   }
 
   async pass(reason: PassReason): Promise<PassOutcome> {
@@ -221,6 +267,8 @@ export class Reconciler {
       for (const issue of loaded.issues) this.#log.error({ commit: head, code: issue.code, file: issue.file, line: issue.line, col: issue.col }, issue.message);
       return { kind: 'idle' };
     }
+    this.#knownServices = new Set(loaded.repo.services.map((one) => one.name));
+    this.#options.metrics?.specLoaded({ services: loaded.repo.services.map((one) => one.name), hosts: loaded.repo.inventory.hosts.map((one) => one.name) });
     return this.#rollOut(head, loaded.repo, reader, reason);
   }
 
@@ -241,14 +289,31 @@ export class Reconciler {
       await this.#halt('*', { code: error.code, errorClass: error.errorClass, message: error.message, hint: error.hint, commit: head, until: 'new-commit' });
       return { kind: 'idle' };
     }
+    for (const observed of pass.observed.values()) this.#options.metrics?.hostObserved(observed.host, observed.reachable);
     const headCommit = await this.#options.source.commit(head);
     const isRollback = isTendRevert(headCommit.message);
     const now = this.#now();
     const waiting = new Set<string>();
     const halted = this.#journal.halted;
     const services: ServicePlan[] = [];
+    const converged = head === this.#journal.lastApplied && this.#journal.inFlight === undefined;
     for (const plan of pass.planResult.plan.services) {
       if (halted[plan.service] !== undefined) continue;
+      const pause = this.#journal.paused[plan.service];
+      if (pause !== undefined) {
+        this.#showPause(plan.service, pause, head);
+        continue;
+      }
+      if (converged && plan.batches.length > 0) {
+        // No new commit, yet a host differs from git: someone changed it by hand. Put it back, and say so.
+        const hosts = plan.batches.flat();
+        for (const step of hosts) {
+          this.#drifted.add(`${plan.service}\u0000${step.host}`);
+          this.#options.metrics?.driftObserved(plan.service, step.host, true);
+        }
+        this.#log.warn({ service: plan.service, commit: head, hosts: hosts.map((step) => step.host), reasons: hosts.flatMap((step) => step.reasons.map((one) => one.detail)) }, 'drift detected; restoring the committed state');
+        this.#setService(plan.service, { state: 'Drifted', code: 'W_DRIFT', message: `${hosts.map((step) => step.host).join(', ')} differ from ${short(head)} with no new commit; restoring`, desiredCommit: head });
+      }
       const spec = repo.services.find((service) => service.name === plan.service);
       const changes = plan.batches.length > 0;
       // A rollback restores health; it never waits for a window the failed rollout already used.
@@ -277,7 +342,7 @@ export class Reconciler {
       inFlight: { rolloutId, commit: head, startedAt: resumed?.startedAt ?? now, phase: 'rolling', planned, verified: resumed?.verified ?? {}, revert: undefined },
     });
     for (const service of services) {
-      if (service.batches.length > 0) this.#setService(service.service, { state: 'Progressing', code: undefined, message: `rolling out ${short(head)}`, desiredCommit: head });
+      if (service.batches.length > 0 && !converged) this.#setService(service.service, { state: 'Progressing', code: undefined, message: `rolling out ${short(head)}`, desiredCommit: head });
     }
     this.#log.info({ commit: head, rolloutId, reason, services: services.filter((one) => one.batches.length > 0).map((one) => one.service), rollback: isRollback }, 'rollout started');
 
@@ -294,6 +359,7 @@ export class Reconciler {
         onProgress: (event) => this.#onProgress(event, head, rolloutId, isRollback),
         keepReleases: repo.settings.keepReleases,
         superseded: () => this.#stopping || (this.#latestHead !== undefined && this.#latestHead !== head),
+        onProbe: (service, _host, probe) => this.#options.metrics?.probeFinished(service, probe.latencyMs),
       },
     );
     await this.#journalWrites;
@@ -317,6 +383,11 @@ export class Reconciler {
 
   async #afterRollout(head: string, repo: RepoSpec, headCommit: CommitInfo, rolloutId: string, result: ApplyResult, waiting: ReadonlySet<string>): Promise<PassOutcome> {
     const now = this.#now();
+    for (const one of result.services) {
+      if (one.result === 'unchanged') continue;
+      this.#options.metrics?.rolloutFinished(one.service, one.result);
+      if (one.result === 'succeeded') this.#options.metrics?.serviceHealthyAt(one.service, headCommit.committedAt, now);
+    }
     const services = { ...this.#journal.services };
     for (const one of result.services) {
       if (one.result === 'succeeded' || one.result === 'unchanged') services[one.service] = { stableCommit: head, since: services[one.service]?.stableCommit === head ? (services[one.service]?.since ?? now) : now };
@@ -345,11 +416,12 @@ export class Reconciler {
     if (changeFailure !== undefined) {
       const evidence = evidenceOf(changeFailure, rolloutId);
       this.#log.error({ service: changeFailure.service, commit: head, rolloutId, code: changeFailure.code, hosts: evidence.failedHosts }, 'rollout failed because of the change');
+      // The host's code (E_HEALTHY_DEADLINE, E_UNIT_FAILED) says what broke; the stop code only how it was stopped.
       this.#setService(changeFailure.service, {
         state: 'Degraded',
-        code: changeFailure.code,
+        code: evidence.errorCode,
         errorClass: 'change',
-        message: changeFailure.detail,
+        message: `${changeFailure.detail} (${changeFailure.code ?? 'stopped'})`,
         desiredCommit: head,
         failedHosts: evidence.failedHosts,
       });
@@ -389,6 +461,7 @@ export class Reconciler {
       return { kind: 'again' };
     }
     if (decision.kind === 'halt') {
+      this.#options.metrics?.rollbackFinished(service, decision.code === 'E_ROLLBACK_FAILED' ? 'failed' : 'halted');
       await this.#halt(service, {
         code: decision.code,
         errorClass: 'conflict',
@@ -426,6 +499,7 @@ export class Reconciler {
       }
     } catch (error) {
       const tendError = asTendError(error);
+      this.#options.metrics?.rollbackFinished(service, tendError.code === 'E_REVERT_CONFLICT' ? 'conflict' : 'failed');
       await this.#halt(service, { code: tendError.code, errorClass: tendError.errorClass, message: tendError.message, hint: tendError.hint, commit: head, until: 'new-commit' });
       await this.#record({ ...this.#journal, inFlight: undefined });
       return { kind: 'idle' };
@@ -435,6 +509,7 @@ export class Reconciler {
     const pushed = await this.#push(onto, head, service);
     if (pushed !== 'pushed') return pushed;
     this.#options.crash('after-push');
+    this.#options.metrics?.rollbackFinished(service, 'pushed');
     const revertedBy = { ...this.#journal.knownBad };
     for (const commit of decision.commits) {
       const bad = revertedBy[commit.sha];
@@ -467,6 +542,7 @@ export class Reconciler {
           await this.#sleep(retry.delayMs);
           continue;
         }
+        this.#options.metrics?.rollbackFinished(service, tendError.errorClass === 'transient' ? 'failed' : 'conflict');
         await this.#halt(service, { code: tendError.code, errorClass: tendError.errorClass === 'transient' ? 'transient' : 'conflict', message: `pushing the revert failed: ${tendError.message}`, hint: tendError.hint, commit: head, until: 'new-commit' });
         return { kind: 'idle' };
       }
@@ -503,15 +579,21 @@ export class Reconciler {
     const services = { ...this.#journal.services };
     for (const spec of repo.services) {
       if (waiting.has(spec.name)) continue;
-      if (this.#journal.halted[spec.name] !== undefined) continue;
+      if (this.#journal.halted[spec.name] !== undefined || this.#journal.paused[spec.name] !== undefined) continue;
       services[spec.name] = { stableCommit: head, since: services[spec.name]?.stableCommit === head ? (services[spec.name]?.since ?? now) : now };
     }
-    const fullyApplied = waiting.size === 0 && repo.services.every((spec) => this.#journal.halted[spec.name] === undefined);
+    const fullyApplied = waiting.size === 0 && repo.services.every((spec) => this.#journal.halted[spec.name] === undefined && this.#journal.paused[spec.name] === undefined);
     await this.#record({ ...this.#journal, services, inFlight: undefined, ...(fullyApplied ? { lastApplied: head } : {}) });
+    if (fullyApplied) this.#options.metrics?.commitApplied(head, now);
+    for (const key of this.#drifted) {
+      const [service, host] = key.split('\u0000') as [string, string];
+      this.#options.metrics?.driftObserved(service, host, false);
+    }
+    this.#drifted.clear();
     this.#transientAttempts = 0;
     const reverted = revert === undefined ? undefined : revertedCommitOf(revert.message);
     for (const spec of repo.services) {
-      if (waiting.has(spec.name) || this.#journal.halted[spec.name] !== undefined) continue;
+      if (waiting.has(spec.name) || this.#journal.halted[spec.name] !== undefined || this.#journal.paused[spec.name] !== undefined) continue;
       const previous = this.#services.get(spec.name);
       const rolledBack = reverted !== undefined && this.#journal.knownBad[reverted]?.service === spec.name;
       if (rolledBack) {
@@ -593,6 +675,8 @@ export class Reconciler {
       inFlight: inFlight === undefined ? undefined : { rolloutId: inFlight.rolloutId, commit: inFlight.commit, phase: inFlight.phase, startedAt: inFlight.startedAt },
       services: [...this.#services.values()].sort((a, b) => a.service.localeCompare(b.service)),
     };
+    this.#options.metrics?.statusPublished(this.#status);
+    this.#options.onStatus?.(this.#status);
   }
 }
 

@@ -5,7 +5,7 @@ import { CronJob } from 'cron';
 import { startApiServer, type ApiServer } from '../api/index.js';
 import { asTendError } from '../errors/index.js';
 import { SshPool } from '../hosts/index.js';
-import type { Logger } from '../observability/index.js';
+import { createNotificationSink, TendMetrics, type Logger, type NotificationSink } from '../observability/index.js';
 import { directorySecretSource } from '../render/index.js';
 import { httpSource, loadGitCredentials, localSource, type DeploySource } from '../source/index.js';
 import { acquireStateLock, emptyJournal, journalPath, readJournal, writeJournal, writeFileAtomically, type Journal } from '../state/index.js';
@@ -39,6 +39,8 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
     const journal = await loadJournal(settings.stateDir, source.description, logger);
     const pool = new SshPool({ privateKeyPath: settings.sshKey, ...(settings.knownHosts === undefined ? {} : { knownHostsPath: settings.knownHosts }) });
     cleanups.push(() => pool.close());
+    const metrics = new TendMetrics({ startedAt: Date.now() });
+    const notifications = settings.notifications === undefined ? undefined : await notificationSinkOf(settings.notifications, logger);
     const reconciler = new Reconciler({
       source,
       pool,
@@ -49,13 +51,35 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
       retry: settings.retry,
       identity: settings.author,
       crash,
+      metrics,
+      ...(notifications === undefined ? {} : { onStatus: (status) => notifications.observe(status, Date.now()) }),
     });
-    const loop = new PassLoop(reconciler, settings, logger);
+    if (notifications !== undefined) {
+      // Reminders and settled recoveries are decided on observation: look at least every minute.
+      const tick = setInterval(() => notifications.observe(reconciler.status, Date.now()), 60_000);
+      tick.unref();
+      cleanups.push(async () => {
+        clearInterval(tick);
+        await Promise.race([notifications.drain(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+      });
+    }
+    const loop = new PassLoop(reconciler, settings, logger, metrics);
     const operatorToken = await ensureOperatorToken(settings.stateDir);
     const webhookSecret = settings.webhookSecretFile === undefined ? undefined : (await readFile(settings.webhookSecretFile, 'utf8')).trim();
     const api: ApiServer = await startApiServer(
       {
         status: () => reconciler.status,
+        metrics: async () => ({ contentType: metrics.contentType, text: await metrics.metricsText() }),
+        pause: async (service, pause) => {
+          if (!reconciler.knowsService(service)) return 'unknown-service';
+          await reconciler.pause(service, pause);
+          return 'paused';
+        },
+        resume: async (service) => {
+          const resumed = await reconciler.resume(service);
+          if (resumed) loop.trigger('operator');
+          return resumed;
+        },
         ready: () => loop.started,
         poke: (reason) => loop.trigger(reason),
         operator: async (action, service) => {
@@ -99,6 +123,17 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
     await cleanUp();
     throw error;
   }
+}
+
+async function notificationSinkOf(notifications: NonNullable<DaemonConfig['notifications']>, logger: Logger): Promise<NotificationSink> {
+  const url = (await readFile(notifications.urlFile, 'utf8')).trim();
+  return createNotificationSink({
+    url,
+    format: notifications.format,
+    ...(notifications.statusUrl === undefined ? {} : { statusUrl: notifications.statusUrl }),
+    logger,
+    incidents: { reminderMs: notifications.reminderMs },
+  });
 }
 
 async function openSource(settings: DaemonConfig): Promise<DeploySource> {
@@ -155,10 +190,12 @@ class PassLoop {
   #timer: NodeJS.Timeout | undefined;
   #windowTimer: NodeJS.Timeout | undefined;
   readonly #reconciler: Reconciler;
+  readonly #metrics: TendMetrics;
   readonly #settings: DaemonConfig;
   readonly #log: Logger;
 
-  constructor(reconciler: Reconciler, settings: DaemonConfig, logger: Logger) {
+  constructor(reconciler: Reconciler, settings: DaemonConfig, logger: Logger, metrics: TendMetrics) {
+    this.#metrics = metrics;
     this.#reconciler = reconciler;
     this.#settings = settings;
     this.#log = logger;
@@ -192,9 +229,11 @@ class PassLoop {
       this.#pending = undefined;
       clearTimeout(this.#timer);
       this.#running = true;
+      const startedAt = Date.now();
       let delayMs = this.#pollDelay();
       try {
         const outcome = await this.#reconciler.pass(reason);
+        this.#metrics.passFinished(outcome.kind, Date.now() - startedAt);
         if (outcome.kind === 'again') this.#pending ??= 'follow-up';
         if (outcome.kind === 'retry') {
           this.#arm(outcome.delayMs, 'retry');
@@ -202,6 +241,7 @@ class PassLoop {
         }
       } catch (error) {
         const tendError = asTendError(error);
+        this.#metrics.passFinished('failed', Date.now() - startedAt);
         this.#log.error({ code: tendError.code, errorClass: tendError.errorClass, err: tendError.message }, 'pass failed');
         this.#reconciler.passFailed(tendError);
       } finally {

@@ -35,6 +35,8 @@ export interface RolloutEffects {
    * where stopping is safe: before a batch starts and between probes, never between a write and a restart.
    */
   readonly superseded?: () => boolean;
+  /** Every probe result of a new run, for the probe-duration metric. */
+  readonly onProbe?: (service: string, host: string, result: ProbeResult) => void;
 }
 
 export type StepPhase = 'stage' | 'write' | 'reload' | 'switch' | 'restart' | 'probe' | 'healthy' | 'failed' | 'unreachable' | 'superseded';
@@ -203,6 +205,7 @@ async function watchHealth(
     const properties = status.get(unit);
     if (properties === undefined) throw new Error(`systemctl show did not report ${unit} on ${host.name}`);
     const probeResult = probe === undefined ? undefined : await runProbe(effects.pool, host, probe, timing.timeout);
+    if (probeResult !== undefined) effects.onProbe?.(service.name, host.name, probeResult);
     const now = effects.now();
     observations.push({ at: now, unit: properties, probe: probeResult });
     const verdict = judgeHealth({

@@ -12,17 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { STATUS_PAGE_HEADERS, renderStatusPage } from '../../../src/api/status-page.js';
 import type { DaemonStatus } from '../../../src/daemon/daemon-status.js';
+import { chromium, CHROMIUM_TIMEOUT_MS, ensureChromium, INSTALL_TIMEOUT_MS } from '../../support/chromium.js';
 import { FAILED_ROLLOUT_HISTORY, FAILED_ROLLOUT_HOSTS, GOOD, NOW, baseStatus, failedRolloutStatus, invalidCommitStatus, synced } from './status-fixtures.js';
 
 const run = promisify(execFile);
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 const PHONE = '412,915';
 const DESKTOP = '1280,1000';
-/** A fresh machine downloads ~110 MB of packages; a cold mirror can be slow. */
-const INSTALL_TIMEOUT_MS = 15 * 60_000;
-const CHROMIUM_TIMEOUT_MS = 90_000;
 
 const INJECTED = `<script>document.documentElement.setAttribute('data-pwned', 'yes')</script><img src=x onerror="document.documentElement.setAttribute('data-pwned', 'img')">`;
 
@@ -42,42 +39,6 @@ const pages: Readonly<Record<string, () => string>> = {
 let server: Server;
 let base: string;
 
-/** Debian's chromium, installed on first use: the sandbox has no browser download, apt does. */
-async function ensureChromium(): Promise<void> {
-  if (existsSync(CHROMIUM)) return;
-  if (process.getuid?.() !== 0) throw new Error(`${CHROMIUM} is missing and installing it needs root: apt-get install -y --no-install-recommends chromium`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  await run('apt-get', ['update'], { env, timeout: INSTALL_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
-  await run('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { env, timeout: INSTALL_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
-}
-
-/** One headless chromium run with its own profile, so runs never share state or wait on each other's lock. */
-async function chromium(args: readonly string[]): Promise<string> {
-  const profile = await mkdtemp(join(tmpdir(), 'tend-chromium-'));
-  try {
-    const { stdout } = await run(
-      CHROMIUM,
-      [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-dev-shm-usage',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--hide-scrollbars',
-        `--user-data-dir=${profile}`,
-        ...args,
-      ],
-      { timeout: CHROMIUM_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
-    );
-    return stdout;
-  } finally {
-    await rm(profile, { recursive: true, force: true });
-  }
-}
 
 async function screenshot(page: string, name: string, size: string): Promise<Buffer> {
   const path = join(ARTIFACTS, `status-page-${name}.png`);

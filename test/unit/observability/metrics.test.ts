@@ -96,7 +96,7 @@ describe('label guards', () => {
 
 describe('state gauges', () => {
   it('knows every state the daemon reports', async () => {
-    const states: Record<ServiceState, true> = { Synced: true, Progressing: true, Degraded: true, RolledBack: true, Stalled: true, Waiting: true };
+    const states: Record<ServiceState, true> = { Synced: true, Progressing: true, Degraded: true, RolledBack: true, Stalled: true, Waiting: true, Drifted: true, Paused: true };
     for (const state of Object.keys(states)) {
       const metrics = metricsFor();
       metrics.statusPublished({ stalled: undefined, services: [serviceStatus('api', state)] });
@@ -110,7 +110,7 @@ describe('state gauges', () => {
     metrics.statusPublished({ stalled: undefined, services: [serviceStatus('api', 'Degraded', { since: 90_000 })] });
     const text = await metrics.metricsText();
     const states = Object.fromEntries(series(text, 'tend_service_state', { service: 'api' }).map((sample) => [sample.labels.state, sample.value]));
-    expect(states).toEqual({ Synced: 0, Progressing: 0, Degraded: 1, RolledBack: 0, Stalled: 0, Waiting: 0, _other: 0 });
+    expect(states).toEqual({ Synced: 0, Progressing: 0, Degraded: 1, RolledBack: 0, Stalled: 0, Waiting: 0, Drifted: 0, Paused: 0, _other: 0 });
     expect(series(text, 'tend_service_state_since_timestamp_seconds', { service: 'api' })).toEqual([expect.objectContaining({ value: 90 })]);
   });
 
