@@ -96,6 +96,38 @@ export interface DaemonOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+/** The command line of `tend run` against the test git server, with its credentials and webhook secret in files. */
+export async function daemonArgs(options: DaemonOptions, port: number): Promise<string[]> {
+  const credentials = join(options.stateDir, '..', `${relative(tmpdir(), options.stateDir).replaceAll('/', '-')}-git-credentials`);
+  await writeFile(credentials, `${GIT_USER}:${GIT_PASSWORD}\n`, { mode: 0o600 });
+  const webhookSecret = `${credentials}-webhook`;
+  await writeFile(webhookSecret, `${WEBHOOK_SECRET}\n`, { mode: 0o600 });
+  return [
+    'run',
+    '--repo-url',
+    options.repoUrl,
+    '--git-credentials',
+    credentials,
+    '--state-dir',
+    options.stateDir,
+    '--ssh-key',
+    options.sshKey,
+    '--secrets-dir',
+    options.secretsDir,
+    '--poll-interval',
+    options.pollInterval,
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--webhook-secret-file',
+    webhookSecret,
+    // Retries in a test must not take the production minute.
+    '--retry-base-delay',
+    '500ms',
+    '--retry-max-delay',
+    '2s',
+  ];
+}
+
 /** `tend run` as a real process, following the test git server, with its HTTP API on a free port. */
 export class DaemonUnderTest {
   private constructor(
@@ -105,37 +137,14 @@ export class DaemonUnderTest {
   ) {}
 
   static async start(options: DaemonOptions): Promise<DaemonUnderTest> {
-    const credentials = join(options.stateDir, '..', `${relative(tmpdir(), options.stateDir).replaceAll('/', '-')}-git-credentials`);
-    await writeFile(credentials, `${GIT_USER}:${GIT_PASSWORD}\n`, { mode: 0o600 });
-    const webhookSecret = `${credentials}-webhook`;
-    await writeFile(webhookSecret, `${WEBHOOK_SECRET}\n`, { mode: 0o600 });
     const port = await freePort();
-    const args = [
-      'run',
-      '--repo-url',
-      options.repoUrl,
-      '--git-credentials',
-      credentials,
-      '--state-dir',
-      options.stateDir,
-      '--ssh-key',
-      options.sshKey,
-      '--secrets-dir',
-      options.secretsDir,
-      '--poll-interval',
-      options.pollInterval,
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--webhook-secret-file',
-      webhookSecret,
-      // Retries in a test must not take the production minute.
-      '--retry-base-delay',
-      '500ms',
-      '--retry-max-delay',
-      '2s',
-    ];
-    const process = startTend(args, options.env ?? {}, 900_000);
-    const daemon = new DaemonUnderTest(process, `http://127.0.0.1:${port}`, options.stateDir);
+    return DaemonUnderTest.startWith(await daemonArgs(options, port), port, options.stateDir, options.env);
+  }
+
+  /** With a command line of the caller's (daemonArgs plus flags of its own). */
+  static async startWith(args: readonly string[], port: number, stateDir: string, env: NodeJS.ProcessEnv = {}): Promise<DaemonUnderTest> {
+    const process = startTend(args, env, 900_000);
+    const daemon = new DaemonUnderTest(process, `http://127.0.0.1:${port}`, stateDir);
     await process.waitForStdout(/"msg":"tend started"/);
     return daemon;
   }

@@ -8,7 +8,9 @@ import type { DaemonStatus } from '../../src/daemon/daemon-status.js';
 import { buildTend, runTend, ScratchRepo } from '../support/tend-cli.js';
 import {
   API_TOKEN_SECRET,
+  daemonArgs,
   DaemonUnderTest,
+  freePort,
   GIT_PASSWORD,
   GIT_USER,
   remoteLog,
@@ -61,6 +63,8 @@ async function stopDaemon(): Promise<void> {
   const result = await daemon.stop();
   outputs.push(result.stdout, result.stderr);
   daemon = undefined;
+  // SIGTERM is a clean stop: the current step finishes or is abandoned within the grace period, exit 0.
+  expect(result.code, result.stderr.slice(-2000)).toBe(0);
 }
 
 /** The api script at a version; `breakage` makes it fail the way a bad release does. */
@@ -82,6 +86,10 @@ async function land(message: string, files: Record<string, string>): Promise<str
 
 async function apiActive(target: TestHost): Promise<string> {
   return (await execInHost(target, ['systemctl', 'is-active', 'api.service']).catch((error: unknown) => ({ stdout: String(error) }))).stdout.trim();
+}
+
+function converged(status: DaemonStatus): boolean {
+  return status.lastApplied !== undefined && status.lastApplied === status.source.head && status.inFlight === undefined;
 }
 
 function applied(sha: string) {
@@ -150,7 +158,7 @@ describe('tend run follows the deploy repo', () => {
 
   it('fetches at once on a signed webhook (with polling an hour away) and refuses a badly signed one', async () => {
     const tend = await startDaemon({ pollInterval: '1h' });
-    await tend.waitFor('a converged start', (status) => status.lastApplied === status.source.head && status.inFlight === undefined);
+    await tend.waitFor('a converged start', converged);
     expect(await tend.webhook('not-the-secret')).toBe(401);
     const next = nextVersion();
     const bump = await land(`api ${next}`, { 'services/api/api': apiAt(next) });
@@ -165,7 +173,7 @@ describe('tend run follows the deploy repo', () => {
 describe('rollback by revert commit', () => {
   it('stops a broken version at the canary, pushes exactly one revert (the tree git revert makes), and stays put after', async () => {
     const tend = await startDaemon({ pollInterval: '2s' });
-    const good = await tend.waitFor('a converged start', (status) => status.lastApplied !== undefined && status.inFlight === undefined && status.lastApplied === status.source.head);
+    const good = await tend.waitFor('a converged start', converged);
     const goodVersion = await versionOn(host('web-2'), 8080);
     const web2Before = await unitProperty(host('web-2'), 'api.service', 'InvocationID');
 
@@ -205,7 +213,7 @@ describe('rollback by revert commit', () => {
 
   it('lets a fix pushed while the broken version is probed supersede it: no revert commit, the fix rolls out', async () => {
     const tend = await startDaemon({ pollInterval: '1h' });
-    await tend.waitFor('a converged start', (status) => status.lastApplied === status.source.head && status.inFlight === undefined);
+    await tend.waitFor('a converged start', converged);
     const broken = nextVersion();
     const bad = await land(`api ${broken}: never binds`, { 'services/api/api': apiAt(broken, 'never-binds') });
     expect(await tend.webhook()).toBe(202);
@@ -221,7 +229,7 @@ describe('rollback by revert commit', () => {
 
   it('surfaces a revert that would conflict as E_REVERT_CONFLICT and pushes nothing', async () => {
     const tend = await startDaemon({ pollInterval: '1h' });
-    await tend.waitFor('a converged start', (status) => status.lastApplied === status.source.head && status.inFlight === undefined);
+    await tend.waitFor('a converged start', converged);
     const gatewaySpec = (await ScratchRepo.copyOf('deploy-repo-example').then((repo) => repo.read('services/gateway/spec.yml')));
     const broken = nextVersion();
     const bad = await land(`api ${broken} with a gateway description`, {
@@ -253,7 +261,7 @@ describe('rollback by revert commit', () => {
 describe('invalid commits', () => {
   it('touch no host, show file:line:col in status, and the next valid commit applies', async () => {
     const tend = await startDaemon({ pollInterval: '1h' });
-    await tend.waitFor('a converged start', (status) => status.lastApplied === status.source.head && status.inFlight === undefined);
+    await tend.waitFor('a converged start', converged);
     const before = await Promise.all(hosts.slice(0, 2).map((target) => unitProperty(target, 'api.service', 'InvocationID')));
     const queueSpec = await ScratchRepo.copyOf('deploy-repo-example').then((repo) => repo.read('services/queue/spec.yml'));
     const invalid = await land('queue: a typo', { 'services/queue/spec.yml': queueSpec.replace('serial:', 'serail:') });
@@ -273,6 +281,83 @@ describe('invalid commits', () => {
     const after = await tend.waitFor('the valid commit applied', applied(valid), 120_000);
     expect(after.stalled).toBeUndefined();
     expect(await versionOn(host('web-2'), 8080)).toBe(next);
+  });
+});
+
+describe('what needs a person, and what does not', () => {
+  it('pauses on a rewritten history with E_HISTORY_REWRITTEN until tend ack, then follows the new head', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'tend-e2e-state-'));
+    const tend = await startDaemon({ stateDir, pollInterval: '1h' });
+    const start = await tend.waitFor('a converged start', converged);
+    const applied0 = start.lastApplied as string;
+    const before = await unitProperty(host('web-1'), 'api.service', 'InvocationID');
+    // A force-push: the branch goes back one commit and gets a different commit on top.
+    await promisify(execFile)('git', ['--git-dir', gitServer.repoPath(REPO), 'update-ref', 'refs/heads/main', `${applied0}~1`, applied0]);
+    const next = nextVersion();
+    const rewritten = await land(`api ${next} on a rewritten branch`, { 'services/api/api': apiAt(next), 'services/api/spec.yml': await currentApiSpec() });
+    expect(await tend.webhook()).toBe(202);
+    const paused = await tend.waitFor('the rewrite surfaced', (status) => status.stalled?.code === 'E_HISTORY_REWRITTEN', 60_000);
+    expect(paused.stalled).toMatchObject({ errorClass: 'conflict', commit: rewritten });
+    expect(paused.lastApplied).toBe(applied0);
+    expect(await unitProperty(host('web-1'), 'api.service', 'InvocationID')).toBe(before);
+    const statusRun = await runTend(['status', '--server', tend.url]);
+    expect(statusRun.code).toBe(1);
+    expect(statusRun.stdout).toContain('tend ack');
+
+    const ack = await runTend(['ack', '--server', tend.url, '--token-file', join(stateDir, 'api-token')]);
+    expect(ack.code, ack.stdout + ack.stderr).toBe(0);
+    await tend.waitFor('the acknowledged head applied', applied(rewritten), 120_000);
+    expect(await versionOn(host('web-1'), 8080)).toBe(next);
+    const refused = await runTend(['ack', '--server', tend.url, '--token-file', join(secretsDir, 'api_token')]);
+    expect(refused.code).toBe(1);
+  });
+
+  it('retries a git outage with backoff within its budget, then stops asking until the next trigger, and recovers', async () => {
+    const tend = await startDaemon({ pollInterval: '1h' });
+    await tend.waitFor('a converged start', converged);
+    gitServer.setFault('unavailable-503');
+    try {
+      const next = nextVersion();
+      const bump = await land(`api ${next} during an outage`, { 'services/api/api': apiAt(next) });
+      const requestsBefore = gitServer.requests.length;
+      expect(await tend.webhook()).toBe(202);
+      await tend.process.waitForStdout(/"msg":"transient failure persisted/);
+      const status = await tend.status();
+      expect(status.source.error).toMatchObject({ code: 'E_GIT_SERVER', errorClass: 'transient' });
+      const duringOutage = gitServer.requests.length - requestsBefore;
+      // 5 attempts (the default budget), each a single refused request: bounded, then quiet.
+      expect(duringOutage).toBeGreaterThanOrEqual(5);
+      expect(duringOutage).toBeLessThanOrEqual(10);
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      expect(gitServer.requests.length - requestsBefore).toBe(duringOutage);
+      expect(tend.events().some((event) => event['msg'] === 'rollout started' && event['commit'] === bump)).toBe(false);
+
+      gitServer.setFault('none');
+      expect(await tend.webhook()).toBe(202);
+      await tend.waitFor('the commit applied after the outage', applied(bump), 120_000);
+    } finally {
+      gitServer.setFault('none');
+    }
+  });
+
+  it('rebuilds a corrupt journal from observation without restarting anything', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'tend-e2e-state-'));
+    await writeFile(join(stateDir, 'journal.json'), '{"version": 1, "source": "trunc');
+    const before = await Promise.all(hosts.slice(0, 2).map((target) => unitProperty(target, 'api.service', 'InvocationID')));
+    const tend = await startDaemon({ stateDir, pollInterval: '1h' });
+    const status = await tend.waitFor('convergence from observation', (one) => one.lastApplied !== undefined && one.lastApplied === one.source.head && one.inFlight === undefined);
+    expect(status.lastApplied).toBe(await gitServer.head(REPO));
+    expect(tend.events().some((event) => event['code'] === 'E_JOURNAL_CORRUPT')).toBe(true);
+    expect(await Promise.all(hosts.slice(0, 2).map((target) => unitProperty(target, 'api.service', 'InvocationID')))).toEqual(before);
+  });
+
+  it('refuses a second tend on the same state directory', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'tend-e2e-state-'));
+    await startDaemon({ stateDir, pollInterval: '1h' });
+    const options = { repoUrl: gitServer.repoUrl(REPO), sshKey: host('web-1').privateKeyPath, secretsDir, stateDir, pollInterval: '1h' };
+    const second = await runTend(await daemonArgs(options, await freePort()), {}, 60_000);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/another tend \(pid \d+\) is running on .*\(E_STATE_LOCKED\)/);
   });
 });
 
@@ -299,7 +384,7 @@ describe('crash safety: kill -9 at named points', () => {
   it.each(points)('converges after a kill at $point', async ({ point, broken }) => {
     const stateDir = await mkdtemp(join(tmpdir(), 'tend-e2e-state-'));
     const first = await startDaemon({ stateDir, pollInterval: '1h' });
-    await first.waitFor('a converged start', (status) => status.lastApplied === status.source.head && status.inFlight === undefined, 180_000);
+    await first.waitFor('a converged start', converged, 180_000);
     await stopDaemon();
     const previous = await versionOn(host('web-1'), 8080);
 

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { assertRoot } from './harness/prerequisites.js';
 
 const EXAMPLE_REPO = fileURLToPath(new URL('../../deploy-repo-example', import.meta.url));
 const TEND_BIN = fileURLToPath(new URL('../../bin/tend.js', import.meta.url));
+const PINO_PRETTY_BIN = fileURLToPath(new URL('../../node_modules/pino-pretty/bin.js', import.meta.url));
 const HOSTS = 3;
 
 export interface DemoContext {
@@ -31,24 +32,42 @@ export interface DemoContext {
 export type StopDaemon = () => Promise<void>;
 
 /**
- * tend's main job against the demo: until `tend run` (the daemon) exists, one `tend apply` of the example
- * repo to the three hosts, with live progress, as an operator would run it. The daemon will follow the
- * git server instead, from this same place.
+ * tend's main job against the demo: `tend run` following the git server's deploy repo, as systemd would
+ * run it, its JSON log made readable by pino-pretty. Every push to the repo is rolled out to the hosts.
  */
 export async function startTendDaemon(context: DemoContext): Promise<StopDaemon | undefined> {
-  const secretsDir = await mkdtemp(join(tmpdir(), 'tend-demo-secrets-'));
+  const stateDir = await mkdtemp(join(tmpdir(), 'tend-demo-state-'));
+  const secretsDir = join(stateDir, 'secrets');
+  await mkdir(secretsDir, { mode: 0o700 });
   await writeFile(join(secretsDir, 'api_token'), `demo-${randomBytes(6).toString('hex')}\n`, { mode: 0o600 });
-  const args = ['--repo', EXAMPLE_REPO, '--ssh-key', context.hosts[0]?.privateKeyPath ?? '', '--secrets-dir', secretsDir];
-  say(`\n$ tend apply --yes ${args.join(' ')}\n`);
-  const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, [TEND_BIN, 'apply', '--yes', ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  say(`\ntend apply exited with ${code ?? 'a signal'}. Look again at any time:`);
-  say(`  node ${TEND_BIN} plan ${args.join(' ')}`);
-  for (const host of context.hosts.slice(0, 2)) say(`  curl http://${host.address}:8080/version    (api on ${host.name})`);
-  return async () => rm(secretsDir, { recursive: true, force: true });
+  const credentials = join(stateDir, 'git-credentials');
+  await writeFile(credentials, `${context.gitUser}:${context.gitPassword}\n`, { mode: 0o600 });
+  const webhookSecret = join(stateDir, 'webhook-secret');
+  await writeFile(webhookSecret, `${randomBytes(16).toString('hex')}\n`, { mode: 0o600 });
+  const args = [
+    'run',
+    '--repo-url', context.repoUrl,
+    '--git-credentials', credentials,
+    '--state-dir', stateDir,
+    '--ssh-key', context.hosts[0]?.privateKeyPath ?? '',
+    '--secrets-dir', secretsDir,
+    '--poll-interval', '5s',
+    '--listen', '127.0.0.1:9464',
+    '--webhook-secret-file', webhookSecret,
+  ];
+  say(`\n$ tend ${args.join(' ')}\n`);
+  const tend = spawn(process.execPath, [TEND_BIN, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const pretty = spawn(process.execPath, [PINO_PRETTY_BIN, '--translateTime', 'SYS:HH:MM:ss', '--ignore', 'pid,hostname,name'], { stdio: ['pipe', 'inherit', 'inherit'] });
+  tend.stdout.pipe(pretty.stdin);
+  say('tend status:   node bin/tend.js status            (or curl http://127.0.0.1:9464/status)');
+  for (const host of context.hosts.slice(0, 2)) say(`api version:   curl http://${host.address}:8080/version    (on ${host.name})`);
+  return async () => {
+    const exited = new Promise((resolve) => tend.once('close', resolve));
+    tend.kill('SIGTERM');
+    await exited;
+    pretty.stdin.end();
+    await rm(stateDir, { recursive: true, force: true });
+  };
 }
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
@@ -102,7 +121,7 @@ async function main(): Promise<void> {
     say('  shell       npx tsx test/e2e/harness/cli.ts ssh host-1');
     say(`\ndeploy repo (from ${source.dir}, initial commit ${head.slice(0, 12)}):`);
     say(`  clone URL   ${repoUrl}   user ${gitUser}   password ${gitPassword}`);
-    say('  make a commit (tend follows the repo once `tend run` lands; until then re-run the plan/apply above):');
+    say('  make a commit; tend rolls it out within the 5 s poll (a broken version is reverted by a commit of tend\'s):');
     say(`    git clone ${gitServer.repoUrlWithCredentials('deploy')} /tmp/deploy && cd /tmp/deploy`);
     say('    $EDITOR services/api/spec.yml');
     say('    git commit -am "Change api" && git push');
