@@ -14,7 +14,7 @@ const HOST_NAME = /^[a-z0-9][a-z0-9.-]{0,252}$/;
 const CODE = /^[EW]_[A-Z0-9_]{1,64}$/;
 const COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
-const SERVICE_STATES = ['Synced', 'Progressing', 'Degraded', 'RolledBack', 'Stalled', 'Waiting'] as const;
+const SERVICE_STATES = ['Synced', 'Progressing', 'Degraded', 'RolledBack', 'Stalled', 'Waiting', 'Drifted', 'Paused'] as const;
 const ERROR_CLASSES: readonly ErrorClass[] = ['transient', 'change', 'invalid', 'conflict', 'internal'];
 const PASS_RESULTS = ['idle', 'again', 'retry', 'failed'] as const;
 const ROLLOUT_RESULTS = ['succeeded', 'failed-change', 'failed-transient', 'failed-invalid', 'failed-conflict', 'failed-internal', 'skipped', 'superseded'] as const;
