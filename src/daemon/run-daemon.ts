@@ -7,6 +7,7 @@ import { asTendError } from '../errors/index.js';
 import { SshPool } from '../hosts/index.js';
 import { createNotificationSink, TendMetrics, type Logger, type NotificationSink } from '../observability/index.js';
 import { directorySecretSource } from '../render/index.js';
+import { runNativeGit } from '../rollback/index.js';
 import { httpSource, loadGitCredentials, localSource, type DeploySource } from '../source/index.js';
 import { acquireStateLock, emptyJournal, journalPath, readJournal, writeJournal, writeFileAtomically, type Journal } from '../state/index.js';
 import type { CrashPoint } from './crash-points.js';
@@ -40,6 +41,8 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
     const pool = new SshPool({ privateKeyPath: settings.sshKey, ...(settings.knownHosts === undefined ? {} : { knownHostsPath: settings.knownHosts }) });
     cleanups.push(() => pool.close());
     const metrics = new TendMetrics({ startedAt: Date.now() });
+    // The journal's applied commit is known at once; its time is not, so the restart stands in for it.
+    if (journal.lastApplied !== undefined) metrics.commitApplied(journal.lastApplied, Date.now());
     const notifications = settings.notifications === undefined ? undefined : await notificationSinkOf(settings.notifications, logger);
     const reconciler = new Reconciler({
       source,
@@ -95,7 +98,11 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
     if (stopWatching !== undefined) cleanups.push(stopWatching);
     const resync = CronJob.from({
       cronTime: settings.resyncSchedule,
-      onTick: () => loop.trigger('resync'),
+      onTick: () => {
+        loop.trigger('resync');
+        // Every fetch adds a pack to tend's own clone; let git consolidate them now and then.
+        if (settings.source.kind === 'url') void compactClone(source.gitdir, logger);
+      },
       start: true,
       errorHandler: (error) => logger.error({ err: String(error) }, 'resync trigger failed'),
     });
@@ -123,6 +130,11 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
     await cleanUp();
     throw error;
   }
+}
+
+async function compactClone(gitdir: string, logger: Logger): Promise<void> {
+  const result = await runNativeGit(['gc', '--auto', '--quiet'], { cwd: gitdir, env: process.env, timeoutMs: 300_000 }).catch((error: unknown) => ({ code: -1, stderr: String(error) }));
+  if (result.code !== 0) logger.warn({ code: 'E_GIT_GC', err: result.stderr.slice(-500) }, 'git gc of the clone failed');
 }
 
 async function notificationSinkOf(notifications: NonNullable<DaemonConfig['notifications']>, logger: Logger): Promise<NotificationSink> {
@@ -227,7 +239,8 @@ class PassLoop {
       }
       const reason = this.#pending;
       this.#pending = undefined;
-      clearTimeout(this.#timer);
+      // Polls go on during a long rollout: a newer commit must be able to supersede it without a webhook.
+      this.#arm(this.#pollDelay(), 'poll');
       this.#running = true;
       const startedAt = Date.now();
       let delayMs = this.#pollDelay();
