@@ -291,10 +291,16 @@ describe('what needs a person, and what does not', () => {
     const start = await tend.waitFor('a converged start', converged);
     const applied0 = start.lastApplied as string;
     const before = await unitProperty(host('web-1'), 'api.service', 'InvocationID');
+    const fileAt = async (commit: string, path: string) => (await promisify(execFile)('git', ['--git-dir', gitServer.repoPath(REPO), 'show', `${commit}:${path}`])).stdout;
     // A force-push: the branch goes back one commit and gets a different commit on top.
     await promisify(execFile)('git', ['--git-dir', gitServer.repoPath(REPO), 'update-ref', 'refs/heads/main', `${applied0}~1`, applied0]);
     const next = nextVersion();
-    const rewritten = await land(`api ${next} on a rewritten branch`, { 'services/api/api': apiAt(next), 'services/api/spec.yml': await currentApiSpec() });
+    // The new commit keeps the old head's other files, so it is valid whatever the commit before it was.
+    const rewritten = await land(`api ${next} on a rewritten branch`, {
+      'services/api/api': apiAt(next),
+      'services/api/spec.yml': await fileAt(applied0, 'services/api/spec.yml'),
+      'services/queue/spec.yml': await fileAt(applied0, 'services/queue/spec.yml'),
+    });
     expect(await tend.webhook()).toBe(202);
     const paused = await tend.waitFor('the rewrite surfaced', (status) => status.stalled?.code === 'E_HISTORY_REWRITTEN', 60_000);
     expect(paused.stalled).toMatchObject({ errorClass: 'conflict', commit: rewritten });
