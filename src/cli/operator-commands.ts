@@ -10,18 +10,21 @@ const EXIT_REFUSED = 1;
 async function operatorCall(context: CommandContext, action: 'retry' | 'ack'): Promise<number> {
   const service = context.positionals[0];
   const route = `/api/v1/${action}${service === undefined ? '' : `?service=${encodeURIComponent(service)}`}`;
-  const answer = await callDaemon(context, 'POST', route, true);
-  const body = answer.body as { cleared?: string[]; error?: string };
-  if (context.values['json'] === true) {
-    context.terminal.out(`${JSON.stringify({ ok: answer.status === 200, ...body }, null, 2)}\n`);
-  } else if (answer.status !== 200) {
-    context.terminal.err(`error: the daemon refused: ${body.error ?? answer.status}\n`);
-  } else if ((body.cleared ?? []).length === 0) {
-    context.terminal.out(`nothing to ${action}: no matching halt\n`);
-  } else {
-    context.terminal.out(`cleared: ${(body.cleared ?? []).map((name) => (name === '*' ? 'the whole repo' : name)).join(', ')}; the daemon reconciles now\n`);
-  }
-  return answer.status === 200 ? EXIT_DONE : EXIT_REFUSED;
+  return answer(context, route, (body) => {
+    const cleared = (body['cleared'] as string[] | undefined) ?? [];
+    if (cleared.length === 0) return `nothing to ${action}: no matching halt\n`;
+    return `cleared: ${cleared.map((name) => (name === '*' ? 'the whole repo' : name)).join(', ')}; the daemon reconciles now\n`;
+  });
+}
+
+/** One operator call; prints what `done` makes of an accepted answer, or why the daemon refused. */
+async function answer(context: CommandContext, route: string, done: (body: Record<string, unknown>) => string): Promise<number> {
+  const reply = await callDaemon(context, 'POST', route, true);
+  const body = reply.body as Record<string, unknown>;
+  if (context.values['json'] === true) context.terminal.out(`${JSON.stringify({ ok: reply.status === 200, ...body }, null, 2)}\n`);
+  else if (reply.status === 200) context.terminal.out(done(body));
+  else context.terminal.err(`error: the daemon refused: ${String(body['error'] ?? reply.status)}\n`);
+  return reply.status === 200 ? EXIT_DONE : EXIT_REFUSED;
 }
 
 export const retryCommand: Command = {
@@ -59,15 +62,6 @@ export const ackCommand: Command = {
   maxPositionals: 0,
   run: (context) => operatorCall(context, 'ack'),
 };
-
-async function answer(context: CommandContext, route: string, done: (body: Record<string, unknown>) => string): Promise<number> {
-  const reply = await callDaemon(context, 'POST', route, true);
-  const body = reply.body as Record<string, unknown>;
-  if (context.values['json'] === true) context.terminal.out(`${JSON.stringify({ ok: reply.status === 200, ...body }, null, 2)}\n`);
-  else if (reply.status === 200) context.terminal.out(done(body));
-  else context.terminal.err(`error: the daemon refused: ${String(body['error'] ?? reply.status)}\n`);
-  return reply.status === 200 ? EXIT_DONE : EXIT_REFUSED;
-}
 
 export const pauseCommand: Command = {
   name: 'pause',

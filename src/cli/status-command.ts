@@ -1,5 +1,5 @@
 import { asTendError } from '../errors/index.js';
-import { STATES_WORST_FIRST, type DaemonStatus, type ServiceStatus } from '../daemon/daemon-status.js';
+import { STATES_WORST_FIRST, type DaemonStatus } from '../daemon/daemon-status.js';
 import type { Command } from './command.js';
 import { callDaemon, serverOptions } from './daemon-client.js';
 import { formatError, errorJson } from './error-report.js';

@@ -92,7 +92,7 @@ const CONNECTION_LOST: ReadonlySet<string> = new Set(['E_HOST_UNREACHABLE', 'E_O
  * `unreachable` (never blamed on the version); only the health judgement blames the change.
  */
 export async function runHostStep(input: HostStepInput, effects: RolloutEffects): Promise<HostStepResult> {
-  const { step, service, host, rendered } = input;
+  const { step, service, host } = input;
   const startedAt = effects.now();
   const progress = (phase: StepPhase, detail: string, deadlineAt?: number): void =>
     effects.onProgress({ service: service.name, host: host.name, phase, detail, ...(deadlineAt === undefined ? {} : { deadlineAt }) });

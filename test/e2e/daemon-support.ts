@@ -1,13 +1,13 @@
 import { createHmac } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import type { DaemonStatus } from '../../src/daemon/daemon-status.js';
-import { startTend, type TendProcess, type TendRun } from '../support/tend-cli.js';
-import type { GitServer } from './harness/git-server.js';
+import { ScratchRepo, startTend, type TendProcess, type TendRun } from '../support/tend-cli.js';
+import { GitServer } from './harness/git-server.js';
 import { execInHost, type TestHost } from './harness/hosts.js';
 
 const run = promisify(execFile);
@@ -16,20 +16,6 @@ export const GIT_USER = 'tend-e2e';
 export const GIT_PASSWORD = 'git-password-canary-7d2e';
 export const WEBHOOK_SECRET = 'webhook-secret-canary-91ab';
 export const API_TOKEN_SECRET = 'api-token-canary-5f3c';
-
-/** Files of a directory tree, relative path -> text, for `GitServer.createRepo`/`landCommit`. */
-export async function filesOf(dir: string): Promise<Record<string, string>> {
-  const files: Record<string, string> = {};
-  async function walk(current: string): Promise<void> {
-    for (const entry of await readdir(current, { withFileTypes: true })) {
-      const path = join(current, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else files[relative(dir, path)] = await readFile(path, 'utf8');
-    }
-  }
-  await walk(dir);
-  return files;
-}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -72,6 +58,32 @@ export async function nativeRevertTree(gitServer: GitServer, repo: string, onto:
 
 export async function treeOf(gitServer: GitServer, repo: string, commit: string): Promise<string> {
   return (await run('git', ['--git-dir', gitServer.repoPath(repo), 'rev-parse', `${commit}^{tree}`])).stdout.trim();
+}
+
+/** Removes everything tend put on a host, so a first deploy starts from nothing. */
+export async function wipeTendState(target: TestHost): Promise<void> {
+  const script = [
+    'for f in $(grep -l "^# Managed by tend" /etc/systemd/system/*.service /etc/systemd/system/*.timer 2>/dev/null); do',
+    '  systemctl disable --now "$(basename "$f")" >/dev/null 2>&1 || true; rm -f "$f"',
+    'done',
+    'rm -rf /etc/tend /var/lib/tend/releases; systemctl daemon-reload; systemctl reset-failed',
+  ].join('\n');
+  await execInHost(target, ['sh', '-c', script]);
+}
+
+/**
+ * The example deploy repo on a fresh test git server, with api's probe deadlines short enough to fail fast
+ * in a test, and a secrets directory holding the api_token canary.
+ */
+export async function exampleOnGitServer(repoName: string): Promise<{ gitServer: GitServer; secretsDir: string; apiScript: string }> {
+  const secretsDir = await mkdtemp(join(tmpdir(), 'tend-e2e-secrets-'));
+  await writeFile(join(secretsDir, 'api_token'), `${API_TOKEN_SECRET}\n`, { mode: 0o600 });
+  const repo = await ScratchRepo.copyOf('deploy-repo-example');
+  await repo.edit('services/api/spec.yml', '    serial: 1\n', '    serial: 1\n    min_healthy_time: 2s\n    healthy_deadline: 10s\n    progress_deadline: 20s\n');
+  const apiScript = await repo.read('services/api/api');
+  const gitServer = await GitServer.start({ user: GIT_USER, password: GIT_PASSWORD });
+  await gitServer.createRepo(repoName, repo.dir, { message: 'Example deploy repo' });
+  return { gitServer, secretsDir, apiScript };
 }
 
 export async function unitProperty(target: TestHost, unit: string, property: string): Promise<string> {

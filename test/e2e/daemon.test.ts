@@ -10,9 +10,10 @@ import {
   API_TOKEN_SECRET,
   daemonArgs,
   DaemonUnderTest,
+  exampleOnGitServer,
+  wipeTendState,
   freePort,
   GIT_PASSWORD,
-  GIT_USER,
   remoteLog,
   nativeRevertTree,
   treeOf,
@@ -20,7 +21,7 @@ import {
   versionOn,
   WEBHOOK_SECRET,
 } from './daemon-support.js';
-import { GitServer } from './harness/git-server.js';
+import type { GitServer } from './harness/git-server.js';
 import { execInHost, type TestHost } from './harness/hosts.js';
 import { useHosts } from './harness/use-hosts.js';
 
@@ -102,20 +103,8 @@ function revertsOf(log: { message: string }[], bad: string): number {
 
 beforeAll(async () => {
   [hosts] = await Promise.all([useHosts(3), buildTend()]);
-  const wipe = [
-    'for f in $(grep -l "^# Managed by tend" /etc/systemd/system/*.service /etc/systemd/system/*.timer 2>/dev/null); do',
-    '  systemctl disable --now "$(basename "$f")" >/dev/null 2>&1 || true; rm -f "$f"',
-    'done',
-    'rm -rf /etc/tend /var/lib/tend/releases; systemctl daemon-reload; systemctl reset-failed',
-  ].join('\n');
-  await Promise.all(hosts.map((target) => execInHost(target, ['sh', '-c', wipe])));
-  secretsDir = await mkdtemp(join(tmpdir(), 'tend-e2e-secrets-'));
-  await writeFile(join(secretsDir, 'api_token'), `${API_TOKEN_SECRET}\n`, { mode: 0o600 });
-  const repo = await ScratchRepo.copyOf('deploy-repo-example');
-  await repo.edit('services/api/spec.yml', '    serial: 1\n', '    serial: 1\n    min_healthy_time: 2s\n    healthy_deadline: 10s\n    progress_deadline: 20s\n');
-  apiScript = await repo.read('services/api/api');
-  gitServer = await GitServer.start({ user: GIT_USER, password: GIT_PASSWORD });
-  await gitServer.createRepo(REPO, repo.dir, { message: 'Example deploy repo' });
+  await Promise.all(hosts.map((target) => wipeTendState(target)));
+  ({ gitServer, secretsDir, apiScript } = await exampleOnGitServer(REPO));
 });
 
 afterEach(async () => {

@@ -9,10 +9,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DaemonStatus, ServiceStatus } from '../../src/daemon/daemon-status.js';
 import { chromium, ensureChromium, INSTALL_TIMEOUT_MS } from '../support/chromium.js';
-import { buildTend, runTend, ScratchRepo, type TendRun } from '../support/tend-cli.js';
-import { API_TOKEN_SECRET, daemonArgs, freePort, GIT_PASSWORD, GIT_USER, remoteLog, versionOn, WEBHOOK_SECRET } from './daemon-support.js';
+import { buildTend, runTend, type TendRun } from '../support/tend-cli.js';
+import { API_TOKEN_SECRET, daemonArgs, exampleOnGitServer, freePort, GIT_PASSWORD, remoteLog, versionOn, WEBHOOK_SECRET, wipeTendState } from './daemon-support.js';
 import { DaemonUnderTest } from './daemon-support.js';
-import { GitServer } from './harness/git-server.js';
+import type { GitServer } from './harness/git-server.js';
 import { execInHost, type TestHost } from './harness/hosts.js';
 import { useHosts } from './harness/use-hosts.js';
 
@@ -94,20 +94,8 @@ async function expectAgreement(expected: { state: string; code: string | undefin
 
 beforeAll(async () => {
   [hosts] = await Promise.all([useHosts(3), buildTend(), ensureChromium()]);
-  const wipe = [
-    'for f in $(grep -l "^# Managed by tend" /etc/systemd/system/*.service /etc/systemd/system/*.timer 2>/dev/null); do',
-    '  systemctl disable --now "$(basename "$f")" >/dev/null 2>&1 || true; rm -f "$f"',
-    'done',
-    'rm -rf /etc/tend /var/lib/tend/releases; systemctl daemon-reload; systemctl reset-failed',
-  ].join('\n');
-  await Promise.all(hosts.map((target) => execInHost(target, ['sh', '-c', wipe])));
-  secretsDir = await mkdtemp(join(tmpdir(), 'tend-e2e-secrets-'));
-  await writeFile(join(secretsDir, 'api_token'), `${API_TOKEN_SECRET}\n`, { mode: 0o600 });
-  const repo = await ScratchRepo.copyOf('deploy-repo-example');
-  await repo.edit('services/api/spec.yml', '    serial: 1\n', '    serial: 1\n    min_healthy_time: 2s\n    healthy_deadline: 10s\n    progress_deadline: 20s\n');
-  apiScript = await repo.read('services/api/api');
-  gitServer = await GitServer.start({ user: GIT_USER, password: GIT_PASSWORD });
-  await gitServer.createRepo(REPO, repo.dir, { message: 'Example deploy repo' });
+  await Promise.all(hosts.map((target) => wipeTendState(target)));
+  ({ gitServer, secretsDir, apiScript } = await exampleOnGitServer(REPO));
 
   notifyServer = createServer((request, response) => {
     let body = '';
