@@ -120,6 +120,8 @@ afterAll(async () => {
   expect(everything).not.toContain(GIT_PASSWORD);
   expect(everything).not.toContain(WEBHOOK_SECRET);
   await gitServer?.close();
+  // The hosts are shared by the e2e files that follow: leave them as this file found them.
+  await Promise.all((hosts ?? []).map((target) => wipeTendState(target)));
 });
 
 describe('tend run follows the deploy repo', () => {

@@ -122,6 +122,8 @@ afterAll(async () => {
   if (stopped !== undefined) outputs.push(stopped.stdout, stopped.stderr);
   await new Promise((resolve) => notifyServer?.close(resolve));
   await gitServer?.close();
+  // The hosts are shared by the e2e files that follow: leave them as this file found them.
+  await Promise.all((hosts ?? []).map((target) => wipeTendState(target)));
 });
 
 describe('on-call surfaces agree', () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changeHostKey, fillFilesystem, takeLinkDown, type Fault } from './harness/faults.js';
 import { execInHost, type TestHost } from './harness/hosts.js';
 import { useHosts } from './harness/use-hosts.js';
+import { wipeTendState } from './daemon-support.js';
 import { buildTend, runTend, ScratchRepo, startTend, type TendRun } from '../support/tend-cli.js';
 
 /**
@@ -86,19 +87,6 @@ async function fetchText(target: TestHost, port: number, path: string): Promise<
 async function apiStarts(target: TestHost, version: string): Promise<number> {
   const journal = await execInHost(target, ['journalctl', '-u', 'api.service', '--no-pager', '-o', 'cat']);
   return journal.stdout.split('\n').filter((line) => line === `api ${version} listening on port 8080`).length;
-}
-
-/** Removes everything tend put on the hosts, so the first deploy starts from nothing. */
-async function wipeTendState(target: TestHost): Promise<void> {
-  const script = [
-    'for f in $(grep -l "^# Managed by tend" /etc/systemd/system/*.service /etc/systemd/system/*.timer 2>/dev/null); do',
-    '  systemctl disable --now "$(basename "$f")" >/dev/null 2>&1 || true; rm -f "$f"',
-    'done',
-    'rm -rf /etc/tend /var/lib/tend/releases',
-    'systemctl daemon-reload',
-    'systemctl reset-failed',
-  ].join('\n');
-  await execInHost(target, ['sh', '-c', script]);
 }
 
 /** The example's api with deadlines short enough to fail fast in a test; the format stays the article's. */
