@@ -106,10 +106,6 @@ export class Reconciler {
     this.#publish();
   }
 
-  get journal(): Journal {
-    return this.#journal;
-  }
-
   /** Stop at the next safe point: between batches or probes, never between a write and its restart. */
   stop(): void {
     this.#stopping = true;
@@ -242,9 +238,6 @@ export class Reconciler {
     if (repoHalt !== undefined) return { kind: 'idle' };
 
     const inFlight = this.#journal.inFlight;
-    if (inFlight?.commit === head && inFlight.phase === 'reverting' && inFlight.revert !== undefined) {
-      return this.#revert(head, inFlight.revert.service, inFlight.revert.evidence);
-    }
     const converged = head === this.#journal.lastApplied && inFlight === undefined;
     if (converged && reason !== 'resync' && reason !== 'retry' && reason !== 'operator' && reason !== 'startup') return { kind: 'idle' };
 
@@ -269,10 +262,15 @@ export class Reconciler {
     }
     this.#knownServices = new Set(loaded.repo.services.map((one) => one.name));
     this.#options.metrics?.specLoaded({ services: loaded.repo.services.map((one) => one.name), hosts: loaded.repo.inventory.hosts.map((one) => one.name) });
-    return this.#rollOut(head, loaded.repo, reader, reason);
+    // Killed between recording a bad commit and pushing its revert: finish the revert, do not roll out again.
+    if (inFlight?.commit === head && inFlight.phase === 'reverting' && inFlight.revert !== undefined) {
+      return this.#revert(head, loaded.repo, inFlight.revert.service, inFlight.revert.evidence);
+    }
+    return this.#rollOut(head, loaded.repo, reader, reason, converged);
   }
 
-  async #rollOut(head: string, repo: RepoSpec, reader: ReturnType<DeploySource['readerAt']>, reason: PassReason): Promise<PassOutcome> {
+  /** `converged`: the head is the last applied commit with nothing in flight, so any change found is drift. */
+  async #rollOut(head: string, repo: RepoSpec, reader: ReturnType<DeploySource['readerAt']>, reason: PassReason, converged: boolean): Promise<PassOutcome> {
     const resumed = this.#journal.inFlight?.commit === head ? this.#journal.inFlight : undefined;
     const unverified = resumed === undefined ? undefined : (service: string, host: string) => (resumed.planned[service] ?? []).includes(host) && !(resumed.verified[service] ?? []).includes(host);
     let pass;
@@ -296,7 +294,6 @@ export class Reconciler {
     const waiting = new Set<string>();
     const halted = this.#journal.halted;
     const services: ServicePlan[] = [];
-    const converged = head === this.#journal.lastApplied && this.#journal.inFlight === undefined;
     for (const plan of pass.planResult.plan.services) {
       if (halted[plan.service] !== undefined) continue;
       const pause = this.#journal.paused[plan.service];
@@ -388,11 +385,8 @@ export class Reconciler {
       this.#options.metrics?.rolloutFinished(one.service, one.result);
       if (one.result === 'succeeded') this.#options.metrics?.serviceHealthyAt(one.service, headCommit.committedAt, now);
     }
-    const services = { ...this.#journal.services };
-    for (const one of result.services) {
-      if (one.result === 'succeeded' || one.result === 'unchanged') services[one.service] = { stableCommit: head, since: services[one.service]?.stableCommit === head ? (services[one.service]?.since ?? now) : now };
-    }
-    await this.#record({ ...this.#journal, services });
+    const healthy = result.services.filter((one) => one.result === 'succeeded' || one.result === 'unchanged').map((one) => one.service);
+    await this.#record({ ...this.#journal, services: stableAt(this.#journal.services, healthy, head, now) });
 
     if (result.services.some((one) => one.result === 'superseded')) {
       this.#log.info({ commit: head, rolloutId, newer: this.#latestHead }, 'rollout superseded by a newer commit');
@@ -425,7 +419,7 @@ export class Reconciler {
         desiredCommit: head,
         failedHosts: evidence.failedHosts,
       });
-      return this.#revert(head, changeFailure.service, evidence);
+      return this.#revert(head, repo, changeFailure.service, evidence);
     }
     const transient = result.services.find((one) => one.result === 'failed-transient');
     if (transient !== undefined) return this.#transient(transient.code ?? 'E_TRANSIENT', transient);
@@ -434,11 +428,11 @@ export class Reconciler {
   }
 
   /** Revert what broke `service` at `head`, push it, and let the next pass roll the hosts back. */
-  async #revert(head: string, service: string, evidence: RevertEvidence): Promise<PassOutcome> {
+  async #revert(head: string, repo: RepoSpec, service: string, evidence: RevertEvidence): Promise<PassOutcome> {
     const source = this.#options.source;
     const current = await this.refreshHead().catch(() => undefined);
     const journal = this.#journal;
-    const spec = await this.#specOf(head, service);
+    const spec = repo.services.find((one) => one.name === service);
     const baseline = journal.services[service]?.stableCommit;
     const since = baseline === undefined || !(await source.isAncestor(baseline, head)) ? undefined : await source.commitsBetween(baseline, head);
     const candidates = since === undefined ? undefined : await Promise.all(since.map((commit) => candidateOf(source, commit)));
@@ -549,11 +543,6 @@ export class Reconciler {
     }
   }
 
-  async #specOf(head: string, service: string): Promise<RepoSpec['services'][number] | undefined> {
-    const loaded = await loadRepo(this.#options.source.readerAt(head));
-    return loaded.ok ? loaded.repo.services.find((one) => one.name === service) : undefined;
-  }
-
   async #transient(code: string, failure?: ServiceRolloutResult): Promise<PassOutcome> {
     this.#transientAttempts += 1;
     const decision = nextRetry(this.#transientAttempts, this.#options.retry, this.#random);
@@ -576,12 +565,10 @@ export class Reconciler {
 
   async #converged(head: string, repo: RepoSpec, waiting: ReadonlySet<string>, revert?: CommitInfo): Promise<void> {
     const now = this.#now();
-    const services = { ...this.#journal.services };
-    for (const spec of repo.services) {
-      if (waiting.has(spec.name)) continue;
-      if (this.#journal.halted[spec.name] !== undefined || this.#journal.paused[spec.name] !== undefined) continue;
-      services[spec.name] = { stableCommit: head, since: services[spec.name]?.stableCommit === head ? (services[spec.name]?.since ?? now) : now };
-    }
+    const settled = repo.services
+      .map((spec) => spec.name)
+      .filter((name) => !waiting.has(name) && this.#journal.halted[name] === undefined && this.#journal.paused[name] === undefined);
+    const services = stableAt(this.#journal.services, settled, head, now);
     const fullyApplied = waiting.size === 0 && repo.services.every((spec) => this.#journal.halted[spec.name] === undefined && this.#journal.paused[spec.name] === undefined);
     await this.#record({ ...this.#journal, services, inFlight: undefined, ...(fullyApplied ? { lastApplied: head } : {}) });
     if (fullyApplied) this.#options.metrics?.commitApplied(head, now);
@@ -678,6 +665,16 @@ export class Reconciler {
     this.#options.metrics?.statusPublished(this.#status);
     this.#options.onStatus?.(this.#status);
   }
+}
+
+/** The services now proven healthy at `head`; one already stable there keeps the time it became so. */
+function stableAt(records: Journal['services'], names: readonly string[], head: string, now: number): Journal['services'] {
+  const next = { ...records };
+  for (const name of names) {
+    const previous = next[name];
+    next[name] = { stableCommit: head, since: previous?.stableCommit === head ? previous.since : now };
+  }
+  return next;
 }
 
 function haltOf(result: ServiceRolloutResult): Omit<Halt, 'since' | 'commit' | 'until'> {
