@@ -1,4 +1,4 @@
-import { STATES_WORST_FIRST, type DaemonStatus, type ServiceState, type ServiceStatus } from '../daemon/daemon-status.js';
+import { STATES_WORST_FIRST, worstFirst, type DaemonStatus, type ServiceState, type ServiceStatus } from '../daemon/daemon-status.js';
 
 /** One managed unit on one host, as the daemon last observed it. */
 export interface HostServiceRow {
@@ -40,9 +40,6 @@ export const STATUS_PAGE_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'no-referrer',
 };
 
-/** Same order as `tend status`: what needs a person first, what is fine last. */
-const WORST_FIRST = STATES_WORST_FIRST;
-
 type Tone = 'bad' | 'busy' | 'good' | 'neutral';
 
 const TONE_OF_STATE: Readonly<Record<ServiceState, Tone>> = {
@@ -62,9 +59,7 @@ const TONE_OF_STATE: Readonly<Record<ServiceState, Tone>> = {
  * escaped: service names, messages and hints come from the deploy repo and from hosts.
  */
 export function renderStatusPage(status: DaemonStatus, now: number, options: StatusPageOptions = {}): string {
-  const services = [...status.services].sort(
-    (a, b) => WORST_FIRST.indexOf(a.state) - WORST_FIRST.indexOf(b.state) || a.service.localeCompare(b.service),
-  );
+  const services = worstFirst(status.services);
   const verdict = verdictOf(status, services);
   const refresh = options.refreshSeconds ?? 10;
   const page = html`<!doctype html>
@@ -171,7 +166,7 @@ function namesByState(services: readonly ServiceStatus[]): string {
 
 function stateCounts(services: readonly ServiceStatus[]): Html | undefined {
   if (services.length === 0) return undefined;
-  const counts = WORST_FIRST.map((state) => [state, services.filter((service) => service.state === state).length] as const).filter(([, count]) => count > 0);
+  const counts = STATES_WORST_FIRST.map((state) => [state, services.filter((service) => service.state === state).length] as const).filter(([, count]) => count > 0);
   return html`<ul class="counts" aria-label="services by state">${counts.map(([state, count]) => html`<li class="pill tone-${TONE_OF_STATE[state]}">${count} ${state}</li>`)}</ul>`;
 }
 

@@ -1,5 +1,5 @@
 import { asTendError } from '../errors/index.js';
-import { STATES_WORST_FIRST, type DaemonStatus } from '../daemon/daemon-status.js';
+import { worstFirst, type DaemonStatus } from '../daemon/daemon-status.js';
 import type { Command } from './command.js';
 import { callDaemon, serverOptions } from './daemon-client.js';
 import { formatError, errorJson } from './error-report.js';
@@ -8,7 +8,6 @@ const EXIT_CONVERGED = 0;
 const EXIT_NEEDS_ATTENTION = 1;
 const EXIT_NO_DAEMON = 3;
 
-const WORST_FIRST = STATES_WORST_FIRST;
 
 export const statusCommand: Command = {
   name: 'status',
@@ -39,9 +38,7 @@ export const statusCommand: Command = {
       return EXIT_NO_DAEMON;
     }
     const wanted = positionals[0];
-    const services = status.services
-      .filter((service) => wanted === undefined || service.service === wanted)
-      .sort((a, b) => WORST_FIRST.indexOf(a.state) - WORST_FIRST.indexOf(b.state) || a.service.localeCompare(b.service));
+    const services = worstFirst(status.services.filter((service) => wanted === undefined || service.service === wanted));
     const attention = status.stalled !== undefined || services.some((service) => service.state === 'Stalled' || service.state === 'Degraded');
     if (json) {
       terminal.out(`${JSON.stringify({ ...status, services }, null, 2)}\n`);

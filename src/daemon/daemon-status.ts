@@ -26,6 +26,11 @@ export type ServiceState =
 /** Every state, in the order on-call reads them: what needs a person first, what is fine last. */
 export const STATES_WORST_FIRST: readonly ServiceState[] = ['Stalled', 'Degraded', 'Drifted', 'Paused', 'Progressing', 'Waiting', 'RolledBack', 'Synced'];
 
+/** Services in the order the status page and `tend status` list them: worst state first, then by name. */
+export function worstFirst(services: readonly ServiceStatus[]): ServiceStatus[] {
+  return [...services].sort((a, b) => STATES_WORST_FIRST.indexOf(a.state) - STATES_WORST_FIRST.indexOf(b.state) || a.service.localeCompare(b.service));
+}
+
 export interface ServiceStatus {
   readonly service: string;
   readonly state: ServiceState;
