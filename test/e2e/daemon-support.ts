@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import type { DaemonStatus } from '../../src/daemon/daemon-status.js';
+import { freePort } from '../support/free-port.js';
 import { ScratchRepo, startTend, type TendProcess, type TendRun } from '../support/tend-cli.js';
 import { GitServer } from './harness/git-server.js';
 import { execInHost, type TestHost } from './harness/hosts.js';
@@ -16,18 +16,6 @@ export const GIT_USER = 'tend-e2e';
 export const GIT_PASSWORD = 'git-password-canary-7d2e';
 export const WEBHOOK_SECRET = 'webhook-secret-canary-91ab';
 export const API_TOKEN_SECRET = 'api-token-canary-5f3c';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Every commit of the branch on the git server, newest first: sha and full message. */
 export async function remoteLog(gitServer: GitServer, repo: string): Promise<{ sha: string; message: string }[]> {
@@ -56,6 +44,19 @@ export async function nativeRevertTree(gitServer: GitServer, repo: string, onto:
   }
 }
 
+/** A file as a commit (or `main`) of the server's repo holds it. */
+export async function fileAt(gitServer: GitServer, repo: string, rev: string, path: string): Promise<string> {
+  return (await run('git', ['--git-dir', gitServer.repoPath(repo), 'show', `${rev}:${path}`])).stdout;
+}
+
+/** The example's api script at a version; `breakage` makes it fail the way a bad release does. */
+export function apiScriptAt(script: string, version: string, breakage?: 'exits' | 'never-binds'): string {
+  const text = script.replace(/^VERSION=.*$/m, `VERSION=${version}`);
+  if (breakage === 'exits') return text.replace('set -eu\n', 'set -eu\necho "api: crashing on purpose" >&2\nexit 3\n');
+  if (breakage === 'never-binds') return text.replace(/exec busybox httpd .*\n/, 'exec sleep 3600\n');
+  return text;
+}
+
 export async function treeOf(gitServer: GitServer, repo: string, commit: string): Promise<string> {
   return (await run('git', ['--git-dir', gitServer.repoPath(repo), 'rev-parse', `${commit}^{tree}`])).stdout.trim();
 }
@@ -71,6 +72,17 @@ export async function wipeTendState(target: TestHost): Promise<void> {
   await execInHost(target, ['sh', '-c', script]);
 }
 
+/** The example's api with deadlines short enough to fail fast in a test; the format stays the article's. */
+export async function exampleRepo(): Promise<ScratchRepo> {
+  const repo = await ScratchRepo.copyOf('deploy-repo-example');
+  await repo.edit(
+    'services/api/spec.yml',
+    '    serial: 1\n',
+    '    serial: 1\n    min_healthy_time: 2s\n    healthy_deadline: 10s\n    progress_deadline: 20s\n',
+  );
+  return repo;
+}
+
 /**
  * The example deploy repo on a fresh test git server, with api's probe deadlines short enough to fail fast
  * in a test, and a secrets directory holding the api_token canary.
@@ -78,8 +90,7 @@ export async function wipeTendState(target: TestHost): Promise<void> {
 export async function exampleOnGitServer(repoName: string): Promise<{ gitServer: GitServer; secretsDir: string; apiScript: string }> {
   const secretsDir = await mkdtemp(join(tmpdir(), 'tend-e2e-secrets-'));
   await writeFile(join(secretsDir, 'api_token'), `${API_TOKEN_SECRET}\n`, { mode: 0o600 });
-  const repo = await ScratchRepo.copyOf('deploy-repo-example');
-  await repo.edit('services/api/spec.yml', '    serial: 1\n', '    serial: 1\n    min_healthy_time: 2s\n    healthy_deadline: 10s\n    progress_deadline: 20s\n');
+  const repo = await exampleRepo();
   const apiScript = await repo.read('services/api/api');
   const gitServer = await GitServer.start({ user: GIT_USER, password: GIT_PASSWORD });
   await gitServer.createRepo(repoName, repo.dir, { message: 'Example deploy repo' });

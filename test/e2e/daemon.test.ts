@@ -5,14 +5,16 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DaemonStatus } from '../../src/daemon/daemon-status.js';
+import { freePort } from '../support/free-port.js';
 import { buildTend, runTend, ScratchRepo } from '../support/tend-cli.js';
 import {
   API_TOKEN_SECRET,
+  apiScriptAt,
   daemonArgs,
   DaemonUnderTest,
+  fileAt,
   exampleOnGitServer,
   wipeTendState,
-  freePort,
   GIT_PASSWORD,
   remoteLog,
   nativeRevertTree,
@@ -68,12 +70,8 @@ async function stopDaemon(): Promise<void> {
   expect(result.code, result.stderr.slice(-2000)).toBe(0);
 }
 
-/** The api script at a version; `breakage` makes it fail the way a bad release does. */
 function apiAt(next: string, breakage?: 'exits' | 'never-binds'): string {
-  let text = apiScript.replace(/^VERSION=.*$/m, `VERSION=${next}`);
-  if (breakage === 'exits') text = text.replace('set -eu\n', 'set -eu\necho "api: crashing on purpose" >&2\nexit 3\n');
-  if (breakage === 'never-binds') text = text.replace(/exec busybox httpd .*\n/, 'exec sleep 3600\n');
-  return text;
+  return apiScriptAt(apiScript, next, breakage);
 }
 
 function nextVersion(): string {
@@ -282,15 +280,14 @@ describe('what needs a person, and what does not', () => {
     const start = await tend.waitFor('a converged start', converged);
     const applied0 = start.lastApplied as string;
     const before = await unitProperty(host('web-1'), 'api.service', 'InvocationID');
-    const fileAt = async (commit: string, path: string) => (await promisify(execFile)('git', ['--git-dir', gitServer.repoPath(REPO), 'show', `${commit}:${path}`])).stdout;
     // A force-push: the branch goes back one commit and gets a different commit on top.
     await promisify(execFile)('git', ['--git-dir', gitServer.repoPath(REPO), 'update-ref', 'refs/heads/main', `${applied0}~1`, applied0]);
     const next = nextVersion();
     // The new commit keeps the old head's other files, so it is valid whatever the commit before it was.
     const rewritten = await land(`api ${next} on a rewritten branch`, {
       'services/api/api': apiAt(next),
-      'services/api/spec.yml': await fileAt(applied0, 'services/api/spec.yml'),
-      'services/queue/spec.yml': await fileAt(applied0, 'services/queue/spec.yml'),
+      'services/api/spec.yml': await fileAt(gitServer, REPO, applied0, 'services/api/spec.yml'),
+      'services/queue/spec.yml': await fileAt(gitServer, REPO, applied0, 'services/queue/spec.yml'),
     });
     expect(await tend.webhook()).toBe(202);
     const paused = await tend.waitFor('the rewrite surfaced', (status) => status.stalled?.code === 'E_HISTORY_REWRITTEN', 60_000);
@@ -390,7 +387,7 @@ describe('crash safety: kill -9 at named points', () => {
     // A new description changes the unit file too, so every phase (write, reload) happens.
     const commit = await land(`api ${next}${broken ? ': crashes on start' : ''} (crash test at ${point})`, {
       'services/api/api': apiAt(next, broken ? 'exits' : undefined),
-      'services/api/spec.yml': (await currentApiSpec()).replace(/description: .*/, `description: "Public API ${next}"`),
+      'services/api/spec.yml': (await fileAt(gitServer, REPO, 'main', 'services/api/spec.yml')).replace(/description: .*/, `description: "Public API ${next}"`),
     });
     expect(await doomed.webhook()).toBe(202);
     const killed = await doomed.process.done;
@@ -414,9 +411,3 @@ describe('crash safety: kill -9 at named points', () => {
     }
   }, 600_000);
 });
-
-/** The api spec as it is on the branch now (earlier tests may have changed it). */
-async function currentApiSpec(): Promise<string> {
-  const { stdout } = await promisify(execFile)('git', ['--git-dir', gitServer.repoPath(REPO), 'show', 'main:services/api/spec.yml']);
-  return stdout;
-}

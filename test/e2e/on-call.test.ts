@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DaemonStatus, ServiceStatus } from '../../src/daemon/daemon-status.js';
 import { chromium, ensureChromium, INSTALL_TIMEOUT_MS } from '../support/chromium.js';
 import { buildTend, runTend, type TendRun } from '../support/tend-cli.js';
-import { API_TOKEN_SECRET, daemonArgs, exampleOnGitServer, freePort, GIT_PASSWORD, remoteLog, versionOn, WEBHOOK_SECRET, wipeTendState } from './daemon-support.js';
+import { freePort } from '../support/free-port.js';
+import { API_TOKEN_SECRET, apiScriptAt, daemonArgs, exampleOnGitServer, fileAt, GIT_PASSWORD, remoteLog, versionOn, WEBHOOK_SECRET, wipeTendState } from './daemon-support.js';
 import { DaemonUnderTest } from './daemon-support.js';
 import type { GitServer } from './harness/git-server.js';
 import { execInHost, type TestHost } from './harness/hosts.js';
@@ -35,16 +36,15 @@ const notifications: Record<string, unknown>[] = [];
 const outputs: string[] = [];
 
 function apiAt(version: string, breakage?: 'never-binds'): string {
-  const text = apiScript.replace(/^VERSION=.*$/m, `VERSION=${version}`);
-  return breakage === 'never-binds' ? text.replace(/exec busybox httpd .*\n/, 'exec sleep 3600\n') : text;
+  return apiScriptAt(apiScript, version, breakage);
 }
 
 async function land(message: string, files: Record<string, string>): Promise<string> {
   return gitServer.landCommit(REPO, { message, files });
 }
 
-async function branchFile(path: string): Promise<string> {
-  return (await promisify(execFile)('git', ['--git-dir', gitServer.repoPath(REPO), 'show', `main:${path}`])).stdout;
+function branchFile(path: string): Promise<string> {
+  return fileAt(gitServer, REPO, 'main', path);
 }
 
 async function metricsText(): Promise<string> {

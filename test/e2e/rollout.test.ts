@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changeHostKey, fillFilesystem, takeLinkDown, type Fault } from './harness/faults.js';
 import { execInHost, type TestHost } from './harness/hosts.js';
 import { useHosts } from './harness/use-hosts.js';
-import { wipeTendState } from './daemon-support.js';
+import { exampleRepo, unitProperty, wipeTendState } from './daemon-support.js';
 import { buildTend, runTend, ScratchRepo, startTend, type TendRun } from '../support/tend-cli.js';
 
 /**
@@ -73,11 +73,6 @@ function service(json: ApplyJson, name: string): ServiceJson {
   return found;
 }
 
-async function unitProperty(target: TestHost, unit: string, property: string): Promise<string> {
-  const result = await execInHost(target, ['systemctl', 'show', '-p', property, '--value', unit]);
-  return result.stdout.trim();
-}
-
 async function fetchText(target: TestHost, port: number, path: string): Promise<string> {
   const response = await fetch(`http://${target.address}:${port}${path}`, { signal: AbortSignal.timeout(5000) });
   return (await response.text()).trim();
@@ -87,17 +82,6 @@ async function fetchText(target: TestHost, port: number, path: string): Promise<
 async function apiStarts(target: TestHost, version: string): Promise<number> {
   const journal = await execInHost(target, ['journalctl', '-u', 'api.service', '--no-pager', '-o', 'cat']);
   return journal.stdout.split('\n').filter((line) => line === `api ${version} listening on port 8080`).length;
-}
-
-/** The example's api with deadlines short enough to fail fast in a test; the format stays the article's. */
-async function exampleRepo(): Promise<ScratchRepo> {
-  const repo = await ScratchRepo.copyOf('deploy-repo-example');
-  await repo.edit(
-    'services/api/spec.yml',
-    '    serial: 1\n',
-    '    serial: 1\n    min_healthy_time: 2s\n    healthy_deadline: 10s\n    progress_deadline: 20s\n',
-  );
-  return repo;
 }
 
 beforeAll(async () => {

@@ -5,7 +5,7 @@ import { TendError } from '../../../src/errors/index.js';
 import { observeHost } from '../../../src/hosts/observe.js';
 import { probeExec, probeHttp, probeTcp } from '../../../src/hosts/probes.js';
 import type { RemoteRunner } from '../../../src/hosts/remote-command.js';
-import { freePort } from './loopback-sshd.js';
+import { freePort } from '../../support/free-port.js';
 
 let server: Server;
 let base: string;

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TendError } from '../../../src/errors/index.js';
 import { stageRelease, writeFileAtomic, type SshHost } from '../../../src/hosts/index.js';
 import { SshPool } from '../../../src/hosts/ssh-pool.js';
-import { freePort, startLoopbackSshd, type LoopbackSshd } from './loopback-sshd.js';
+import { freePort } from '../../support/free-port.js';
+import { startLoopbackSshd, type LoopbackSshd } from './loopback-sshd.js';
 
 /**
  * The SSH layer against a real OpenSSH server on 127.0.0.1 (started here, with its own host key; the
