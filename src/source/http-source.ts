@@ -85,7 +85,11 @@ export function httpSource(options: HttpSourceOptions): DeploySource {
           gitdir,
           cache,
           remote: REMOTE,
-          ref: branch,
+          // With singleBranch, isomorphic-git tells the server it has only the commit `ref` resolves to
+          // locally. `ref: branch` would look for refs/heads/<branch>, which this clone never has, so every
+          // fetch, even with nothing new, would download and index the whole history again.
+          ref: trackingRef,
+          remoteRef: branch,
           singleBranch: true,
           tags: false,
           onAuth: auth.onAuth,

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -91,6 +92,22 @@ describe('httpSource fetch', () => {
     expect(info).toMatchObject({ sha: second, parents: [first], subject: 'Add notes', authorName: 'tend e2e' });
     expect(info.trailers.get('Reviewed-by')).toEqual(['Bob']);
     expect(await source.changedPaths(second)).toEqual(['NOTES.md']);
+  });
+
+  it('fetches only what is new: an idle fetch writes no pack, a new commit brings a pack of its own objects only', async () => {
+    const { name, source } = await freshRepo();
+    await source.fetch();
+    const packs = async () => (await readdir(join(source.gitdir, 'objects', 'pack'))).filter((file) => file.endsWith('.idx')).sort();
+    const cloned = await packs();
+    await source.fetch();
+    expect(await packs()).toEqual(cloned);
+    await server.landCommit(name, { files: { 'NOTES.md': 'hello\n' }, message: 'Add notes' });
+    await source.fetch();
+    const added = (await packs()).filter((file) => !cloned.includes(file));
+    expect(added).toHaveLength(1);
+    // The commit, the root tree and the blob: the client told the server what it already had.
+    const listing = await nativeGit(source.gitdir, ['verify-pack', '-v', join(source.gitdir, 'objects', 'pack', added[0]!)]);
+    expect(listing.split('\n').filter((line) => /^[0-9a-f]{40} /.test(line))).toHaveLength(3);
   });
 
   it('fetches only the branch it serves', async () => {
