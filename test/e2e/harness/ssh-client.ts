@@ -33,6 +33,8 @@ export async function connectToHost(host: TestHost, options: ConnectOptions = {}
     hostVerifier: (fingerprint: string) => fingerprint === expected,
     readyTimeout: options.readyTimeoutMs ?? 10_000,
   });
+  // As tend's own pool does: without it, Nagle and delayed ACKs make each command a 44 ms round trip.
+  ssh.connection?.setNoDelay(true);
   ssh.connection?.on('error', (error: Error) => {
     process.stderr.write(`e2e harness: ssh connection to ${host.name} failed after connect: ${error.message}\n`);
   });
