@@ -19,22 +19,22 @@ function processTerminal(): Terminal {
   };
 }
 
-function findCommand(name: string): Command | undefined {
-  return commands.find((command) => command.name === name);
+async function findCommand(name: string): Promise<Command | undefined> {
+  return commands.find((command) => command.name === name)?.load();
 }
 
 export async function main(argv: readonly string[], terminal: Terminal = processTerminal()): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    const topic = name === 'help' && rest[0] !== undefined ? findCommand(rest[0]) : undefined;
-    terminal.out(topic === undefined ? programHelp(commands) : commandHelp(topic));
+    const topic = name === 'help' && rest[0] !== undefined ? await findCommand(rest[0]) : undefined;
+    terminal.out(topic === undefined ? programHelp(await Promise.all(commands.map((command) => command.load()))) : commandHelp(topic));
     return name === undefined ? EXIT_USAGE : 0;
   }
   if (name === '--version' || name === '-V') {
     terminal.out(`${await packageVersion()}\n`);
     return 0;
   }
-  const command = findCommand(name);
+  const command = await findCommand(name);
   if (command === undefined) {
     terminal.err(formatError(new UsageError(`unknown command "${name}"`, 'Run `tend --help` to list the commands.'), false));
     return EXIT_USAGE;
