@@ -55,8 +55,9 @@ safe_service() {
   [ \${#1} -le 31 ]
 }
 add_word() { case " $2 " in *" $1 "*) return 1;; esac; return 0; }
-# $1 path, $2 kind. 0: owned and reported; 1: a file without the marker; 2: not a regular file.
-report() {
+# $1 path. 0: the marker is on its first line, $svc says whose it is; 1: a file without the marker;
+# 2: not a regular file, or no usable service name.
+attribute() {
   f=$1
   if [ -L "$f" ] || [ ! -f "$f" ] || [ ! -r "$f" ]; then return 2; fi
   l1=''; l2=''
@@ -72,21 +73,35 @@ report() {
     esac
     safe_service "$svc" || return 2
   fi
-  sum=$(sha256sum < "$f") || return 2
-  sum=\${sum%% *}
-  echo "file kind=$2 path=$f service=$svc sha256=$sum"
-  owned="$owned $f"
+  return 0
+}
+report() {
+  attribute "$1" || return $?
+  owned="$owned $1"
   if add_word "$svc" "$services"; then services="$services $svc"; fi
   return 0
 }
 for f in "$unit_dir"/*.service "$unit_dir"/*.timer; do
   safe_name "\${f##*/}" || continue
-  if report "$f" unit; then units="$units \${f##*/}"; fi
+  if report "$f"; then units="$units \${f##*/}"; fi
 done
 for f in "$env_dir"/*.env; do
   safe_name "\${f##*/}" || continue
-  report "$f" env
+  report "$f"
 done
+# One sha256sum for every owned file: a fork per file was most of a host's observe time. A file that
+# vanished or changed owner meanwhile is left out, as if it had never been there.
+if [ -n "$owned" ]; then
+  sums=$(sha256sum -- $owned 2>/dev/null)
+  while read -r sum f; do
+    [ -n "$f" ] || continue
+    attribute "$f" || continue
+    case $f in "$unit_dir"/*) kind=unit ;; *) kind=env ;; esac
+    echo "file kind=$kind path=$f service=$svc sha256=$sum"
+  done <<EOF_SUMS
+$sums
+EOF_SUMS
+fi
 set -f
 for svc in $services; do
   dir=$release_root/$svc
