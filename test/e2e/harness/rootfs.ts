@@ -11,7 +11,8 @@ const MIRROR = process.env['TEND_HARNESS_MIRROR'] ?? 'http://deb.debian.org/debi
 const CUSTOMIZE_SCRIPT = join(HARNESS_DIR, 'customize-rootfs.sh');
 /**
  * What a host needs to look like a small server that tend deploys to: systemd as PID 1, sshd with SFTP,
- * sudo for the deploy user, busybox for test services (httpd, nc), iproute2.
+ * sudo for the deploy user, busybox for test services (httpd, nc), iproute2; python3 only because Ansible,
+ * the peer bench/ measures tend against, runs its modules with the host's python.
  */
 const PACKAGES = [
   'systemd',
@@ -23,6 +24,7 @@ const PACKAGES = [
   'busybox',
   'iproute2',
   'procps',
+  'python3',
 ];
 
 export type RootfsSource = 'present' | 'extracted' | 'built';
