@@ -1,0 +1,94 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { parseRecap } from '../../../bench/support/ansible-peer.js';
+import { newFleetRepo, releaseService, serviceName, servicePort } from '../../../bench/support/fleet-repo.js';
+import { formatRatio, median, targetLine } from '../../../bench/support/stats.js';
+import { parseTimeReport, timedRun } from '../../../bench/support/timed-process.js';
+import { maskedSecrets, RELEASE_ROOT, renderHost } from '../../../src/render/index.js';
+import { directoryReader, loadRepo } from '../../../src/spec/index.js';
+
+// The benchmarks' own arithmetic and inputs; their timings are never asserted anywhere.
+
+describe('bench statistics', () => {
+  it('takes the median of odd and even counts, unsorted', () => {
+    expect(median([5, 1, 3])).toBe(3);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(() => median([])).toThrow();
+  });
+
+  it('shows a ratio as 1/N when the first is smaller, N× otherwise', () => {
+    expect(formatRatio(1, 10)).toBe('1/10.0');
+    expect(formatRatio(3, 2)).toBe('1.50×');
+    expect(formatRatio(0, 2)).toBe('n/a');
+  });
+
+  it('says MET only when the figure is within its limit', () => {
+    expect(targetLine({ name: 'x', measured: 300, limit: 300, shown: '300 ms', target: '≤ 300 ms' })).toMatch(/^MET /);
+    expect(targetLine({ name: 'x', measured: 301, limit: 300, shown: '301 ms', target: '≤ 300 ms' })).toMatch(/^MISSED /);
+  });
+});
+
+describe('whole-process figures from /usr/bin/time -v', () => {
+  it('reads wall time and peak RSS of a real run', async () => {
+    const run = await timedRun(process.execPath, ['-e', 'const keep = Buffer.alloc(64 * 1024 * 1024, 1); setTimeout(() => keep.length, 300)']);
+    expect(run.code).toBe(0);
+    expect(run.wallMs).toBeGreaterThanOrEqual(300);
+    // The 64 MiB buffer is touched, so it is resident.
+    expect(run.maxRssKiB).toBeGreaterThan(64 * 1024);
+  });
+
+  it('parses h:mm:ss and m:ss wall times and refuses other text', () => {
+    const report = (wall: string) => `\tElapsed (wall clock) time (h:mm:ss or m:ss): ${wall}\n\tMaximum resident set size (kbytes): 1234\n`;
+    expect(parseTimeReport(report('0:01.50'))).toEqual({ wallMs: 1500, maxRssKiB: 1234 });
+    expect(parseTimeReport(report('1:02:03'))).toEqual({ wallMs: 3_723_000, maxRssKiB: 1234 });
+    expect(() => parseTimeReport('Command exited with non-zero status 1')).toThrow(/not a \/usr\/bin\/time -v report/);
+  });
+});
+
+describe('Ansible PLAY RECAP', () => {
+  it('sums changed, unreachable and failed over every host', () => {
+    const recap = [
+      'PLAY RECAP *********************************************************************',
+      'host-1                     : ok=9    changed=3    unreachable=0    failed=0    skipped=1    rescued=0    ignored=0',
+      'host-2                     : ok=2    changed=0    unreachable=1    failed=1    skipped=0    rescued=0    ignored=0',
+    ].join('\n');
+    expect(parseRecap(recap)).toEqual({ changed: 3, failed: 1, unreachable: 1, hosts: 2 });
+    expect(parseRecap('no recap').hosts).toBe(0);
+  });
+});
+
+describe('the bench fleet repo', () => {
+  const hosts = Array.from({ length: 3 }, (_, index) => ({
+    name: `host-${index + 1}`,
+    address: `10.78.0.${11 + index}`,
+    port: 22,
+    user: 'deploy',
+    hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC2Nae5bmv8IzCDOvN92kgSO1v7WO6IELtYX3zV1JeSX',
+  }));
+
+  it('is a valid deploy repo whose services each listen on their own port on every host', async () => {
+    const dir = await newFleetRepo({ hosts, services: 10, timing: { serial: 5, interval: '1s', minHealthyTime: '0s' }, version: '1' });
+    const loaded = await loadRepo(directoryReader(dir));
+    if (!loaded.ok) throw new Error(loaded.issues.map((issue) => issue.message).join('\n'));
+    expect(loaded.repo.services.map((service) => service.name)).toEqual(Array.from({ length: 10 }, (_, index) => serviceName(index)));
+    expect(loaded.repo.services.map((service) => service.deploy.timing.minHealthyTime)).toEqual(Array(10).fill(0));
+    const rendered = renderHost(loaded.repo, loaded.repo.inventory.hosts[0]!, maskedSecrets);
+    expect(rendered).toHaveLength(10);
+    expect(rendered[0]!.files.find((file) => file.kind === 'env')?.content).toContain(`PORT="${servicePort(0)}"`);
+  });
+
+  it('makes a release by changing only the artifact', async () => {
+    const dir = await newFleetRepo({ hosts, services: 1, timing: { serial: 1, interval: '1s', minHealthyTime: '5s' }, version: '1' });
+    const spec = await readFile(`${dir}/services/svc-01/spec.yml`, 'utf8');
+    await releaseService(dir, 0, '2');
+    expect(await readFile(`${dir}/services/svc-01/spec.yml`, 'utf8')).toBe(spec);
+    expect(await readFile(`${dir}/services/svc-01/svc-01`, 'utf8')).toContain('VERSION=2\n');
+  });
+
+  it('is deployed by the Ansible peer to the paths tend manages', async () => {
+    const tasks = await readFile(new URL('../../../bench/ansible/service-tasks.yml', import.meta.url), 'utf8');
+    expect(tasks).toContain(`${RELEASE_ROOT}/{{ svc.name }}/{{ svc.sha256 }}`);
+    expect(tasks).toContain('/etc/systemd/system/{{ svc.name }}.service');
+    expect(tasks).toContain('/etc/tend/env/{{ svc.name }}.env');
+  });
+});
