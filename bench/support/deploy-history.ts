@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { seededRandom } from '../../test/unit/rollback/random-history.js';
+import { sha256Hex } from './fleet-repo.js';
 
 /**
  * A deploy repo with a long history, made up deterministically from a seed: `services` spec files
@@ -83,21 +84,6 @@ interface HostState {
   readonly address: string;
 }
 
-/** mulberry32: small, fast, and the same sequence on every machine for a seed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
 
 /** The repo's current content and the sequence of changes to it; `nextCommit` and `release` advance it. */
 export class DeployRepoModel {
@@ -208,7 +194,7 @@ export class DeployRepoModel {
   private inventory(): string {
     const lines = ['# Every host tend deploys to. Host keys are pinned: tend refuses a host whose key differs.', 'hosts:'];
     for (const host of this.hosts) {
-      const key = Buffer.from(sha256(`host-key ${host.name}`), 'hex').toString('base64').slice(0, 43);
+      const key = Buffer.from(sha256Hex(`host-key ${host.name}`), 'hex').toString('base64').slice(0, 43);
       lines.push(`  ${host.name}:`, `    address: ${host.address}`, '    port: 22', '    user: deploy', `    host_key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${key}`);
     }
     lines.push('', 'groups:');
@@ -225,7 +211,7 @@ export class DeployRepoModel {
     const port = 8000 + index;
     const run = service.packaged
       ? [`    package: ${domain}-${role}`, `    version: "${version}-1"`, `    command: [/usr/bin/${domain}-${role}, --port, "${port}"]`]
-      : [`    artifact: bin/${name}`, `    sha256: ${sha256(`${name}@${version}`)}`, `    command: [--port, "${port}"]`];
+      : [`    artifact: bin/${name}`, `    sha256: ${sha256Hex(`${name}@${version}`)}`, `    command: [--port, "${port}"]`];
     const probeLines = {
       http: ['      type: http', `      port: ${port}`, '      path: /health', '      expect_status: 200'],
       tcp: ['      type: tcp', `      port: ${port}`],
