@@ -10,12 +10,13 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { observeHosts, SshPool } from '../src/hosts/index.js';
+import { OBSERVE_SCRIPT, observeArgv, observeHosts, SshPool } from '../src/hosts/index.js';
 import { directoryReader, loadRepo } from '../src/spec/index.js';
 import { CLIENT_KEY_PATH } from '../test/e2e/harness/layout.js';
+import { connectToHost } from '../test/e2e/harness/ssh-client.js';
 import { log, startFleet, tend } from './support/bench-fleet.js';
 import { writeFleetRepo } from './support/fleet-repo.js';
-import { describeRuns, formatMiB, formatMs, median, report, targetLine } from './support/stats.js';
+import { describeRuns, formatMiB, formatMs, median, repeat, report, targetLine } from './support/stats.js';
 import { expectExit } from './support/timed-process.js';
 
 const SIZES = (process.env['BENCH_SIZES'] ?? '10,20,50,100').split(',').map(Number);
@@ -31,6 +32,7 @@ interface SizeFigures {
   readonly hosts: number;
   readonly planMs: number[];
   readonly planRssKiB: number[];
+  readonly planCpuMs: number[];
   readonly coldMs: number[];
   readonly warmMs: number[];
 }
@@ -57,11 +59,12 @@ async function observeFigures(repoDir: string): Promise<{ cold: number; warm: nu
 const results: SizeFigures[] = [];
 for (const size of SIZES) {
   const repoDir = await writeFleetRepo(await mkdtemp(join(tmpdir(), `tend-bench-scale-${size}-`)), { hosts: hosts.slice(0, size), services: SERVICES, timing: TIMING, version: '1' });
-  const figures: SizeFigures = { hosts: size, planMs: [], planRssKiB: [], coldMs: [], warmMs: [] };
+  const figures: SizeFigures = { hosts: size, planMs: [], planRssKiB: [], planCpuMs: [], coldMs: [], warmMs: [] };
   for (let run = 1; run <= RUNS; run += 1) {
     const plan = expectExit(await tend(['plan', '--json', '--repo', repoDir]), [0], `tend plan of ${size} hosts`);
     figures.planMs.push(plan.wallMs);
     figures.planRssKiB.push(plan.maxRssKiB);
+    figures.planCpuMs.push(plan.cpuMs);
     const observe = await observeFigures(repoDir);
     figures.coldMs.push(observe.cold);
     figures.warmMs.push(observe.warm);
@@ -70,10 +73,21 @@ for (const size of SIZES) {
   results.push(figures);
 }
 
-const lines = [`${'hosts'.padStart(5)}  ${'tend plan'.padEnd(44)}  peak RSS   observe cold / warm (in process)`];
+// What observing costs a host itself: the observe script over an open connection, the hosts otherwise idle.
+// Here every host shares this machine's 2 cores, so n hosts take at least n × this / 2 of wall time.
+const connection = await connectToHost(hosts[0]!);
+const hostScript = await repeat(10, async () => {
+  const started = performance.now();
+  const result = await connection.execCommand(['sudo', '-n', ...observeArgv()].join(' '), { stdin: OBSERVE_SCRIPT });
+  if (result.code !== 0) throw new Error(`the observe script failed on ${hosts[0]!.name}: ${result.stderr}`);
+  return performance.now() - started;
+});
+connection.dispose();
+
+const lines = [`${'hosts'.padStart(5)}  ${'tend plan'.padEnd(44)}  its CPU   peak RSS   observe cold / warm (in process)`];
 for (const figures of results) {
   lines.push(
-    `${String(figures.hosts).padStart(5)}  ${describeRuns(figures.planMs).padEnd(44)}  ${formatMiB(median(figures.planRssKiB)).padEnd(9)}  ${formatMs(median(figures.coldMs))} / ${formatMs(median(figures.warmMs))}`,
+    `${String(figures.hosts).padStart(5)}  ${describeRuns(figures.planMs).padEnd(44)}  ${formatMs(median(figures.planCpuMs)).padEnd(8)}  ${formatMiB(median(figures.planRssKiB)).padEnd(9)}  ${formatMs(median(figures.coldMs))} / ${formatMs(median(figures.warmMs))}`,
   );
 }
 const smallest = results[0]!;
@@ -81,6 +95,9 @@ const biggest = results.at(-1)!;
 const growth = (pick: (figures: SizeFigures) => number[]) => (median(pick(biggest)) - median(pick(smallest))) / (biggest.hosts - smallest.hosts);
 lines.push(
   `growth per added host (${smallest.hosts} → ${biggest.hosts}): tend plan ${formatMs(growth((f) => f.planMs))}, peak RSS ${formatMiB(growth((f) => f.planRssKiB))}, observe cold ${formatMs(growth((f) => f.coldMs))}, warm ${formatMs(growth((f) => f.warmMs))}`,
+);
+lines.push(
+  `observe script on one host, over an open connection: ${describeRuns(hostScript)}; ${largest} hosts on 2 shared cores: ≥ ${formatMs((largest * median(hostScript)) / 2)} of host work alone`,
 );
 if (biggest.hosts === 100) {
   const observe = median(biggest.planMs);
@@ -92,10 +109,12 @@ if (biggest.hosts === 100) {
 }
 report(`scale: observe and plan, ${SIZES.join('/')} hosts × ${SERVICES} services`, lines, {
   runs: RUNS,
+  observeScriptMs: hostScript.map(Math.round),
   sizes: results.map((figures) => ({
     hosts: figures.hosts,
     planMs: figures.planMs,
     planMaxRssKiB: figures.planRssKiB,
+    planCpuMs: figures.planCpuMs,
     observeColdMs: figures.coldMs.map(Math.round),
     observeWarmMs: figures.warmMs.map(Math.round),
   })),

@@ -8,6 +8,8 @@ export interface TimedRun {
   readonly code: number | null;
   readonly wallMs: number;
   readonly maxRssKiB: number;
+  /** User plus system CPU time of the process: its own work, apart from the time it waited. */
+  readonly cpuMs: number;
   readonly stdout: string;
   readonly stderr: string;
 }
@@ -18,13 +20,15 @@ export interface TimedOptions {
   readonly timeoutMs?: number;
 }
 
-/** The two figures of `time -v`'s report that the benchmarks use; throws if the report lacks them. */
-export function parseTimeReport(text: string): { wallMs: number; maxRssKiB: number } {
+/** The figures of `time -v`'s report that the benchmarks use; throws if the report lacks them. */
+export function parseTimeReport(text: string): { wallMs: number; maxRssKiB: number; cpuMs: number } {
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(text);
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):(\d+(?:\.\d+)?)/.exec(text);
-  if (rss === null || wall === null) throw new Error(`not a /usr/bin/time -v report:\n${text}`);
+  const user = /User time \(seconds\): (\d+(?:\.\d+)?)/.exec(text);
+  const system = /System time \(seconds\): (\d+(?:\.\d+)?)/.exec(text);
+  if (rss === null || wall === null || user === null || system === null) throw new Error(`not a /usr/bin/time -v report:\n${text}`);
   const seconds = Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]);
-  return { wallMs: Math.round(seconds * 1000), maxRssKiB: Number(rss[1]) };
+  return { wallMs: Math.round(seconds * 1000), maxRssKiB: Number(rss[1]), cpuMs: Math.round((Number(user[1]) + Number(system[1])) * 1000) };
 }
 
 /** Runs `file args` under `/usr/bin/time -v` (report to a file, so the program's stderr stays its own). */

@@ -33,14 +33,18 @@ describe('whole-process figures from /usr/bin/time -v', () => {
     const run = await timedRun(process.execPath, ['-e', 'const keep = Buffer.alloc(64 * 1024 * 1024, 1); setTimeout(() => keep.length, 300)']);
     expect(run.code).toBe(0);
     expect(run.wallMs).toBeGreaterThanOrEqual(300);
+    // Filling 64 MiB is work; the 300 ms timer is not.
+    expect(run.cpuMs).toBeGreaterThan(0);
+    expect(run.cpuMs).toBeLessThan(run.wallMs);
     // The 64 MiB buffer is touched, so it is resident.
     expect(run.maxRssKiB).toBeGreaterThan(64 * 1024);
   });
 
   it('parses h:mm:ss and m:ss wall times and refuses other text', () => {
-    const report = (wall: string) => `\tElapsed (wall clock) time (h:mm:ss or m:ss): ${wall}\n\tMaximum resident set size (kbytes): 1234\n`;
-    expect(parseTimeReport(report('0:01.50'))).toEqual({ wallMs: 1500, maxRssKiB: 1234 });
-    expect(parseTimeReport(report('1:02:03'))).toEqual({ wallMs: 3_723_000, maxRssKiB: 1234 });
+    const report = (wall: string) =>
+      `\tUser time (seconds): 0.25\n\tSystem time (seconds): 0.05\n\tElapsed (wall clock) time (h:mm:ss or m:ss): ${wall}\n\tMaximum resident set size (kbytes): 1234\n`;
+    expect(parseTimeReport(report('0:01.50'))).toEqual({ wallMs: 1500, maxRssKiB: 1234, cpuMs: 300 });
+    expect(parseTimeReport(report('1:02:03'))).toEqual({ wallMs: 3_723_000, maxRssKiB: 1234, cpuMs: 300 });
     expect(() => parseTimeReport('Command exited with non-zero status 1')).toThrow(/not a \/usr\/bin\/time -v report/);
   });
 });
