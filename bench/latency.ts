@@ -102,7 +102,7 @@ try {
     [
       `webhook (signed push event sent right after the push) ${describeRuns(webhook)}`,
       `polling every ${POLL_INTERVAL} (±10% jitter), no webhook   ${describeRuns(polling)}`,
-      `  polling waits on average half an interval before the same work as the webhook path`,
+      `  each release lands just after the previous pass, so it waits for the next poll (up to one interval, +10% jitter), then takes the webhook path's work`,
       targetLine({ name: 'commit → first restart with the webhook', measured: webhookMs, limit: 2000, shown: formatMs(webhookMs), target: '≤ 2 s' }),
     ],
     { runs: RUNS, hosts: HOSTS, webhookMs: webhook.map(Math.round), pollInterval: POLL_INTERVAL, pollingMs: polling.map(Math.round) },
