@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { runCommand } from '../../test/e2e/harness/run-command.js';
 import { seededRandom } from '../../test/unit/rollback/random-history.js';
 import { sha256Hex } from './fleet-repo.js';
+import { NATIVE_GIT_ENV, nativeGit } from './git-native.js';
 
 /**
  * A deploy repo with a long history, made up deterministically from a seed: `services` spec files
@@ -300,27 +299,9 @@ function* fastImportStream(model: DeployRepoModel, commits: number, branch: stri
  */
 export async function importDeployHistory(gitDir: string, options: DeployHistoryOptions, branch = 'main'): Promise<DeployRepoModel> {
   const model = new DeployRepoModel(options);
-  await runGit(gitDir, ['fast-import', '--quiet', '--done'], Readable.from(fastImportStream(model, options.commits, branch)));
-  await runGit(gitDir, ['repack', '-a', '-d', '-f', '--quiet']);
+  // A few MB of commands for 2,000 commits: handed over whole, as fast-import's stdin.
+  const input = [...fastImportStream(model, options.commits, branch)].join('');
+  await runCommand('git', ['--git-dir', gitDir, 'fast-import', '--quiet', '--done'], { input, env: NATIVE_GIT_ENV });
+  await nativeGit(['--git-dir', gitDir, 'repack', '-a', '-d', '-f', '--quiet']);
   return model;
-}
-
-async function runGit(gitDir: string, args: readonly string[], input?: Readable): Promise<void> {
-  const child = spawn('git', [`--git-dir=${gitDir}`, ...args], {
-    stdio: ['pipe', 'ignore', 'pipe'],
-    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
-  });
-  const stderr: Buffer[] = [];
-  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  // A git that fails early breaks the pipe; its exit code and stderr say why, so they are checked first.
-  let fed: unknown;
-  if (input === undefined) child.stdin.end();
-  else fed = await pipeline(input, child.stdin).then(() => undefined, (error: unknown) => error);
-  const code = await exited;
-  if (code !== 0) throw new Error(`git ${args.join(' ')} exited ${code}: ${Buffer.concat(stderr).toString('utf8').slice(-2000)}`);
-  if (fed !== undefined) throw fed;
 }

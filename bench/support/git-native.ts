@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runCommand, type RunResult } from '../../test/e2e/harness/run-command.js';
 
 /** Native git as an operator's script runs it: no user or system config, and never a prompt. */
 export const NATIVE_GIT_ENV: NodeJS.ProcessEnv = {
@@ -28,14 +28,6 @@ export async function nativeGit(args: readonly string[], cwd?: string): Promise<
   return stdout.trim();
 }
 
-function runGit(args: readonly string[], cwd: string | undefined): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd, env: NATIVE_GIT_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
-  });
+function runGit(args: readonly string[], cwd: string | undefined): Promise<RunResult> {
+  return runCommand('git', args, { cwd, env: NATIVE_GIT_ENV, allowFailure: true });
 }
