@@ -3,10 +3,10 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TendError } from '../../../src/errors/index.js';
 import { stageRelease, writeFileAtomic, type SshHost } from '../../../src/hosts/index.js';
 import { SshPool } from '../../../src/hosts/ssh-pool.js';
 import { freePort } from '../../support/free-port.js';
+import { rejectionOf } from '../../support/tend-error.js';
 import { startLoopbackSshd, type LoopbackSshd } from './loopback-sshd.js';
 
 /**
@@ -34,16 +34,6 @@ afterAll(async () => {
   if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
 });
 
-async function rejection(promise: Promise<unknown>): Promise<TendError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TendError) return error;
-    throw error;
-  }
-  throw new Error('expected a TendError');
-}
-
 describe('host keys and authentication', { timeout: 60_000 }, () => {
   it('accepts the pinned host key', async () => {
     await expect(pool.run(host, ['true'])).resolves.toMatchObject({ code: 0 });
@@ -53,7 +43,7 @@ describe('host keys and authentication', { timeout: 60_000 }, () => {
     const marker = join(scratch, 'ran-despite-wrong-key');
     const impostorPool = new SshPool({ privateKeyPath: sshd.clientKeyPath });
     try {
-      const error = await rejection(impostorPool.run({ ...host, hostKey: sshd.otherHostKey }, ['touch', marker]));
+      const error = await rejectionOf(impostorPool.run({ ...host, hostKey: sshd.otherHostKey }, ['touch', marker]));
       expect(error.code).toBe('E_HOSTKEY');
       expect(error.errorClass).toBe('conflict');
       expect(error.hint).toMatch(/inventory\.yml/);
@@ -64,14 +54,14 @@ describe('host keys and authentication', { timeout: 60_000 }, () => {
   });
 
   it('refuses an unusable pin with E_HOSTKEY before connecting', async () => {
-    const error = await rejection(pool.run({ ...host, name: 'badpin', hostKey: 'ssh-ed25519 not-base64!' }, ['true']));
+    const error = await rejectionOf(pool.run({ ...host, name: 'badpin', hostKey: 'ssh-ed25519 not-base64!' }, ['true']));
     expect(error.code).toBe('E_HOSTKEY');
   });
 
   it('reports a key the server does not authorise as E_SSH_AUTH', async () => {
     const refusedPool = new SshPool({ privateKeyPath: sshd.refusedKeyPath });
     try {
-      const error = await rejection(refusedPool.run(host, ['true']));
+      const error = await rejectionOf(refusedPool.run(host, ['true']));
       expect(error.code).toBe('E_SSH_AUTH');
       expect(error.errorClass).toBe('conflict');
     } finally {
@@ -83,7 +73,7 @@ describe('host keys and authentication', { timeout: 60_000 }, () => {
     const closedPort = await freePort();
     const slowPool = new SshPool({ privateKeyPath: sshd.clientKeyPath, connectTimeoutMs: 600_000 });
     try {
-      const error = await rejection(slowPool.run({ ...host, name: 'closed', port: closedPort }, ['true']));
+      const error = await rejectionOf(slowPool.run({ ...host, name: 'closed', port: closedPort }, ['true']));
       expect(error.code).toBe('E_HOST_UNREACHABLE');
       expect(error.errorClass).toBe('transient');
       expect(error.message).toMatch(/refused/);
@@ -94,7 +84,7 @@ describe('host keys and authentication', { timeout: 60_000 }, () => {
 
   it('reports a missing private key as E_SSH_KEY', async () => {
     const keyless = new SshPool({ privateKeyPath: join(scratch, 'no-such-key') });
-    const error = await rejection(keyless.run(host, ['true']));
+    const error = await rejectionOf(keyless.run(host, ['true']));
     expect(error.code).toBe('E_SSH_KEY');
     expect(error.message).not.toContain('PRIVATE KEY');
     await keyless.close();
@@ -108,7 +98,7 @@ describe('run', { timeout: 60_000 }, () => {
   });
 
   it('turns a disallowed exit code into E_REMOTE_COMMAND with the stderr tail', async () => {
-    const error = await rejection(pool.run(host, ['sh', '-c', 'echo "no such unit" >&2; exit 5']));
+    const error = await rejectionOf(pool.run(host, ['sh', '-c', 'echo "no such unit" >&2; exit 5']));
     expect(error.code).toBe('E_REMOTE_COMMAND');
     expect(error.message).toContain('exited 5');
     expect(error.message).toContain('no such unit');
@@ -131,7 +121,7 @@ describe('run', { timeout: 60_000 }, () => {
 
   it('stops a command that overruns its timeout with E_COMMAND_TIMEOUT and kills it on the host', async () => {
     const pidFile = join(scratch, 'sleeper.pid');
-    const error = await rejection(pool.run(host, ['sh', '-c', `echo $$ > ${pidFile}; exec sleep 300`], { timeoutMs: 1_000 }));
+    const error = await rejectionOf(pool.run(host, ['sh', '-c', `echo $$ > ${pidFile}; exec sleep 300`], { timeoutMs: 1_000 }));
     expect(error.code).toBe('E_COMMAND_TIMEOUT');
     expect(error.errorClass).toBe('transient');
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
@@ -175,7 +165,7 @@ describe('run', { timeout: 60_000 }, () => {
   it('reports a connection killed mid-command as E_OUTCOME_UNKNOWN, and reconnects', async () => {
     const { running, commandPid, sessionPid } = await longCommand('killed');
     process.kill(sessionPid, 'SIGKILL');
-    const error = await rejection(running);
+    const error = await rejectionOf(running);
     expect(error.code).toBe('E_OUTCOME_UNKNOWN');
     expect(error.errorClass).toBe('transient');
     process.kill(commandPid, 'SIGKILL');
@@ -188,7 +178,7 @@ describe('run', { timeout: 60_000 }, () => {
     const { running, commandPid, sessionPid } = await longCommand('frozen');
     process.kill(sessionPid, 'SIGSTOP');
     try {
-      const error = await rejection(running);
+      const error = await rejectionOf(running);
       expect(error.code).toBe('E_OUTCOME_UNKNOWN');
     } finally {
       process.kill(sessionPid, 'SIGKILL');
@@ -236,7 +226,7 @@ describe('file transfer', { timeout: 60_000 }, () => {
       expect(await stageRelease(pool, host, service, sha, 'server.sh', bytes)).toBe('staged');
       expect(await stageRelease(pool, host, service, sha, 'server.sh', bytes)).toBe('present');
       const wrong = 'f'.repeat(64);
-      const error = await rejection(stageRelease(pool, host, service, wrong, 'server.sh', bytes));
+      const error = await rejectionOf(stageRelease(pool, host, service, wrong, 'server.sh', bytes));
       expect(error.code).toBe('E_ARTIFACT_CORRUPT');
     } finally {
       await pool.run(host, ['rm', '-rf', '--', `/var/lib/tend/releases/${service}`]);

@@ -2,8 +2,8 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TendError } from '../../../src/errors/index.js';
 import { directorySecretSource, loadSecrets, secretRefs, secretSourceFromEnv } from '../../../src/render/index.js';
+import { rejectionOf } from '../../support/tend-error.js';
 import { at, env, secret, service, text } from './fixtures.js';
 
 let dir: string;
@@ -21,16 +21,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function caught(promise: Promise<unknown>): Promise<TendError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TendError) return error;
-    throw error;
-  }
-  throw new Error('expected a TendError');
-}
-
 describe('directorySecretSource', () => {
   const source = () => directorySecretSource(dir);
 
@@ -47,11 +37,11 @@ describe('directorySecretSource', () => {
   });
 
   it.each(['../etc/passwd', '.hidden', 'a/b', ''])('refuses name %j, which could leave the directory', async (name) => {
-    expect(await caught(source().read(name))).toMatchObject({ code: 'E_SECRET_NAME', errorClass: 'invalid' });
+    expect(await rejectionOf(source().read(name))).toMatchObject({ code: 'E_SECRET_NAME', errorClass: 'invalid' });
   });
 
   it('reports an unreadable entry as E_SECRET_UNREADABLE', async () => {
-    expect(await caught(source().read('a-directory'))).toMatchObject({ code: 'E_SECRET_UNREADABLE' });
+    expect(await rejectionOf(source().read('a-directory'))).toMatchObject({ code: 'E_SECRET_UNREADABLE' });
   });
 });
 
@@ -87,7 +77,7 @@ describe('loadSecrets', () => {
   });
 
   it('names every missing secret in one E_SECRET_MISSING, with a hint and no values', async () => {
-    const error = await caught(loadSecrets(directorySecretSource(dir), secretRefs([api])));
+    const error = await rejectionOf(loadSecrets(directorySecretSource(dir), secretRefs([api])));
     expect(error).toMatchObject({ code: 'E_SECRET_MISSING', errorClass: 'invalid', where: { file: 'services/api/spec.yml', line: 4 } });
     expect(error.message).toContain('api_token, signing_key');
     expect(error.message).not.toContain('hunter2');
@@ -96,14 +86,14 @@ describe('loadSecrets', () => {
   });
 
   it('says TEND_SECRETS_DIR is not set when there is no source', async () => {
-    const error = await caught(loadSecrets(undefined, secretRefs([worker])));
+    const error = await rejectionOf(loadSecrets(undefined, secretRefs([worker])));
     expect(error.code).toBe('E_SECRET_MISSING');
     expect(error.message).toContain('TEND_SECRETS_DIR is not set');
   });
 
   it('refuses a multi-line secret without printing it', async () => {
     const spec = service({ environment: [env('PEM', 6, secret('multiline'))] });
-    const error = await caught(loadSecrets(directorySecretSource(dir), secretRefs([spec])));
+    const error = await rejectionOf(loadSecrets(directorySecretSource(dir), secretRefs([spec])));
     expect(error).toMatchObject({ code: 'E_SECRET_INVALID', errorClass: 'invalid' });
     expect(error.message).not.toContain('line1');
   });

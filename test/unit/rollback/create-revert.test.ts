@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TendError } from '../../../src/errors/index.js';
 import { RevertConflictError, createRevertCommit, revertMessage, runNativeGit } from '../../../src/rollback/index.js';
 import { GitServer } from '../../e2e/harness/git-server.js';
+import { rejectionOf } from '../../support/tend-error.js';
 import { FIXED_DATE, Scratch, TEST_IDENTITY, commitFiles, testGitEnv, git as nativeGit, gitOk, initRepo, linkedWorktrees, rawMessage, refSnapshot } from './git-sandbox.js';
 import { randomHistory, seededRandom, type RandomHistory } from './random-history.js';
 
@@ -178,21 +179,12 @@ async function conflictingRepo(): Promise<{ dir: string; bad: string; head: stri
   return { dir, bad, head, root };
 }
 
-async function refusal(promise: Promise<unknown>): Promise<TendError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  if (!(error instanceof TendError)) throw new Error(`expected a TendError, got ${String(error)}`);
-  return error;
-}
-
 describe('createRevertCommit leaves the gitdir as it found it', () => {
   it('removes its worktree and moves no ref after a conflict, and names the paths and the way out', async () => {
     const { dir, bad, head } = await conflictingRepo();
     const gitdir = join(dir, '.git');
     const before = await refSnapshot(gitdir);
-    const error = await refusal(createRevertCommit({ gitdir, onto: head, revert: bad, message: 'x\n', identity: TEST_IDENTITY }));
+    const error = await rejectionOf(createRevertCommit({ gitdir, onto: head, revert: bad, message: 'x\n', identity: TEST_IDENTITY }));
     expect(error).toBeInstanceOf(RevertConflictError);
     expect(error.code).toBe('E_REVERT_CONFLICT');
     expect(error.errorClass).toBe('conflict');
@@ -274,7 +266,7 @@ describe('createRevertCommit leaves the gitdir as it found it', () => {
 describe('createRevertCommit refuses what it must not revert', () => {
   it('refuses the first commit: its revert would delete the whole deploy repo', async () => {
     const { dir, head, root } = await conflictingRepo();
-    const error = await refusal(createRevertCommit({ gitdir: join(dir, '.git'), onto: head, revert: root, message: 'x\n', identity: TEST_IDENTITY }));
+    const error = await rejectionOf(createRevertCommit({ gitdir: join(dir, '.git'), onto: head, revert: root, message: 'x\n', identity: TEST_IDENTITY }));
     expect([error.code, error.errorClass]).toEqual(['E_REVERT_ROOT', 'conflict']);
   });
 
@@ -283,7 +275,7 @@ describe('createRevertCommit refuses what it must not revert', () => {
     await gitOk(dir, ['switch', '--quiet', '--orphan', 'elsewhere']);
     await commitFiles(dir, { 'x.txt': 'x\n' }, 'unrelated root');
     const elsewhere = await commitFiles(dir, { 'x.txt': 'y\n' }, 'unrelated change');
-    const error = await refusal(createRevertCommit({ gitdir: join(dir, '.git'), onto: head, revert: elsewhere, message: 'x\n', identity: TEST_IDENTITY }));
+    const error = await rejectionOf(createRevertCommit({ gitdir: join(dir, '.git'), onto: head, revert: elsewhere, message: 'x\n', identity: TEST_IDENTITY }));
     expect([error.code, error.errorClass]).toEqual(['E_REVERT_NOT_ANCESTOR', 'conflict']);
     expect(error.message).toContain(elsewhere);
   });
@@ -294,21 +286,21 @@ describe('createRevertCommit refuses what it must not revert', () => {
     ['a tree, not a commit', 'HEAD^{tree}'],
   ])('refuses %s as the commit to revert', async (_, revision) => {
     const { dir, head } = await conflictingRepo();
-    const error = await refusal(createRevertCommit({ gitdir: join(dir, '.git'), onto: head, revert: revision, message: 'x\n', identity: TEST_IDENTITY }));
+    const error = await rejectionOf(createRevertCommit({ gitdir: join(dir, '.git'), onto: head, revert: revision, message: 'x\n', identity: TEST_IDENTITY }));
     expect([error.code, error.errorClass]).toEqual(['E_REVERT_UNKNOWN_COMMIT', 'invalid']);
     expect(fs.existsSync('/tmp/tend-pwned')).toBe(false);
   });
 
   it('refuses an identity git would mangle', async () => {
     const { dir, bad, head } = await conflictingRepo();
-    const error = await refusal(createRevertCommit({ gitdir: join(dir, '.git'), onto: head, revert: bad, message: 'x\n', identity: { name: 'tend <evil>', email: 'a@b' } }));
+    const error = await rejectionOf(createRevertCommit({ gitdir: join(dir, '.git'), onto: head, revert: bad, message: 'x\n', identity: { name: 'tend <evil>', email: 'a@b' } }));
     expect([error.code, error.errorClass]).toEqual(['E_GIT_IDENTITY', 'invalid']);
   });
 });
 
 describe('runNativeGit', () => {
   it('reports a missing git program as E_GIT_NOT_FOUND, a problem for a person rather than a retry', async () => {
-    const error = await refusal(runNativeGit(['--version'], { cwd: process.cwd(), env: { PATH: '/nonexistent' }, timeoutMs: 10_000 }));
+    const error = await rejectionOf(runNativeGit(['--version'], { cwd: process.cwd(), env: { PATH: '/nonexistent' }, timeoutMs: 10_000 }));
     expect([error.code, error.errorClass]).toEqual(['E_GIT_NOT_FOUND', 'conflict']);
   });
 
@@ -316,7 +308,7 @@ describe('runNativeGit', () => {
     const bin = await scratch.dir('tend-fake-git-');
     await writeFile(join(bin, 'git'), '#!/bin/sh\nexec sleep 600\n');
     await chmod(join(bin, 'git'), 0o755);
-    const error = await refusal(runNativeGit(['status'], { cwd: process.cwd(), env: { PATH: `${bin}:/usr/bin:/bin` }, timeoutMs: 300 }));
+    const error = await rejectionOf(runNativeGit(['status'], { cwd: process.cwd(), env: { PATH: `${bin}:/usr/bin:/bin` }, timeoutMs: 300 }));
     expect([error.code, error.errorClass]).toEqual(['E_GIT_TIMEOUT', 'transient']);
   });
 

@@ -9,6 +9,7 @@ import { directoryReader, loadRepo } from '../../../src/spec/index.js';
 import { GitCredentials, httpSource } from '../../../src/source/index.js';
 import type { DeploySource } from '../../../src/source/index.js';
 import { GitServer } from '../../e2e/harness/git-server.js';
+import { rejectionOf } from '../../support/tend-error.js';
 import { nativeGit, scratchDir } from './scratch-git.js';
 
 const USER = 'tend';
@@ -25,11 +26,7 @@ function errorTexts(error: unknown): string[] {
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<TendError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!(error instanceof TendError)) throw new Error(`expected a TendError, got ${String(error)}`);
+  const error = await rejectionOf(promise);
   seenErrors.push(error);
   return error;
 }
