@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DaemonStatus } from '../daemon/daemon-status.js';
+import type { DaemonStatus } from '../status/index.js';
 import type { Logger } from '../observability/index.js';
 import { verifyWebhook } from '../source/index.js';
 import { renderStatusPage, STATUS_PAGE_HEADERS } from './status-page.js';

@@ -1,4 +1,4 @@
-import { STATES_WORST_FIRST, worstFirst, type DaemonStatus, type ServiceState, type ServiceStatus } from '../daemon/daemon-status.js';
+import { STATES_WORST_FIRST, worstFirst, type DaemonStatus, type ServiceState, type ServiceStatus } from '../status/index.js';
 
 /** One managed unit on one host, as the daemon last observed it. */
 export interface HostServiceRow {

@@ -6,7 +6,7 @@ import { SshPool } from '../hosts/index.js';
 import { directorySecretSource, SECRETS_DIR_ENV, type SecretSource } from '../render/index.js';
 import type { RepoReader } from '../spec/index.js';
 import type { RepoSettings } from '../spec/model.js';
-import { preparePass, type PreparedPass } from '../daemon/reconcile-pass.js';
+import { preparePass, sshFleet, type PreparedPass } from '../pass/index.js';
 import type { CommandContext, OptionSpec } from './command.js';
 import { loadValidRepo } from './issue-report.js';
 import { resolveRepoArgument, type RepoArgument } from './repo-argument.js';
@@ -65,7 +65,7 @@ export async function withFleetSession(context: CommandContext, act: (session: F
   if (!loaded.ok) return loaded.exitCode;
   const pool = sshPoolOf(context, loaded.spec.settings);
   try {
-    const pass = await preparePass(loaded.spec, secretSourceOf(context), pool);
+    const pass = await preparePass(loaded.spec, secretSourceOf(context), sshFleet(pool));
     return await act({ repo, reader: loaded.reader, pass, pool });
   } finally {
     await pool.close();

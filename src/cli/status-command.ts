@@ -1,5 +1,5 @@
 import { asTendError } from '../errors/index.js';
-import { worstFirst, type DaemonStatus } from '../daemon/daemon-status.js';
+import { worstFirst, type DaemonStatus } from '../status/index.js';
 import type { Command } from './command.js';
 import { callDaemon, serverOptions } from './daemon-client.js';
 import { formatError, errorJson } from './error-report.js';

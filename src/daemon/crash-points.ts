@@ -3,6 +3,24 @@
  * would: no cleanup, no finally blocks. Only `TEND_TEST_CRASH_AT` turns one on; without it this is a no-op.
  * Rollout phases (`stage`, `write`, `reload`, `switch`, `restart`, `probe`, `healthy`) fire when that phase
  * of a host step begins, so `write` means "after the upload, before any unit file is written".
+ *
+ * What the journal holds at each point, and what that write protects (tested point by point in
+ * test/unit/daemon/reconciler.test.ts and, with real processes and hosts, in test/e2e/daemon.test.ts):
+ *
+ * | point                 | journal on disk                                         | what a restarted tend does                                           |
+ * | --------------------- | ------------------------------------------------------- | -------------------------------------------------------------------- |
+ * | stage..restart        | inFlight `rolling` at the head, with the planned hosts  | re-observes; hosts not yet changed are planned as before             |
+ * | probe                 | the same, plus `runs`: the new run's InvocationID and   | judges that same run from its recorded start (`judgeRun`), so        |
+ * |                       | restart time, once the run has been seen                | healthy_deadline does not restart with tend; an unseen run restarts  |
+ * | healthy               | `verified` lists the hosts already seen healthy         | does not restart or re-probe them                                    |
+ * | after-known-bad       | knownBad[bad] and inFlight `reverting` with evidence    | finishes the revert from the recorded evidence; never rolls out again |
+ * | after-revert-commit   | the same (the commit exists only in tend's clone)       | writes the same revert again and pushes it                           |
+ * | after-push            | the same; git has the revert                            | sees `This reverts commit` in history: the bad commit is not reverted |
+ * |                       |                                                         | twice, and the revert head rolls out                                 |
+ * | rollback-probe        | inFlight `rolling` at the revert, knownBad `revertedBy` | goes on rolling back; a failing rollback is E_ROLLBACK_FAILED        |
+ *
+ * The retry budget (`retries`) and every service's condition are in the same journal, so a restart
+ * neither starts a new budget nor shows an empty status.
  */
 export type CrashPoint =
   | 'stage'

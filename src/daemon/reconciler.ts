@@ -1,77 +1,84 @@
 import { randomUUID } from 'node:crypto';
-import { asTendError, type ErrorClass, type Issue, type TendError } from '../errors/index.js';
-import type { RemoteFiles } from '../hosts/index.js';
+import { asTendError, type TendError } from '../errors/index.js';
 import type { Logger, TendMetrics } from '../observability/index.js';
-import type { ServicePlan } from '../plan/model.js';
+import { preparePass, type Fleet, type PreparedPass } from '../pass/index.js';
+import type { ResumePoint } from '../plan/index.js';
 import type { SecretSource } from '../render/index.js';
-import { createRevertCommit, decideRevert, isTendRevert, revertedCommitOf, revertMessage, type CandidateCommit, type RevertEvidence } from '../rollback/index.js';
-import { applyPlan, nextRetry, type ApplyResult, type RetryPolicy, type ServiceRolloutResult, type StepProgress } from '../rollout/index.js';
+import { decideRevert, isTendRevert, revertedCommitOf, revertMessage, type CandidateCommit, type RevertEvidence } from '../rollback/index.js';
+import { nextRetry, type RetryPolicy, type StepProgress } from '../rollout/index.js';
 import type { CommitInfo, DeploySource } from '../source/index.js';
 import { loadRepo } from '../spec/index.js';
-import type { RepoSpec } from '../spec/model.js';
+import type { RepoSpec, ServiceSpec } from '../spec/model.js';
 import { writeJournal, type Halt, type Journal, type Pause } from '../state/index.js';
+import { statusOf, type DaemonStatus, type SourceStatus } from '../status/index.js';
+import { exhaustedHalt, judgeApply, keepSince, passHalt } from './apply-verdict.js';
+import { conditionsForServices, withConditions, type ConditionFields } from './conditions.js';
 import type { CrashPoint } from './crash-points.js';
-import type { DaemonStatus, ServiceStatus } from './daemon-status.js';
-import { windowOpen } from './deploy-window.js';
-import { preparePass } from './reconcile-pass.js';
+import { nextWindowOpening } from './deploy-window.js';
+import { grantAttempt, nextAttemptAt, spendAttempt } from './retry-budget.js';
+import { conditionOfHold, gatePlan, holdAllBeforeObserve, type Hold, type PassReason } from './service-gate.js';
+
+export type { PassReason } from './service-gate.js';
+
+/** Writes the revert commit of `revert` onto `onto` (git's revert, git's message) and returns its sha. */
+export type CreateRevert = (input: { readonly onto: string; readonly revert: string; readonly message: string }) => Promise<string>;
 
 export interface ReconcilerOptions {
   readonly source: DeploySource;
-  readonly pool: RemoteFiles;
+  readonly fleet: Fleet;
   readonly secrets: SecretSource | undefined;
   readonly journalPath: string;
   readonly journal: Journal;
   readonly logger: Logger;
   readonly retry: RetryPolicy;
-  /** Author and committer of revert commits. */
-  readonly identity: { readonly name: string; readonly email: string };
+  readonly createRevert: CreateRevert;
   readonly crash: (point: CrashPoint) => void;
   readonly metrics?: TendMetrics;
   /** Called with every published status (the notification sink decides what is a transition). */
   readonly onStatus?: (status: DaemonStatus) => void;
+  /** Where the journal goes; tests keep it in memory. */
+  readonly writeJournal?: (path: string, journal: Journal) => Promise<void>;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
 }
 
-/** Why a pass runs: a full resync re-plans a converged head (drift); the others only act on something new. */
-export type PassReason = 'startup' | 'poll' | 'webhook' | 'watch' | 'resync' | 'retry' | 'operator' | 'follow-up';
-
 /** What the loop should do after a pass. */
 export type PassOutcome =
-  | { readonly kind: 'idle' }
+  /** Nothing to do until a trigger; `wakeAt`: a deploy window opens then. */
+  | { readonly kind: 'idle'; readonly wakeAt?: number }
   /** Run again at once: a newer head superseded this pass, or tend pushed a revert to roll out. */
   | { readonly kind: 'again' }
-  /** A transient failure: run again after the backoff delay. */
+  /** A transient failure backs off: run again after the delay. */
   | { readonly kind: 'retry'; readonly delayMs: number };
 
 const PUSH_ATTEMPTS = 3;
 
 /**
- * One reconcile pass over the deploy repo, in flux's order: observe (fetch, load, look at the hosts),
- * compare (plan), act (roll out, or revert), record (journal, status). The journal is written before every
- * act that a crash must not repeat or forget, so a restarted tend resumes from git, the hosts and the
- * journal, never from memory.
+ * One reconcile pass over the deploy repo, shaped like flux's reconcilers: steps that gather facts (fetch,
+ * load, observe, apply), pure functions that decide (`holdBeforeObserve`/`gatePlan`: who may act;
+ * `judgeApply`: what a result means and what comes next; `decideRevert`), and this class, which only
+ * carries effects out and writes the journal at the points a crash must not undo (see `CrashPoint`).
+ * Status is never kept here: `statusOf` derives it from the journal after every write.
  */
 export class Reconciler {
   #journal: Journal;
   #latestHead: string | undefined;
   #fetching: Promise<string | undefined> | undefined;
+  #fetchAttempts = 0;
   #stopping = false;
-  #transientAttempts = 0;
-  #lastRetryHead: string | undefined;
+  #settled = false;
+  #loaded: { readonly head: string; readonly repo: RepoSpec } | undefined;
   #journalWrites: Promise<void> = Promise.resolve();
+  #source: SourceStatus;
+  #passError: { readonly code: string; readonly errorClass: TendError['errorClass']; readonly message: string; readonly hint: string | undefined; readonly at: number } | undefined;
+  readonly #startedAt: number;
   readonly #options: ReconcilerOptions;
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
+  readonly #write: (path: string, journal: Journal) => Promise<void>;
   readonly #log: Logger;
-  #status: DaemonStatus;
-  #passError: { readonly error: TendError; readonly at: number } | undefined;
-  readonly #services = new Map<string, ServiceStatus>();
-  /** `service\0host` pairs reported as drifted, cleared once the head converges again. */
-  readonly #drifted = new Set<string>();
-  #knownServices: ReadonlySet<string> = new Set();
 
   constructor(options: ReconcilerOptions) {
     this.#options = options;
@@ -79,22 +86,21 @@ export class Reconciler {
     this.#now = options.now ?? Date.now;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#random = options.random ?? Math.random;
+    this.#write = options.writeJournal ?? writeJournal;
     this.#log = options.logger;
-    this.#status = {
-      version: 1,
-      startedAt: this.#now(),
-      source: { description: options.source.description, branch: options.source.branch, head: undefined, lastFetchAt: undefined, lastFetchOkAt: undefined, error: undefined },
-      lastApplied: this.#journal.lastApplied,
-      lastAttempted: this.#journal.lastAttempted,
-      stalled: undefined,
-      inFlight: undefined,
-      services: [],
-    };
+    this.#startedAt = this.#now();
+    this.#source = { description: options.source.description, branch: options.source.branch, head: undefined, lastFetchAt: undefined, lastFetchOkAt: undefined, error: undefined };
     this.#publish();
   }
 
+  /** Derived afresh at each read, so a pause that expired since the last write already says so. */
   get status(): DaemonStatus {
-    return this.#status;
+    return this.#view();
+  }
+
+  /** The journal as last written: what a restarted tend would start from. */
+  get journal(): Journal {
+    return this.#journal;
   }
 
   /**
@@ -102,7 +108,8 @@ export class Reconciler {
    * the next pass, which the next trigger runs; it is never hidden behind a healthy-looking status.
    */
   passFailed(error: TendError): void {
-    this.#passError = { error, at: this.#now() };
+    this.#passError = { code: error.code, errorClass: error.errorClass, message: error.message, hint: error.hint, at: this.#now() };
+    this.#settled = true;
     this.#publish();
   }
 
@@ -112,8 +119,8 @@ export class Reconciler {
   }
 
   /**
-   * Fetch the branch head; one fetch at a time (a webhook during a rollout joins the running one). A fetch
-   * error is recorded in the status and yields undefined; the caller decides about retrying.
+   * Fetch the branch head; one fetch at a time (a webhook during a rollout joins the running one). A
+   * transient fetch error is shown in the status and yields undefined; any other throws.
    */
   refreshHead(): Promise<string | undefined> {
     this.#fetching ??= this.#fetch().finally(() => {
@@ -128,45 +135,60 @@ export class Reconciler {
       const head = await this.#options.source.fetch();
       if (head !== this.#latestHead) this.#log.info({ commit: head, previous: this.#latestHead }, 'branch head');
       this.#latestHead = head;
+      this.#fetchAttempts = 0;
       this.#options.metrics?.fetchSucceeded(at);
-      this.#status = { ...this.#status, source: { ...this.#status.source, head, lastFetchAt: at, lastFetchOkAt: at, error: undefined } };
+      this.#source = { ...this.#source, head, lastFetchAt: at, lastFetchOkAt: at, error: undefined };
+      this.#publish();
       return head;
     } catch (error) {
       const tendError = asTendError(error);
       this.#log.warn({ code: tendError.code, errorClass: tendError.errorClass, err: tendError.message }, 'fetch failed');
       this.#options.metrics?.fetchFailed(tendError.code);
-      this.#status = {
-        ...this.#status,
-        source: { ...this.#status.source, lastFetchAt: at, error: { code: tendError.code, errorClass: tendError.errorClass, message: tendError.message, hint: tendError.hint } },
-      };
+      this.#source = { ...this.#source, lastFetchAt: at, error: { code: tendError.code, errorClass: tendError.errorClass, message: tendError.message, hint: tendError.hint } };
+      this.#publish();
       if (tendError.errorClass !== 'transient') throw tendError;
       return undefined;
     }
   }
 
-  /** Clears the halts an operator can clear: `tend retry [service]` and `tend ack` (a rewritten history). */
+  /**
+   * `tend retry [service]` and `tend ack` (a rewritten history). A retry lifts a halt that waits for a
+   * person; on a spent retry budget it grants exactly one attempt more, and on a service backing off it
+   * makes the next attempt now. Returns the services (or `*`) it acted on.
+   */
   async operatorClear(kind: 'retry' | 'ack', service: string | undefined): Promise<readonly string[]> {
-    const halted = { ...this.#journal.halted };
+    const journal = this.#journal;
+    const halted = { ...journal.halted };
+    const retries = { ...journal.retries };
     const cleared: string[] = [];
-    for (const [name, halt] of Object.entries(halted)) {
+    for (const [name, halt] of Object.entries(journal.halted)) {
       const wanted = kind === 'ack' ? halt.code === 'E_HISTORY_REWRITTEN' : service === undefined || name === service;
       if (!wanted) continue;
-      delete halted[name];
+      const budget = retries[name];
+      if (halt.code === 'E_RETRIES_EXHAUSTED' && budget !== undefined) {
+        retries[name] = grantAttempt(budget);
+      } else {
+        delete halted[name];
+        delete retries[name];
+      }
       cleared.push(name);
     }
-    let acknowledgedRewrite = this.#journal.acknowledgedRewrite;
-    if (kind === 'ack' && cleared.length > 0) acknowledgedRewrite = this.#latestHead;
-    this.#transientAttempts = 0;
-    await this.#record({ ...this.#journal, halted, acknowledgedRewrite });
-    for (const name of cleared) this.#services.delete(name);
-    this.#publish();
+    if (kind === 'retry') {
+      for (const [name, budget] of Object.entries(journal.retries)) {
+        if (cleared.includes(name) || budget.nextAt === undefined || (service !== undefined && name !== service)) continue;
+        retries[name] = { ...budget, nextAt: this.#now() };
+        cleared.push(name);
+      }
+    }
+    const acknowledgedRewrite = kind === 'ack' && cleared.length > 0 ? this.#latestHead : journal.acknowledgedRewrite;
+    await this.#record({ ...journal, halted, retries, acknowledgedRewrite });
     this.#log.info({ kind, service, cleared }, 'operator cleared halts');
     return cleared;
   }
 
   /** Whether the last loaded commit has this service: only those can be paused. */
   knowsService(service: string): boolean {
-    return this.#knownServices.has(service);
+    return this.#journal.conditions[service] !== undefined;
   }
 
   /** `tend pause`: nothing touches the service until `tend resume`; an expired pause still holds, and says so. */
@@ -174,7 +196,6 @@ export class Reconciler {
     const entry: Pause = { ...pause, since: this.#now() };
     await this.#record({ ...this.#journal, paused: { ...this.#journal.paused, [service]: entry } });
     this.#options.metrics?.servicePaused(service, entry.until);
-    this.#showPause(service, entry, this.#latestHead);
     this.#log.warn({ service, owner: pause.owner, reason: pause.reason, until: new Date(pause.until).toISOString() }, 'service paused');
   }
 
@@ -184,29 +205,27 @@ export class Reconciler {
     delete paused[service];
     await this.#record({ ...this.#journal, paused });
     this.#options.metrics?.servicePauseLifted(service);
-    this.#services.delete(service);
-    this.#publish();
     this.#log.info({ service }, 'service resumed');
     return true;
   }
 
-  #showPause(service: string, pause: Pause, head: string | undefined): void {
-    const expired = pause.until <= this.#now();
-    const until = new Date(pause.until).toISOString();
-    this.#setService(service, {
-      state: 'Paused',
-      code: expired ? 'W_PAUSE_EXPIRED' : 'W_PAUSED',
-      message: expired ? `paused by ${pause.owner} (${pause.reason}); the pause expired at ${until} and still holds` : `paused by ${pause.owner} until ${until}: ${pause.reason}`,
-      hint: `\`tend resume ${service}\` lets tend roll it out again.`,
-      desiredCommit: head,
-    });
-  }
-
   async pass(reason: PassReason): Promise<PassOutcome> {
+    this.#log.info({ reason }, 'pass started');
     if (this.#passError !== undefined) {
       this.#passError = undefined;
       this.#publish();
     }
+    try {
+      return await this.#pass(reason);
+    } finally {
+      if (!this.#settled) {
+        this.#settled = true;
+        this.#publish();
+      }
+    }
+  }
+
+  async #pass(reason: PassReason): Promise<PassOutcome> {
     let head: string | undefined;
     try {
       head = await this.refreshHead();
@@ -215,11 +234,7 @@ export class Reconciler {
       this.#log.error({ code: asTendError(error).code }, 'source stalled');
       return { kind: 'idle' };
     }
-    if (head === undefined) return this.#transient('fetch');
-    if (head !== this.#lastRetryHead) {
-      this.#transientAttempts = 0;
-      this.#lastRetryHead = head;
-    }
+    if (head === undefined) return this.#fetchFailed();
 
     const journal = this.#journal;
     if (journal.lastApplied !== undefined && journal.acknowledgedRewrite !== head && !(await this.#options.source.isAncestor(journal.lastApplied, head))) {
@@ -230,201 +245,293 @@ export class Reconciler {
         hint: 'Someone force-pushed or reset the branch. Check that the new head is what the hosts should run, then `tend ack`.',
         commit: head,
         until: 'operator',
+        issues: [],
       });
       return { kind: 'idle' };
     }
-    await this.#clearOutdatedHalts(head);
+    await this.#record(this.#forHead(this.#journal, head, reason));
     const repoHalt = this.#journal.halted['*'];
-    if (repoHalt !== undefined) return { kind: 'idle' };
+    if (repoHalt !== undefined && !(repoHalt.code === 'E_RETRIES_EXHAUSTED' && grantedAt(this.#journal, '*', head))) return { kind: 'idle' };
+    const repoBackoff = this.#journal.retries['*'];
+    if (repoBackoff?.commit === head && repoBackoff.nextAt !== undefined && repoBackoff.nextAt > this.#now()) return { kind: 'retry', delayMs: repoBackoff.nextAt - this.#now() };
 
     const inFlight = this.#journal.inFlight;
     const converged = head === this.#journal.lastApplied && inFlight === undefined;
     if (converged && reason !== 'resync' && reason !== 'retry' && reason !== 'operator' && reason !== 'startup') return { kind: 'idle' };
 
-    const reader = this.#options.source.readerAt(head);
-    const loaded = await loadRepo(reader);
-    if (!loaded.ok) {
-      const first = loaded.issues[0];
-      await this.#halt(
-        '*',
-        {
-          code: 'E_INVALID_COMMIT',
-          errorClass: 'invalid',
-          message: `commit ${short(head)} is invalid (${loaded.issues.length} problem${loaded.issues.length === 1 ? '' : 's'})${first === undefined ? '' : `: ${first.file}:${first.line}:${first.col}: ${first.message}`}`,
-          hint: 'Nothing was changed on any host; the hosts keep running the last good commit. Fix the spec in a new commit (`tend validate` shows every problem).',
-          commit: head,
-          until: 'new-commit',
-        },
-        loaded.issues,
-      );
-      for (const issue of loaded.issues) this.#log.error({ commit: head, code: issue.code, file: issue.file, line: issue.line, col: issue.col }, issue.message);
-      return { kind: 'idle' };
-    }
-    this.#knownServices = new Set(loaded.repo.services.map((one) => one.name));
-    this.#options.metrics?.specLoaded({ services: loaded.repo.services.map((one) => one.name), hosts: loaded.repo.inventory.hosts.map((one) => one.name) });
+    const repo = await this.#load(head);
+    if (repo === undefined) return { kind: 'idle' };
     // Killed between recording a bad commit and pushing its revert: finish the revert, do not roll out again.
     if (inFlight?.commit === head && inFlight.phase === 'reverting' && inFlight.revert !== undefined) {
-      return this.#revert(head, loaded.repo, inFlight.revert.service, inFlight.revert.evidence);
+      return this.#revert(head, repo, inFlight.revert.service, inFlight.revert.evidence);
     }
-    return this.#rollOut(head, loaded.repo, reader, reason, converged);
+    return this.#rollOut(head, repo, reason, converged);
+  }
+
+  /**
+   * A new head lifts what waited for one (halts until a new commit, retry budgets of older heads); a
+   * scheduled resync grants one attempt on each spent budget.
+   */
+  #forHead(journal: Journal, head: string, reason: PassReason): Journal {
+    const halted = { ...journal.halted };
+    const retries = { ...journal.retries };
+    for (const [scope, halt] of Object.entries(journal.halted)) {
+      if (halt.until === 'new-commit' && halt.commit !== head) {
+        delete halted[scope];
+        this.#log.info({ service: scope === '*' ? undefined : scope, code: halt.code, commit: head }, 'new commit clears halt');
+      }
+    }
+    for (const [scope, budget] of Object.entries(journal.retries)) {
+      if (budget.commit !== head) delete retries[scope];
+      else if (reason === 'resync' && budget.attempts >= budget.allowed) retries[scope] = grantAttempt(budget);
+    }
+    return { ...journal, halted, retries };
+  }
+
+  /** Loads and validates the head (once per head); an invalid commit halts everything, touching no host. */
+  async #load(head: string): Promise<RepoSpec | undefined> {
+    if (this.#loaded?.head === head) return this.#loaded.repo;
+    const loaded = await loadRepo(this.#options.source.readerAt(head));
+    if (!loaded.ok) {
+      const first = loaded.issues[0];
+      await this.#halt('*', {
+        code: 'E_INVALID_COMMIT',
+        errorClass: 'invalid',
+        message: `commit ${short(head)} is invalid (${loaded.issues.length} problem${loaded.issues.length === 1 ? '' : 's'})${first === undefined ? '' : `: ${first.file}:${first.line}:${first.col}: ${first.message}`}`,
+        hint: 'Nothing was changed on any host; the hosts keep running the last good commit. Fix the spec in a new commit (`tend validate` shows every problem).',
+        commit: head,
+        until: 'new-commit',
+        issues: loaded.issues,
+      });
+      for (const issue of loaded.issues) this.#log.error({ commit: head, code: issue.code, file: issue.file, line: issue.line, col: issue.col }, issue.message);
+      return undefined;
+    }
+    const names = loaded.repo.services.map((one) => one.name);
+    this.#options.metrics?.specLoaded({ services: names, hosts: loaded.repo.inventory.hosts.map((one) => one.name) });
+    await this.#record(conditionsForServices(this.#journal, names, head, this.#now()));
+    this.#loaded = { head, repo: loaded.repo };
+    return loaded.repo;
   }
 
   /** `converged`: the head is the last applied commit with nothing in flight, so any change found is drift. */
-  async #rollOut(head: string, repo: RepoSpec, reader: ReturnType<DeploySource['readerAt']>, reason: PassReason, converged: boolean): Promise<PassOutcome> {
+  async #rollOut(head: string, repo: RepoSpec, reason: PassReason, converged: boolean): Promise<PassOutcome> {
+    const now = this.#now();
+    const heldBefore = holdAllBeforeObserve(repo.services, this.#journal, head, reason, now);
+    if (repo.services.length > 0 && heldBefore.size === repo.services.length) {
+      // Nobody may act: observe no host, and wake when the first backoff ends.
+      return this.#waitOutcome(head, heldBefore);
+    }
+
     const resumed = this.#journal.inFlight?.commit === head ? this.#journal.inFlight : undefined;
-    const unverified = resumed === undefined ? undefined : (service: string, host: string) => (resumed.planned[service] ?? []).includes(host) && !(resumed.verified[service] ?? []).includes(host);
-    let pass;
+    const resume = resumed === undefined ? undefined : (service: string, host: string): ResumePoint | undefined => {
+      if (!(resumed.planned[service] ?? []).includes(host) || (resumed.verified[service] ?? []).includes(host)) return undefined;
+      const run = resumed.runs[service]?.[host];
+      return run === undefined ? { kind: 'restart' } : { kind: 'judge', run };
+    };
+    let pass: PreparedPass;
     try {
-      pass = await preparePass(repo, this.#options.secrets, this.#options.pool, unverified);
+      pass = await preparePass(repo, this.#options.secrets, this.#options.fleet, resume);
     } catch (error) {
-      const tendError = asTendError(error);
-      if (tendError.errorClass === 'transient') return this.#transient(tendError.code);
-      await this.#halt('*', { code: tendError.code, errorClass: tendError.errorClass, message: tendError.message, hint: tendError.hint, commit: head, until: 'new-commit' });
-      return { kind: 'idle' };
+      return this.#passFailedBeforeActing(head, asTendError(error));
     }
     if (!pass.planResult.ok) {
-      const error = pass.planResult.error;
-      await this.#halt('*', { code: error.code, errorClass: error.errorClass, message: error.message, hint: error.hint, commit: head, until: 'new-commit' });
+      await this.#halt('*', passHalt(pass.planResult.error, head));
       return { kind: 'idle' };
     }
     for (const observed of pass.observed.values()) this.#options.metrics?.hostObserved(observed.host, observed.reachable);
     const headCommit = await this.#options.source.commit(head);
     const isRollback = isTendRevert(headCommit.message);
-    const now = this.#now();
-    const waiting = new Set<string>();
-    const halted = this.#journal.halted;
-    const services: ServicePlan[] = [];
-    for (const plan of pass.planResult.plan.services) {
-      if (halted[plan.service] !== undefined) continue;
-      const pause = this.#journal.paused[plan.service];
-      if (pause !== undefined) {
-        this.#showPause(plan.service, pause, head);
-        continue;
-      }
-      if (converged && plan.batches.length > 0) {
+    const specs = new Map(repo.services.map((spec) => [spec.name, spec]));
+    const gated = gatePlan(pass.planResult.plan, specs, heldBefore, this.#journal, head, now, isRollback);
+    const plan = gated.plan;
+
+    const conditions = new Map<string, ConditionFields>();
+    for (const service of plan.services) {
+      if (service.batches.length === 0) continue;
+      const hosts = service.batches.flat().map((step) => step.host);
+      if (converged) {
         // No new commit, yet a host differs from git: someone changed it by hand. Put it back, and say so.
-        const hosts = plan.batches.flat();
-        for (const step of hosts) {
-          this.#drifted.add(`${plan.service}\u0000${step.host}`);
-          this.#options.metrics?.driftObserved(plan.service, step.host, true);
-        }
-        this.#log.warn({ service: plan.service, commit: head, hosts: hosts.map((step) => step.host), reasons: hosts.flatMap((step) => step.reasons.map((one) => one.detail)) }, 'drift detected; restoring the committed state');
-        this.#setService(plan.service, { state: 'Drifted', code: 'W_DRIFT', message: `${hosts.map((step) => step.host).join(', ')} differ from ${short(head)} with no new commit; restoring`, desiredCommit: head });
+        for (const host of hosts) this.#options.metrics?.driftObserved(service.service, host, true);
+        this.#log.warn({ service: service.service, commit: head, hosts, reasons: service.batches.flat().flatMap((step) => step.reasons.map((one) => one.detail)) }, 'drift detected; restoring the committed state');
+        conditions.set(service.service, { state: 'Drifted', code: 'W_DRIFT', message: `${hosts.join(', ')} differ from ${short(head)} with no new commit; restoring`, desiredCommit: head });
+      } else if (!heldForBudget(this.#journal, service.service)) {
+        conditions.set(service.service, { state: 'Progressing', message: `rolling out ${short(head)}`, desiredCommit: head });
       }
-      const spec = repo.services.find((service) => service.name === plan.service);
-      const changes = plan.batches.length > 0;
-      // A rollback restores health; it never waits for a window the failed rollout already used.
-      if (changes && !isRollback && spec?.deploy.window !== undefined && !windowOpen(spec.deploy.window, now)) {
-        waiting.add(plan.service);
-        this.#setService(plan.service, { state: 'Waiting', code: 'W_DEPLOY_WINDOW', message: `waits for its deploy window (${spec.deploy.window})`, desiredCommit: head, window: spec.deploy.window });
-        continue;
-      }
-      services.push(plan);
     }
-    const plan = { ...pass.planResult.plan, services, empty: services.every((one) => one.batches.length === 0) && pass.planResult.plan.prunes.length === 0 };
-    const skippedHosts = services.some((one) => one.unreachable.length > 0 || one.blocked.length > 0);
-    if (plan.empty && !skippedHosts) {
-      await this.#converged(head, repo, waiting);
+    for (const [service, hold] of gated.held) {
+      const fields = conditionOfHold(hold, head);
+      if (fields !== undefined) conditions.set(service, fields);
+    }
+
+    const acting = plan.services.filter((one) => one.batches.length > 0 || one.unreachable.length > 0 || one.blocked.length > 0);
+    const rolloutId = resumed?.rolloutId ?? randomUUID();
+    if (acting.length > 0 || plan.prunes.length > 0) {
+      const planned: Record<string, string[]> = {};
+      for (const service of acting) planned[service.service] = [...new Set([...(resumed?.planned[service.service] ?? []), ...service.batches.flat().map((step) => step.host)])];
+      // Crash point `stage`..`healthy`: the hosts this rollout set out to change are known before any is touched.
+      await this.#record(
+        withConditions(
+          {
+            ...this.#journal,
+            lastAttempted: head,
+            inFlight: { rolloutId, commit: head, startedAt: resumed?.startedAt ?? now, phase: 'rolling', planned, verified: resumed?.verified ?? {}, revert: undefined, runs: resumed?.runs ?? {} },
+          },
+          conditions,
+          now,
+        ),
+      );
+      this.#log.info({ commit: head, rolloutId, reason, services: acting.map((one) => one.service), rollback: isRollback }, 'rollout started');
+    } else {
+      await this.#record(withConditions(this.#journal, conditions, now));
+    }
+
+    const reader = this.#options.source.readerAt(head);
+    const result = acting.length === 0 && plan.prunes.length === 0
+      ? { services: plan.services.map((one) => ({ service: one.service, result: 'unchanged' as const, code: undefined, detail: 'nothing to change', outcome: undefined, steps: [] })), pruned: [], ok: true }
+      : await this.#options.fleet.apply(
+          { repo, plan, observed: pass.observed, rendered: pass.rendered },
+          {
+            now: this.#now,
+            sleep: this.#sleep,
+            readArtifact: async (service) => {
+              if (service.run.kind !== 'artifact') throw new Error(`${service.name} has no artifact`);
+              return reader.readFile(service.run.path);
+            },
+            onProgress: (event) => this.#onProgress(event, head, rolloutId, isRollback),
+            keepReleases: repo.settings.keepReleases,
+            superseded: () => this.#stopping || (this.#latestHead !== undefined && this.#latestHead !== head),
+            onProbe: (service, _host, probe) => this.#options.metrics?.probeFinished(service, probe.latencyMs),
+          },
+        );
+    await this.#journalWrites;
+
+    const reverted = isRollback ? revertedCommitOf(headCommit.message) : undefined;
+    const verdict = judgeApply({
+      journal: this.#journal,
+      head,
+      result,
+      services: repo.services.map((one) => one.name),
+      held: gated.held,
+      reverted,
+      stopping: this.#stopping,
+      now: this.#now(),
+      retry: this.#options.retry,
+      random: this.#random,
+    });
+    await this.#record(verdict.journal);
+    for (const one of result.services) {
+      if (one.result === 'unchanged') continue;
+      this.#options.metrics?.rolloutFinished(one.service, one.result);
+      if (one.result === 'succeeded') this.#options.metrics?.serviceHealthyAt(one.service, headCommit.committedAt, this.#now());
+      if (converged && one.result === 'succeeded') for (const host of plan.services.find((p) => p.service === one.service)?.batches.flat() ?? []) this.#options.metrics?.driftObserved(one.service, host.host, false);
+    }
+    for (const service of verdict.exhausted) {
+      const halt = this.#journal.halted[service];
+      this.#log.error({ service, commit: head, code: halt?.code, errorClass: 'transient', detail: halt?.message, hint: halt?.hint }, 'transient failure persisted; stalled until a new commit, the next resync or tend retry');
+    }
+    for (const one of result.services) {
+      if (one.result === 'failed-conflict' || one.result === 'failed-invalid' || one.result === 'failed-internal') {
+        const halt = this.#journal.halted[one.service];
+        this.#log.error({ service: one.service, commit: head, code: halt?.code, errorClass: halt?.errorClass, hint: halt?.hint }, halt?.message ?? one.detail);
+      }
+    }
+    if (verdict.fullyApplied) this.#options.metrics?.commitApplied(head, this.#now());
+
+    switch (verdict.next.kind) {
+      case 'again':
+        this.#log.info({ commit: head, rolloutId, newer: this.#latestHead }, 'rollout superseded by a newer commit');
+        return { kind: 'again' };
+      case 'revert': {
+        const evidence = { ...verdict.next.evidence, rolloutId };
+        this.#log.error({ service: evidence.service, commit: head, rolloutId, code: evidence.errorCode, hosts: evidence.failedHosts }, 'rollout failed because of the change');
+        return this.#revert(head, repo, evidence.service, evidence);
+      }
+      case 'retry':
+        for (const one of result.services) {
+          const budget = this.#journal.retries[one.service];
+          if (one.result !== 'failed-transient' || budget?.nextAt === undefined) continue;
+          this.#log.warn({ service: one.service, code: budget.code, attempt: budget.attempts, allowed: budget.allowed, nextAt: new Date(budget.nextAt).toISOString() }, 'transient failure; retrying');
+        }
+        return { kind: 'retry', delayMs: Math.max(0, verdict.next.at - this.#now()) };
+      case 'idle':
+        if (result.ok && acting.length > 0) this.#log.info({ commit: head, rolloutId }, 'rollout converged');
+        return this.#waitOutcome(head, gated.held);
+    }
+  }
+
+  /** When nothing may act now: the next backoff's end, or the next deploy window's opening. */
+  async #waitOutcome(head: string, held: ReadonlyMap<string, Hold>): Promise<PassOutcome> {
+    const now = this.#now();
+    const conditions = new Map<string, ConditionFields>();
+    for (const [service, hold] of held) {
+      const fields = conditionOfHold(hold, head);
+      if (fields !== undefined) conditions.set(service, fields);
+    }
+    await this.#record(withConditions(this.#journal, conditions, now));
+    const due = nextAttemptAt(this.#journal, head);
+    if (due !== undefined) return { kind: 'retry', delayMs: Math.max(0, due - now) };
+    const windows = [...held.values()].flatMap((hold) => (hold.kind === 'window' ? [nextWindowOpening(hold.window, now)] : []));
+    return windows.length === 0 ? { kind: 'idle' } : { kind: 'idle', wakeAt: Math.min(...windows) };
+  }
+
+  /** A pass that failed before any service acted: transient ones spend the repo-wide budget, others halt. */
+  async #passFailedBeforeActing(head: string, error: TendError): Promise<PassOutcome> {
+    const now = this.#now();
+    if (error.errorClass !== 'transient') {
+      await this.#halt('*', passHalt(error, head));
       return { kind: 'idle' };
     }
-
-    const rolloutId = resumed?.rolloutId ?? randomUUID();
-    const planned: Record<string, string[]> = {};
-    for (const service of services) {
-      planned[service.service] = [...new Set([...(resumed?.planned[service.service] ?? []), ...service.batches.flat().map((step) => step.host)])];
+    const failure = { code: error.code, detail: error.message };
+    const verdict = spendAttempt(this.#journal.retries['*'], head, failure, now, this.#options.retry, this.#random);
+    const retries = { ...this.#journal.retries, '*': verdict.budget };
+    if (verdict.kind === 'retry') {
+      this.#log.warn({ code: error.code, attempt: verdict.budget.attempts, nextAt: new Date(verdict.nextAt).toISOString() }, 'transient failure; retrying');
+      await this.#record({ ...this.#journal, retries });
+      return { kind: 'retry', delayMs: verdict.nextAt - now };
     }
-    await this.#record({
-      ...this.#journal,
-      lastAttempted: head,
-      inFlight: { rolloutId, commit: head, startedAt: resumed?.startedAt ?? now, phase: 'rolling', planned, verified: resumed?.verified ?? {}, revert: undefined },
-    });
-    for (const service of services) {
-      if (service.batches.length > 0 && !converged) this.#setService(service.service, { state: 'Progressing', code: undefined, message: `rolling out ${short(head)}`, desiredCommit: head });
-    }
-    this.#log.info({ commit: head, rolloutId, reason, services: services.filter((one) => one.batches.length > 0).map((one) => one.service), rollback: isRollback }, 'rollout started');
+    await this.#record({ ...this.#journal, retries });
+    await this.#halt('*', exhaustedHalt('*', verdict.budget.attempts, failure, head));
+    return { kind: 'idle' };
+  }
 
-    const result = await applyPlan(
-      { repo, plan, observed: pass.observed, rendered: pass.rendered },
-      {
-        pool: this.#options.pool,
-        now: this.#now,
-        sleep: this.#sleep,
-        readArtifact: async (service) => {
-          if (service.run.kind !== 'artifact') throw new Error(`${service.name} has no artifact`);
-          return reader.readFile(service.run.path);
-        },
-        onProgress: (event) => this.#onProgress(event, head, rolloutId, isRollback),
-        keepReleases: repo.settings.keepReleases,
-        superseded: () => this.#stopping || (this.#latestHead !== undefined && this.#latestHead !== head),
-        onProbe: (service, _host, probe) => this.#options.metrics?.probeFinished(service, probe.latencyMs),
-      },
-    );
-    await this.#journalWrites;
-    return this.#afterRollout(head, repo, headCommit, rolloutId, result, waiting);
+  /** Fetch failures back off in memory: every poll fetches anyway, so there is nothing to persist. */
+  #fetchFailed(): PassOutcome {
+    this.#fetchAttempts += 1;
+    const decision = nextRetry(this.#fetchAttempts, this.#options.retry, this.#random);
+    if (decision.kind === 'retry') return { kind: 'retry', delayMs: decision.delayMs };
+    this.#log.error({ code: this.#source.error?.code, attempts: decision.attempts }, 'transient failure persisted; fetching again at the next poll or webhook');
+    this.#fetchAttempts = 0;
+    return { kind: 'idle' };
   }
 
   #onProgress(event: StepProgress, head: string, rolloutId: string, isRollback: boolean): void {
     const fields = { service: event.service, host: event.host, commit: head, rolloutId, phase: event.phase };
     if (event.phase === 'failed' || event.phase === 'unreachable') this.#log.warn(fields, event.detail);
     else this.#log.info(fields, event.detail);
-    if (event.phase === 'healthy') {
-      const inFlight = this.#journal.inFlight;
-      if (inFlight !== undefined && inFlight.commit === head) {
-        const verified = { ...inFlight.verified, [event.service]: [...(inFlight.verified[event.service] ?? []), event.host] };
-        this.#journalWrites = this.#journalWrites.then(() => this.#record({ ...this.#journal, inFlight: { ...inFlight, verified } }));
-      }
+    const inFlight = this.#journal.inFlight;
+    if (inFlight?.commit === head && event.phase === 'healthy') {
+      // A resumed rollout need not wait on this host again.
+      this.#queueJournal((journal) => {
+        const current = journal.inFlight;
+        if (current?.commit !== head) return journal;
+        return { ...journal, inFlight: { ...current, verified: { ...current.verified, [event.service]: [...(current.verified[event.service] ?? []), event.host] } } };
+      });
+    }
+    if (inFlight?.commit === head && event.run !== undefined && inFlight.runs[event.service]?.[event.host]?.invocationId !== event.run.invocationId) {
+      // The new run is identified: a restarted tend judges this run from this start instead of restarting it.
+      const run = event.run;
+      this.#queueJournal((journal) => {
+        const current = journal.inFlight;
+        if (current?.commit !== head) return journal;
+        return { ...journal, inFlight: { ...current, runs: { ...current.runs, [event.service]: { ...current.runs[event.service], [event.host]: run } } } };
+      });
     }
     const point: CrashPoint | undefined = isRollback ? (event.phase === 'probe' ? 'rollback-probe' : undefined) : event.phase === 'superseded' || event.phase === 'failed' || event.phase === 'unreachable' ? undefined : event.phase;
     if (point !== undefined) this.#options.crash(point);
   }
 
-  async #afterRollout(head: string, repo: RepoSpec, headCommit: CommitInfo, rolloutId: string, result: ApplyResult, waiting: ReadonlySet<string>): Promise<PassOutcome> {
-    const now = this.#now();
-    for (const one of result.services) {
-      if (one.result === 'unchanged') continue;
-      this.#options.metrics?.rolloutFinished(one.service, one.result);
-      if (one.result === 'succeeded') this.#options.metrics?.serviceHealthyAt(one.service, headCommit.committedAt, now);
-    }
-    const healthy = result.services.filter((one) => one.result === 'succeeded' || one.result === 'unchanged').map((one) => one.service);
-    await this.#record({ ...this.#journal, services: stableAt(this.#journal.services, healthy, head, now) });
-
-    if (result.services.some((one) => one.result === 'superseded')) {
-      this.#log.info({ commit: head, rolloutId, newer: this.#latestHead }, 'rollout superseded by a newer commit');
-      await this.#record({ ...this.#journal, inFlight: undefined });
-      return this.#stopping ? { kind: 'idle' } : { kind: 'again' };
-    }
-    if (result.ok) {
-      await this.#converged(head, repo, waiting, isTendRevert(headCommit.message) ? headCommit : undefined);
-      this.#log.info({ commit: head, rolloutId }, 'rollout converged');
-      return { kind: 'idle' };
-    }
-
-    const changeFailure = result.services.find((one) => one.result === 'failed-change');
-    for (const one of result.services) {
-      if (one.result === 'failed-conflict' || one.result === 'failed-invalid' || one.result === 'failed-internal') {
-        await this.#halt(one.service, { ...haltOf(one), commit: head, until: 'new-commit' });
-      } else if (one.result === 'skipped') {
-        this.#setService(one.service, { state: 'Degraded', code: one.code, errorClass: undefined, message: one.detail, desiredCommit: head });
-      }
-    }
-    if (changeFailure !== undefined) {
-      const evidence = evidenceOf(changeFailure, rolloutId);
-      this.#log.error({ service: changeFailure.service, commit: head, rolloutId, code: changeFailure.code, hosts: evidence.failedHosts }, 'rollout failed because of the change');
-      // The host's code (E_HEALTHY_DEADLINE, E_UNIT_FAILED) says what broke; the stop code only how it was stopped.
-      this.#setService(changeFailure.service, {
-        state: 'Degraded',
-        code: evidence.errorCode,
-        errorClass: 'change',
-        message: `${changeFailure.detail} (${changeFailure.code ?? 'stopped'})`,
-        desiredCommit: head,
-        failedHosts: evidence.failedHosts,
-      });
-      return this.#revert(head, repo, changeFailure.service, evidence);
-    }
-    const transient = result.services.find((one) => one.result === 'failed-transient');
-    if (transient !== undefined) return this.#transient(transient.code ?? 'E_TRANSIENT', transient);
-    await this.#record({ ...this.#journal, inFlight: undefined });
-    return { kind: 'idle' };
+  #queueJournal(change: (journal: Journal) => Journal): void {
+    this.#journalWrites = this.#journalWrites.then(() => this.#record(change(this.#journal)));
   }
 
   /** Revert what broke `service` at `head`, push it, and let the next pass roll the hosts back. */
@@ -432,7 +539,7 @@ export class Reconciler {
     const source = this.#options.source;
     const current = await this.refreshHead().catch(() => undefined);
     const journal = this.#journal;
-    const spec = repo.services.find((one) => one.name === service);
+    const spec: ServiceSpec | undefined = repo.services.find((one) => one.name === service);
     const baseline = journal.services[service]?.stableCommit;
     const since = baseline === undefined || !(await source.isAncestor(baseline, head)) ? undefined : await source.commitsBetween(baseline, head);
     const candidates = since === undefined ? undefined : await Promise.all(since.map((commit) => candidateOf(source, commit)));
@@ -456,6 +563,7 @@ export class Reconciler {
     }
     if (decision.kind === 'halt') {
       this.#options.metrics?.rollbackFinished(service, decision.code === 'E_ROLLBACK_FAILED' ? 'failed' : 'halted');
+      await this.#record({ ...this.#journal, inFlight: undefined });
       await this.#halt(service, {
         code: decision.code,
         errorClass: 'conflict',
@@ -463,39 +571,39 @@ export class Reconciler {
         hint: decision.hint,
         commit: head,
         until: decision.code === 'E_ROLLBACK_FAILED' ? 'operator' : 'new-commit',
+        issues: [],
       });
-      await this.#record({ ...this.#journal, inFlight: undefined });
       return { kind: 'idle' };
     }
 
-    const knownBad = { ...this.#journal.knownBad };
-    for (const commit of decision.commits) knownBad[commit.sha] = { service, code: evidence.errorCode, at: this.#now(), revertedBy: undefined, rolloutId: evidence.rolloutId };
+    const target = decision.commit;
     const inFlight = this.#journal.inFlight;
+    // Crash point `after-known-bad`: the bad commit and the evidence are on disk before any commit is written.
     await this.#record({
       ...this.#journal,
-      knownBad,
-      inFlight: { rolloutId: evidence.rolloutId, commit: head, startedAt: inFlight?.startedAt ?? this.#now(), phase: 'reverting', planned: inFlight?.planned ?? {}, verified: inFlight?.verified ?? {}, revert: { service, evidence } },
+      knownBad: { ...this.#journal.knownBad, [target.sha]: { service, code: evidence.errorCode, at: this.#now(), revertedBy: undefined, rolloutId: evidence.rolloutId } },
+      inFlight: {
+        rolloutId: evidence.rolloutId,
+        commit: head,
+        startedAt: inFlight?.startedAt ?? this.#now(),
+        phase: 'reverting',
+        planned: inFlight?.planned ?? {},
+        verified: inFlight?.verified ?? {},
+        revert: { service, evidence },
+        runs: inFlight?.runs ?? {},
+      },
     });
     this.#options.crash('after-known-bad');
 
-    let onto = head;
+    let onto: string;
     try {
-      for (const commit of decision.commits) {
-        const info = await source.commit(commit.sha);
-        const created = await createRevertCommit({
-          gitdir: source.gitdir,
-          onto,
-          revert: commit.sha,
-          message: revertMessage({ sha: info.sha, subject: info.subject, parents: info.parents }, evidence),
-          identity: this.#options.identity,
-        });
-        onto = created.sha;
-      }
+      const info = await source.commit(target.sha);
+      onto = await this.#options.createRevert({ onto: head, revert: target.sha, message: revertMessage({ sha: info.sha, subject: info.subject, parents: info.parents }, evidence) });
     } catch (error) {
       const tendError = asTendError(error);
       this.#options.metrics?.rollbackFinished(service, tendError.code === 'E_REVERT_CONFLICT' ? 'conflict' : 'failed');
-      await this.#halt(service, { code: tendError.code, errorClass: tendError.errorClass, message: tendError.message, hint: tendError.hint, commit: head, until: 'new-commit' });
       await this.#record({ ...this.#journal, inFlight: undefined });
+      await this.#halt(service, { ...passHalt(tendError, head) });
       return { kind: 'idle' };
     }
     this.#options.crash('after-revert-commit');
@@ -504,14 +612,13 @@ export class Reconciler {
     if (pushed !== 'pushed') return pushed;
     this.#options.crash('after-push');
     this.#options.metrics?.rollbackFinished(service, 'pushed');
-    const revertedBy = { ...this.#journal.knownBad };
-    for (const commit of decision.commits) {
-      const bad = revertedBy[commit.sha];
-      if (bad !== undefined) revertedBy[commit.sha] = { ...bad, revertedBy: onto };
-    }
-    await this.#record({ ...this.#journal, knownBad: revertedBy, inFlight: undefined });
-    this.#log.warn({ service, commit: head, revert: onto, reverted: decision.commits.map((one) => one.sha), rolloutId: evidence.rolloutId, code: evidence.errorCode }, 'pushed revert commit');
-    this.#setService(service, { state: 'Degraded', code: evidence.errorCode, errorClass: 'change', message: `reverted by ${short(onto)}; rolling back`, desiredCommit: onto, revertCommit: onto });
+    const bad = this.#journal.knownBad[target.sha];
+    const knownBad = bad === undefined ? this.#journal.knownBad : { ...this.#journal.knownBad, [target.sha]: { ...bad, revertedBy: onto } };
+    const rollingBack = new Map<string, ConditionFields>([
+      [service, { state: 'Degraded', code: evidence.errorCode, errorClass: 'change', message: `${short(target.sha)} reverted by ${short(onto)}; rolling back`, desiredCommit: onto, revertCommit: onto, failedHosts: evidence.failedHosts }],
+    ]);
+    await this.#record(withConditions({ ...this.#journal, knownBad, inFlight: undefined }, rollingBack, this.#now()));
+    this.#log.warn({ service, commit: head, revert: onto, reverted: target.sha, rolloutId: evidence.rolloutId, code: evidence.errorCode }, 'pushed revert commit');
     await this.refreshHead().catch(() => undefined);
     return { kind: 'again' };
   }
@@ -537,171 +644,59 @@ export class Reconciler {
           continue;
         }
         this.#options.metrics?.rollbackFinished(service, tendError.errorClass === 'transient' ? 'failed' : 'conflict');
-        await this.#halt(service, { code: tendError.code, errorClass: tendError.errorClass === 'transient' ? 'transient' : 'conflict', message: `pushing the revert failed: ${tendError.message}`, hint: tendError.hint, commit: head, until: 'new-commit' });
+        await this.#halt(service, {
+          code: tendError.code,
+          errorClass: tendError.errorClass === 'transient' ? 'transient' : 'conflict',
+          message: `pushing the revert failed: ${tendError.message}`,
+          hint: tendError.hint,
+          commit: head,
+          until: 'new-commit',
+          issues: [],
+        });
         return { kind: 'idle' };
       }
     }
   }
 
-  async #transient(code: string, failure?: ServiceRolloutResult): Promise<PassOutcome> {
-    this.#transientAttempts += 1;
-    const decision = nextRetry(this.#transientAttempts, this.#options.retry, this.#random);
-    const service = failure?.service;
-    if (decision.kind === 'retry') {
-      this.#log.warn({ code, service, attempt: this.#transientAttempts, delayMs: decision.delayMs }, 'transient failure; retrying');
-      if (service !== undefined) {
-        this.#setService(service, { state: 'Degraded', code, errorClass: 'transient', message: failure?.detail ?? code, nextAttemptAt: this.#now() + decision.delayMs });
-      }
-      return { kind: 'retry', delayMs: decision.delayMs };
-    }
-    // The budget is spent: surface it and stop retrying; a new commit, the resync schedule or `tend retry` tries again.
-    this.#log.error({ code, service, attempts: decision.attempts }, 'transient failure persisted; giving up until the next commit, resync or tend retry');
-    if (service !== undefined) {
-      this.#setService(service, { state: 'Stalled', code: 'E_RETRIES_EXHAUSTED', errorClass: 'transient', message: `${failure?.detail ?? code} (${decision.attempts} attempts)`, hint: 'Check the hosts named in the failure; the resync schedule or `tend retry` tries again.' });
-    }
-    this.#transientAttempts = 0;
-    return { kind: 'idle' };
-  }
-
-  async #converged(head: string, repo: RepoSpec, waiting: ReadonlySet<string>, revert?: CommitInfo): Promise<void> {
-    const now = this.#now();
-    const settled = repo.services
-      .map((spec) => spec.name)
-      .filter((name) => !waiting.has(name) && this.#journal.halted[name] === undefined && this.#journal.paused[name] === undefined);
-    const services = stableAt(this.#journal.services, settled, head, now);
-    const fullyApplied = waiting.size === 0 && repo.services.every((spec) => this.#journal.halted[spec.name] === undefined && this.#journal.paused[spec.name] === undefined);
-    await this.#record({ ...this.#journal, services, inFlight: undefined, ...(fullyApplied ? { lastApplied: head } : {}) });
-    if (fullyApplied) this.#options.metrics?.commitApplied(head, now);
-    for (const key of this.#drifted) {
-      const [service, host] = key.split('\u0000') as [string, string];
-      this.#options.metrics?.driftObserved(service, host, false);
-    }
-    this.#drifted.clear();
-    this.#transientAttempts = 0;
-    const reverted = revert === undefined ? undefined : revertedCommitOf(revert.message);
-    for (const spec of repo.services) {
-      if (waiting.has(spec.name) || this.#journal.halted[spec.name] !== undefined || this.#journal.paused[spec.name] !== undefined) continue;
-      const previous = this.#services.get(spec.name);
-      const rolledBack = reverted !== undefined && this.#journal.knownBad[reverted]?.service === spec.name;
-      if (rolledBack) {
-        this.#setService(spec.name, { state: 'RolledBack', code: this.#journal.knownBad[reverted]?.code, errorClass: 'change', message: `${short(reverted)} was reverted by ${short(head)}; hosts run the previous version`, desiredCommit: head, revertCommit: head });
-      } else if (previous?.state !== 'RolledBack' || previous.desiredCommit !== head) {
-        this.#setService(spec.name, { state: 'Synced', code: undefined, errorClass: undefined, message: 'every host runs the desired commit and is healthy', desiredCommit: head });
-      }
-    }
-  }
-
-  async #halt(scope: string, halt: Omit<Halt, 'since'>, issues: readonly Issue[] = []): Promise<void> {
+  async #halt(scope: string, halt: Omit<Halt, 'since'>): Promise<void> {
     const existing = this.#journal.halted[scope];
-    const since = existing !== undefined && existing.code === halt.code && existing.commit === halt.commit ? existing.since : this.#now();
     if (existing === undefined || existing.code !== halt.code || existing.commit !== halt.commit) {
       this.#log.error({ service: scope === '*' ? undefined : scope, commit: halt.commit, code: halt.code, errorClass: halt.errorClass, hint: halt.hint }, halt.message);
     }
-    await this.#record({ ...this.#journal, halted: { ...this.#journal.halted, [scope]: { ...halt, since } } });
-    if (scope === '*') {
-      this.#status = { ...this.#status, stalled: { code: halt.code, errorClass: halt.errorClass, message: halt.message, hint: halt.hint, commit: halt.commit, since, issues } };
-    } else {
-      this.#setService(scope, { state: 'Stalled', code: halt.code, errorClass: halt.errorClass, message: halt.message, hint: halt.hint, desiredCommit: halt.commit });
-    }
-    this.#publish();
-  }
-
-  /** A halt that waits for a new commit clears once the head moved past the commit it was about. */
-  async #clearOutdatedHalts(head: string): Promise<void> {
-    const halted = { ...this.#journal.halted };
-    let changed = false;
-    for (const [scope, halt] of Object.entries(halted)) {
-      if (halt.until === 'new-commit' && halt.commit !== head) {
-        delete halted[scope];
-        changed = true;
-        if (scope !== '*') this.#services.delete(scope);
-        this.#log.info({ service: scope === '*' ? undefined : scope, code: halt.code, commit: head }, 'new commit clears halt');
-      }
-    }
-    if (changed) await this.#record({ ...this.#journal, halted });
-    if (halted['*'] === undefined && this.#status.stalled !== undefined) this.#status = { ...this.#status, stalled: undefined };
-    this.#publish();
-  }
-
-  #setService(service: string, fields: Partial<ServiceStatus> & Pick<ServiceStatus, 'state' | 'message'>): void {
-    const previous = this.#services.get(service);
-    const same = previous?.state === fields.state && previous.code === fields.code;
-    this.#services.set(service, {
-      service,
-      code: undefined,
-      errorClass: undefined,
-      hint: undefined,
-      desiredCommit: undefined,
-      ...fields,
-      stableCommit: this.#journal.services[service]?.stableCommit,
-      since: same ? previous.since : this.#now(),
-    });
-    this.#publish();
+    const stored = keepSince(existing, halt, this.#now());
+    const journal = { ...this.#journal, halted: { ...this.#journal.halted, [scope]: stored } };
+    if (scope === '*') return this.#record(journal);
+    const stalled = new Map<string, ConditionFields>([[scope, { state: 'Stalled', code: halt.code, errorClass: halt.errorClass, message: halt.message, hint: halt.hint, desiredCommit: halt.commit }]]);
+    return this.#record(withConditions(journal, stalled, this.#now()));
   }
 
   async #record(journal: Journal): Promise<void> {
+    if (journal === this.#journal) return;
     this.#journal = journal;
-    await writeJournal(this.#options.journalPath, journal);
+    await this.#write(this.#options.journalPath, journal);
     this.#publish();
   }
 
+  #view(): DaemonStatus {
+    return statusOf(this.#journal, { startedAt: this.#startedAt, source: this.#source, passError: this.#passError, settled: this.#settled, now: this.#now() });
+  }
+
   #publish(): void {
-    const journal = this.#journal;
-    const inFlight = journal.inFlight;
-    const halt = journal.halted['*'];
-    this.#status = {
-      ...this.#status,
-      lastApplied: journal.lastApplied,
-      lastAttempted: journal.lastAttempted,
-      stalled:
-        halt !== undefined
-          ? (this.#status.stalled ?? { code: halt.code, errorClass: halt.errorClass, message: halt.message, hint: halt.hint, commit: halt.commit, since: halt.since, issues: [] })
-          : this.#passError === undefined
-            ? undefined
-            : { code: this.#passError.error.code, errorClass: this.#passError.error.errorClass, message: this.#passError.error.message, hint: this.#passError.error.hint, commit: this.#latestHead, since: this.#passError.at, issues: [] },
-      inFlight: inFlight === undefined ? undefined : { rolloutId: inFlight.rolloutId, commit: inFlight.commit, phase: inFlight.phase, startedAt: inFlight.startedAt },
-      services: [...this.#services.values()].sort((a, b) => a.service.localeCompare(b.service)),
-    };
-    this.#options.metrics?.statusPublished(this.#status);
-    this.#options.onStatus?.(this.#status);
+    const status = this.#view();
+    this.#options.metrics?.statusPublished(status);
+    this.#options.onStatus?.(status);
   }
 }
 
-/** The services now proven healthy at `head`; one already stable there keeps the time it became so. */
-function stableAt(records: Journal['services'], names: readonly string[], head: string, now: number): Journal['services'] {
-  const next = { ...records };
-  for (const name of names) {
-    const previous = next[name];
-    next[name] = { stableCommit: head, since: previous?.stableCommit === head ? previous.since : now };
-  }
-  return next;
+/** A spent budget at `head` with an attempt granted (by `tend retry` or a resync). */
+function grantedAt(journal: Journal, scope: string, head: string): boolean {
+  const budget = journal.retries[scope];
+  return budget?.commit === head && budget.attempts < budget.allowed;
 }
 
-function haltOf(result: ServiceRolloutResult): Omit<Halt, 'since' | 'commit' | 'until'> {
-  const cause = result.outcome?.cause;
-  const errorClass: ErrorClass = cause?.errorClass ?? (result.result === 'failed-invalid' ? 'invalid' : result.result === 'failed-internal' ? 'internal' : 'conflict');
-  const step = result.steps.find((one) => one.outcome !== 'healthy');
-  return {
-    code: cause?.code ?? result.code ?? 'E_ROLLOUT_FAILED',
-    errorClass,
-    message: `${result.service}: ${cause === undefined ? result.detail : `${cause.host}: ${cause.detail}`}`,
-    hint: step?.hint ?? 'A person must act: see the message; nothing is retried until a new commit or `tend retry`.',
-  };
-}
-
-function evidenceOf(result: ServiceRolloutResult, rolloutId: string): RevertEvidence {
-  const failed = result.steps.filter((step) => step.outcome === 'failed' && step.errorClass === 'change');
-  const probe = failed.find((step) => step.lastProbe !== undefined)?.lastProbe;
-  return {
-    service: result.service,
-    failedHosts: failed.map((step) => step.host),
-    errorCode: failed[0]?.code ?? result.code ?? 'E_ROLLOUT_FAILED',
-    probe:
-      probe === undefined
-        ? undefined
-        : `${probe.ok ? 'ok' : 'failed'}${probe.status === undefined ? '' : ` status ${probe.status}`}${probe.error === undefined ? '' : ` ${probe.error}`} after ${probe.latencyMs} ms`,
-    rolloutId,
-  };
+/** A service retrying after a transient failure keeps showing Degraded (with its next attempt) while it tries. */
+function heldForBudget(journal: Journal, service: string): boolean {
+  return journal.retries[service] !== undefined;
 }
 
 async function candidateOf(source: DeploySource, commit: CommitInfo): Promise<CandidateCommit> {

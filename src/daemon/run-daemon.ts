@@ -5,14 +5,14 @@ import { CronJob } from 'cron';
 import { startApiServer, type ApiServer } from '../api/index.js';
 import { asTendError } from '../errors/index.js';
 import { SshPool } from '../hosts/index.js';
+import { sshFleet } from '../pass/index.js';
 import { createNotificationSink, TendMetrics, type Logger, type NotificationSink } from '../observability/index.js';
 import { directorySecretSource } from '../render/index.js';
-import { runNativeGit } from '../rollback/index.js';
+import { createRevertCommit, runNativeGit } from '../rollback/index.js';
 import { httpSource, loadGitCredentials, localSource, type DeploySource } from '../source/index.js';
 import { acquireStateLock, emptyJournal, journalPath, readJournal, writeJournal, writeFileAtomically, type Journal } from '../state/index.js';
 import type { CrashPoint } from './crash-points.js';
 import type { DaemonConfig } from './daemon-config.js';
-import { nextWindowOpening } from './deploy-window.js';
 import { Reconciler, type PassReason } from './reconciler.js';
 
 export interface RunningDaemon {
@@ -46,13 +46,13 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
     const notifications = settings.notifications === undefined ? undefined : await notificationSinkOf(settings.notifications, logger);
     const reconciler = new Reconciler({
       source,
-      pool,
+      fleet: sshFleet(pool),
       secrets: settings.secretsDir === undefined ? undefined : directorySecretSource(settings.secretsDir),
       journalPath: journalPath(settings.stateDir),
       journal,
       logger,
       retry: settings.retry,
-      identity: settings.author,
+      createRevert: async (input) => (await createRevertCommit({ gitdir: source.gitdir, identity: settings.author, ...input })).sha,
       crash,
       metrics,
       ...(notifications === undefined ? {} : { onStatus: (status) => notifications.observe(status, Date.now()) }),
@@ -252,6 +252,7 @@ class PassLoop {
           this.#arm(outcome.delayMs, 'retry');
           delayMs = Number.POSITIVE_INFINITY;
         }
+        if (outcome.kind === 'idle') this.#armWindow(outcome.wakeAt);
       } catch (error) {
         const tendError = asTendError(error);
         this.#metrics.passFinished('failed', Date.now() - startedAt);
@@ -261,7 +262,6 @@ class PassLoop {
         this.#running = false;
       }
       if (Number.isFinite(delayMs)) this.#arm(delayMs, 'poll');
-      this.#armWindow();
     }
   }
 
@@ -277,13 +277,10 @@ class PassLoop {
   }
 
   /** A service waiting for its deploy window gets a pass when the window opens. */
-  #armWindow(): void {
+  #armWindow(wakeAt: number | undefined): void {
     clearTimeout(this.#windowTimer);
-    const windows = this.#reconciler.status.services.flatMap((service) => (service.state === 'Waiting' && service.window !== undefined ? [service.window] : []));
-    if (windows.length === 0) return;
-    const now = Date.now();
-    const opening = Math.min(...windows.map((window) => nextWindowOpening(window, now)));
-    this.#windowTimer = setTimeout(() => this.trigger('poll'), Math.max(0, opening - now) + 1_000);
+    if (wakeAt === undefined) return;
+    this.#windowTimer = setTimeout(() => this.trigger('poll'), Math.max(0, wakeAt - Date.now()) + 1_000);
     this.#windowTimer.unref();
   }
 }

@@ -1,4 +1,4 @@
-import type { DaemonStatus, ServiceState, ServiceStatus } from '../daemon/daemon-status.js';
+import type { DaemonStatus, ServiceState, ServiceStatus } from '../status/index.js';
 import type { ErrorClass } from '../errors/index.js';
 
 export type NotificationEvent = 'error' | 'recovery' | 'reminder';

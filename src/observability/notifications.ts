@@ -1,4 +1,4 @@
-import type { DaemonStatus } from '../daemon/daemon-status.js';
+import type { DaemonStatus } from '../status/index.js';
 import { TendError } from '../errors/index.js';
 import { DEFAULT_INCIDENT_POLICY, IncidentTracker, type IncidentPolicy } from './incident-tracker.js';
 import type { Logger } from './logger.js';

@@ -1,6 +1,6 @@
 export { planRollout } from './plan-rollout.js';
 export { desiredStateOf } from './desired-state.js';
-export type { PlanOptions } from './plan-rollout.js';
+export type { PlanOptions, ResumePoint } from './plan-rollout.js';
 export { summarizePlan } from './summarize-plan.js';
 export type { PlanSummary } from './summarize-plan.js';
 export { batchSize, splitIntoBatches } from './batches.js';
@@ -16,6 +16,7 @@ export type {
   DesiredState,
   HostAction,
   HostStep,
+  KnownRun,
   Orphan,
   Plan,
   PlanResult,

@@ -80,6 +80,18 @@ export interface HostStep {
   /** Whether the release is already on the host (a rollback needs no upload). */
   readonly releasePresent: boolean;
   readonly needsDaemonReload: boolean;
+  /**
+   * Set when an interrupted rollout already restarted the unit at this commit: judge that run from its
+   * recorded start instead of restarting it.
+   */
+  readonly judgeRun?: KnownRun;
+}
+
+/** A run of a unit tend started and identified: its InvocationID, restart count then, and restart time. */
+export interface KnownRun {
+  readonly invocationId: string;
+  readonly nRestarts: number;
+  readonly restartedAt: number;
 }
 
 /** A host the plan leaves alone, and why: it could not be observed, or a file tend would write is not tend's. */

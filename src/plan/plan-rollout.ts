@@ -4,7 +4,7 @@ import type { PruneSettings, ServiceSpec } from '../spec/model.js';
 import { splitIntoBatches } from './batches.js';
 import { comparePlacement } from './compare-placement.js';
 import { compareText } from './compare-text.js';
-import type { DesiredPlacement, DesiredState, HostStep, Orphan, Plan, PlanResult, ServicePlan, SkippedHost } from './model.js';
+import type { DesiredPlacement, DesiredState, HostStep, KnownRun, Orphan, Plan, PlanResult, ServicePlan, SkippedHost } from './model.js';
 import { orderServices } from './order-services.js';
 import { foreignUnitMessage, pruneLimitError } from './plan-codes.js';
 
@@ -13,10 +13,14 @@ export interface PlanOptions {
   /**
    * Hosts whose files already match but whose health at this commit was never seen: an interrupted rollout
    * (tend killed mid-probe) left them there. Matching files prove nothing about a version that may be
-   * failing, so they are restarted and probed again, ahead of the hosts that still need the change.
+   * failing, so they are judged again, ahead of the hosts that still need the change: from the run the
+   * interrupted rollout started (`judge`), so a tend restarted again and again cannot keep moving
+   * healthy_deadline, or by a new restart when that run is not known (`restart`).
    */
-  readonly unverified?: (service: string, host: string) => boolean;
+  readonly resume?: (service: string, host: string) => ResumePoint | undefined;
 }
+
+export type ResumePoint = { readonly kind: 'restart' } | { readonly kind: 'judge'; readonly run: KnownRun };
 
 /**
  * Desired vs observed -> what to change, where, in which order and in which batches. Pure: the same inputs
@@ -29,7 +33,7 @@ export function planRollout(desired: DesiredState, observed: readonly ObservedHo
   const placementsByService = groupPlacements(desired, hosts);
 
   const services = orderServices(desired.services).map((spec) =>
-    planService(spec, placementsByService.get(spec.name) ?? [], hosts, options.unverified),
+    planService(spec, placementsByService.get(spec.name) ?? [], hosts, options.resume),
   );
 
   const leftovers = findLeftovers(desired, observed);
@@ -51,7 +55,7 @@ function planService(
   spec: ServiceSpec,
   placements: readonly DesiredPlacement[],
   hosts: ReadonlyMap<string, ObservedHost>,
-  unverified: PlanOptions['unverified'],
+  resume: PlanOptions['resume'],
 ): ServicePlan {
   const changing: HostStep[] = [];
   const unchanged: string[] = [];
@@ -70,7 +74,8 @@ function planService(
       continue;
     }
     const compared = comparePlacement(placement, host.services.get(spec.name));
-    const step = compared.action === 'unchanged' && unverified?.(spec.name, compared.host) === true ? reverifyStep(compared) : compared;
+    const point = compared.action === 'unchanged' ? resume?.(spec.name, compared.host) : undefined;
+    const step = point === undefined ? compared : reverifyStep(compared, point);
     if (step.action === 'unchanged') unchanged.push(step.host);
     else changing.push(step);
   }
@@ -88,7 +93,11 @@ function planService(
   };
 }
 
-function reverifyStep(step: HostStep): HostStep {
+function reverifyStep(step: HostStep, point: ResumePoint): HostStep {
+  if (point.kind === 'judge') {
+    const detail = `an interrupted rollout started run ${point.run.invocationId} at this commit; judging it from its start`;
+    return { ...step, action: 'restart', reasons: [{ what: 'unverified', detail }], judgeRun: point.run };
+  }
   return { ...step, action: 'restart', reasons: [{ what: 'unverified', detail: 'an interrupted rollout never saw this host healthy at this commit' }] };
 }
 

@@ -1,8 +1,10 @@
 /**
  * Whether and what to auto-revert after a change-caused rollout failure. Pure: the daemon gathers the
- * commits, this decides. The guards are the ones on-call relies on: only the desired head is ever
- * reverted, never a revert (tend's own or a person's), at most once per bad commit, and never past the
- * last commit the service was healthy at.
+ * commits, this decides. The guards are the ones on-call relies on: one commit at a time, newest first,
+ * and only one whose content the failing hosts ran; never a revert (tend's own or a person's), at most
+ * once per bad commit, and never past the last commit the service was healthy at. A good commit landed
+ * just before a bad one is never reverted with it: if the hosts then fail on it too, it is judged on that
+ * evidence of its own.
  */
 
 export interface CandidateCommit {
@@ -41,8 +43,8 @@ export type RevertHaltCode =
   | 'E_ALREADY_REVERTED';
 
 export type RevertDecision =
-  /** Revert these commits, newest first, one revert commit each. */
-  | { readonly kind: 'revert'; readonly commits: readonly CandidateCommit[] }
+  /** Revert this one commit. */
+  | { readonly kind: 'revert'; readonly commit: CandidateCommit }
   /** Do nothing automatic for this service; a person decides. */
   | { readonly kind: 'halt'; readonly code: RevertHaltCode; readonly message: string; readonly hint: string }
   /** A newer commit is the desired state now: re-plan against it instead of reverting. */
@@ -71,24 +73,29 @@ export function decideRevert(input: RevertPolicyInput): RevertDecision {
   if (input.sinceStable === undefined) {
     return halt('E_ROLLBACK_NO_BASELINE', `${input.service} failed at ${short(input.failedCommit)} and was never healthy at an earlier commit`);
   }
-  const culprits = culpritsOf(input.service, input.sinceStable);
-  if (culprits.length === 0) {
+  // Newest first: the newest commit that changed the service made the files the failing hosts ran.
+  const [newest, ...older] = culpritsOf(input.service, input.sinceStable);
+  if (newest === undefined) {
     return halt('E_REVERT_NO_CULPRIT', `no commit since ${input.service} was last healthy changed it`);
   }
-  const own = culprits.find((commit) => commit.writtenByTend);
-  if (own !== undefined) {
-    return halt('E_ROLLBACK_FAILED', `the rollback of ${input.service} failed: tend's own revert ${short(own.sha)} did not become healthy`);
+  let target = newest;
+  if (newest.writtenByTend) {
+    // tend's own revert failed to roll out: the hosts ran what it restored, made by the newest commit below it
+    // that is not itself reverted. That commit is judged on this evidence; with none left, the rollback failed.
+    const restored = older.find((commit) => !commit.isRevert && !input.alreadyReverted.has(commit.sha));
+    if (restored === undefined) {
+      return halt('E_ROLLBACK_FAILED', `the rollback of ${input.service} failed: tend's own revert ${short(newest.sha)} did not become healthy`);
+    }
+    target = restored;
+  } else if (newest.isRevert) {
+    return halt('E_REVERT_OF_REVERT', `${short(newest.sha)} "${newest.subject}" is a revert and failed to roll out`);
+  } else if (input.alreadyReverted.has(newest.sha)) {
+    return halt('E_ALREADY_REVERTED', `${short(newest.sha)} was already reverted once`);
   }
-  const revert = culprits.find((commit) => commit.isRevert);
-  if (revert !== undefined) {
-    return halt('E_REVERT_OF_REVERT', `${short(revert.sha)} "${revert.subject}" is a revert and failed to roll out`);
-  }
-  const again = culprits.find((commit) => input.alreadyReverted.has(commit.sha));
-  if (again !== undefined) return halt('E_ALREADY_REVERTED', `${short(again.sha)} was already reverted once`);
   if (!input.autoRollback) {
     return halt('E_AUTO_ROLLBACK_DISABLED', `${input.service} failed at ${short(input.failedCommit)} and has auto_rollback: false`);
   }
-  return { kind: 'revert', commits: culprits };
+  return { kind: 'revert', commit: target };
 }
 
 /**

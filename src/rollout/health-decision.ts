@@ -25,6 +25,11 @@ export interface HealthObservation {
 export interface HealthInput {
   /** The unit just before tend restarted it; undefined when the service never ran on the host. */
   readonly before: Pick<UnitProperties, 'invocationId' | 'nRestarts'> | undefined;
+  /**
+   * The new run, when it was identified before this judgement began (an interrupted rollout saw it, and
+   * tend was restarted): any other run, or a restart of it, is a failure of the new version.
+   */
+  readonly run?: Pick<UnitProperties, 'invocationId' | 'nRestarts'>;
   readonly restartedAt: number;
   /** In time order. */
   readonly observations: readonly HealthObservation[];
@@ -60,6 +65,8 @@ interface VerdictBase {
   readonly detail: string;
   /** The last probe result seen for the new run: the evidence a revert commit and a page carry. */
   readonly lastProbe: ProbeResult | undefined;
+  /** The new run, once seen: recorded so that a restarted tend judges the same run from the same start. */
+  readonly run?: Pick<UnitProperties, 'invocationId' | 'nRestarts'>;
 }
 
 export type HealthVerdict =
@@ -79,7 +86,7 @@ export type HealthVerdict =
  */
 export function judgeHealth(input: HealthInput): HealthVerdict {
   const deadline = input.restartedAt + input.timing.healthyDeadline;
-  let newRun: { readonly invocationId: string; readonly nRestarts: number } | undefined;
+  let newRun: { readonly invocationId: string; readonly nRestarts: number } | undefined = input.run;
   let streakStart: number | undefined;
   let lastProbe: ProbeResult | undefined;
   let pending: { code: HealthPendingCode; detail: string } = {
@@ -94,6 +101,7 @@ export function judgeHealth(input: HealthInput): HealthVerdict {
     at,
     detail,
     lastProbe,
+    ...(newRun === undefined ? {} : { run: newRun }),
   });
 
   for (const observation of input.observations) {
@@ -147,6 +155,7 @@ export function judgeHealth(input: HealthInput): HealthVerdict {
         at: observation.at,
         detail: `${input.hasProbe ? 'passed its probe' : 'active/running'} for ${passingFor} ms`,
         lastProbe,
+        run: newRun,
       };
     }
     pending = { code: 'HEALTHY_STREAK', detail: `${input.hasProbe ? 'passing' : 'running'} for ${passingFor} of ${input.timing.minHealthyTime} ms` };
@@ -155,7 +164,7 @@ export function judgeHealth(input: HealthInput): HealthVerdict {
   if (input.now >= deadline || input.observations.some((observation) => observation.at > deadline)) {
     return failed('E_HEALTHY_DEADLINE', deadline, `not healthy within ${input.timing.healthyDeadline} ms of the restart; last: ${pending.detail}`);
   }
-  return { state: 'pending', ...pending, lastProbe };
+  return { state: 'pending', ...pending, lastProbe, ...(newRun === undefined ? {} : { run: newRun }) };
 }
 
 function awaitingNewRunDetail(before: HealthInput['before']): string {

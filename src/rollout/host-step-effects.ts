@@ -15,7 +15,7 @@ import {
   type RemoteFiles,
   type UnitProperties,
 } from '../hosts/index.js';
-import type { HostStep } from '../plan/model.js';
+import type { HostStep, KnownRun } from '../plan/model.js';
 import { timerUnitName, unitName, type RenderedService } from '../render/index.js';
 import type { HostSpec, ServiceSpec } from '../spec/model.js';
 import { judgeHealth, type HealthObservation, type HealthVerdict, type ProbeResult } from './health-decision.js';
@@ -48,6 +48,8 @@ export interface StepProgress {
   readonly detail: string;
   /** While probing: when the host fails if it is not healthy by then. */
   readonly deadlineAt?: number;
+  /** While probing: the new run and when its restart finished, once the run has been seen. */
+  readonly run?: KnownRun;
 }
 
 /** What happened on one host, with the evidence a status page, an alert and a revert commit carry. */
@@ -94,8 +96,8 @@ const CONNECTION_LOST: ReadonlySet<string> = new Set(['E_HOST_UNREACHABLE', 'E_O
 export async function runHostStep(input: HostStepInput, effects: RolloutEffects): Promise<HostStepResult> {
   const { step, service, host } = input;
   const startedAt = effects.now();
-  const progress = (phase: StepPhase, detail: string, deadlineAt?: number): void =>
-    effects.onProgress({ service: service.name, host: host.name, phase, detail, ...(deadlineAt === undefined ? {} : { deadlineAt }) });
+  const progress = (phase: StepPhase, detail: string, deadlineAt?: number, run?: KnownRun): void =>
+    effects.onProgress({ service: service.name, host: host.name, phase, detail, ...(deadlineAt === undefined ? {} : { deadlineAt }), ...(run === undefined ? {} : { run }) });
   const finish = (outcome: HostStepResult['outcome'], fields: Partial<HostStepResult> & Pick<HostStepResult, 'code' | 'detail'>): HostStepResult => ({
     service: service.name,
     host: host.name,
@@ -112,8 +114,13 @@ export async function runHostStep(input: HostStepInput, effects: RolloutEffects)
 
   let restartedAt: number;
   try {
-    await applyChanges(input, effects, progress);
-    restartedAt = effects.now();
+    if (step.judgeRun === undefined) {
+      await applyChanges(input, effects, progress);
+      restartedAt = effects.now();
+    } else {
+      // tend was restarted while judging this run: go on judging it from its own start, never restart it.
+      restartedAt = step.judgeRun.restartedAt;
+    }
   } catch (error) {
     const tendError = asTendError(error);
     if (tendError.errorClass === 'internal') throw tendError;
@@ -193,9 +200,9 @@ async function watchHealth(
   input: HostStepInput,
   effects: RolloutEffects,
   restartedAt: number,
-  progress: (phase: StepPhase, detail: string, deadlineAt?: number) => void,
+  progress: (phase: StepPhase, detail: string, deadlineAt?: number, run?: KnownRun) => void,
 ): Promise<HealthVerdict | 'superseded'> {
-  const { service, host, before } = input;
+  const { service, host, before, step } = input;
   const { timing, probe } = service.deploy;
   const unit = unitName(service.name);
   const observations: HealthObservation[] = [];
@@ -210,6 +217,7 @@ async function watchHealth(
     observations.push({ at: now, unit: properties, probe: probeResult });
     const verdict = judgeHealth({
       before: before === undefined ? undefined : { invocationId: before.invocationId, nRestarts: before.nRestarts },
+      ...(step.judgeRun === undefined ? {} : { run: step.judgeRun }),
       restartedAt,
       observations,
       timing,
@@ -218,7 +226,8 @@ async function watchHealth(
     });
     if (verdict.state !== 'pending') return verdict;
     if (effects.superseded?.() === true) return 'superseded';
-    progress('probe', `${verdict.code}: ${verdict.detail}`, deadlineAt);
+    const run = verdict.run === undefined ? undefined : { invocationId: verdict.run.invocationId, nRestarts: verdict.run.nRestarts, restartedAt };
+    progress('probe', `${verdict.code}: ${verdict.detail}`, deadlineAt, run);
     await effects.sleep(timing.interval);
   }
 }

@@ -4,6 +4,6 @@
  */
 export { writeFileAtomically } from './atomic-file.js';
 export { emptyJournal, journalPath, readJournal, writeJournal } from './journal.js';
-export type { Halt, InFlightRollout, Journal, JournalReadResult, KnownBad, Pause, RolloutPhase, ServiceRecord } from './journal.js';
+export type { ConditionState, Halt, InFlightRollout, Journal, JournalReadResult, KnownBad, Pause, RecordedRun, RetryBudget, RolloutPhase, ServiceCondition, ServiceRecord } from './journal.js';
 export { acquireStateLock } from './state-lock.js';
 export type { StateLock } from './state-lock.js';

@@ -7,7 +7,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 
 import { InternalError, TendError } from '../errors/index.js';
-import type { ErrorClass } from '../errors/index.js';
+import type { ErrorClass, Issue } from '../errors/index.js';
 import type { RevertEvidence } from '../rollback/index.js';
 import { writeFileAtomically } from './atomic-file.js';
 import { errnoOf, fsErrorClass } from './fs-errors.js';
@@ -36,6 +36,43 @@ export interface Journal {
   readonly acknowledgedRewrite: string | undefined;
   /** Services a person paused, keyed by service name. */
   readonly paused: Readonly<Record<string, Pause>>;
+  /** The transient-failure budget per service (or `*`), counted per head commit. */
+  readonly retries: Readonly<Record<string, RetryBudget>>;
+  /** What on-call sees of each service of the last loaded commit; status is rebuilt from it after a restart. */
+  readonly conditions: Readonly<Record<string, ServiceCondition>>;
+}
+
+/**
+ * Attempts at one head commit that failed transiently. Only a new commit starts a new budget; `tend retry`
+ * and each scheduled resync grant one attempt more (`allowed`), so a host coming back is noticed, boundedly.
+ */
+export interface RetryBudget {
+  readonly commit: string;
+  readonly attempts: number;
+  readonly allowed: number;
+  readonly code: string;
+  readonly detail: string;
+  readonly lastAt: number;
+  /** When the backoff ends; undefined once the budget is spent. */
+  readonly nextAt: number | undefined;
+}
+
+/** The states a pass decides; `Paused` is not one of them, it follows from `paused` and the clock. */
+export type ConditionState = 'Synced' | 'Progressing' | 'Degraded' | 'RolledBack' | 'Stalled' | 'Waiting' | 'Drifted';
+
+export interface ServiceCondition {
+  readonly state: ConditionState;
+  readonly code: string | undefined;
+  readonly errorClass: ErrorClass | undefined;
+  readonly message: string;
+  readonly hint: string | undefined;
+  /** When the service entered this state and code (ms since epoch); it does not move while they hold. */
+  readonly since: number;
+  readonly desiredCommit: string | undefined;
+  readonly revertCommit: string | undefined;
+  readonly nextAttemptAt: number | undefined;
+  readonly failedHosts: readonly string[] | undefined;
+  readonly window: string | undefined;
 }
 
 export interface Pause {
@@ -75,6 +112,18 @@ export interface InFlightRollout {
   readonly verified: Readonly<Record<string, readonly string[]>>;
   /** While reverting: the failed service and the evidence the revert commit carries, so a restart can finish it. */
   readonly revert: { readonly service: string; readonly evidence: RevertEvidence } | undefined;
+  /**
+   * Per service and host, the new run this rollout started: a restarted tend that finds the same run goes on
+   * judging it from `restartedAt` instead of restarting it, so healthy_deadline never restarts with tend.
+   */
+  readonly runs: Readonly<Record<string, Readonly<Record<string, RecordedRun>>>>;
+}
+
+export interface RecordedRun {
+  readonly invocationId: string;
+  /** NRestarts when the run was first seen: a restart of the run after that is a failure of the version. */
+  readonly nRestarts: number;
+  readonly restartedAt: number;
 }
 
 export interface Halt {
@@ -87,6 +136,8 @@ export interface Halt {
   readonly since: number;
   /** What lifts it: any newer commit, or only a person (`tend retry` / `tend ack`). */
   readonly until: 'new-commit' | 'operator';
+  /** For an invalid commit: every problem, so status shows them after a restart too. */
+  readonly issues: readonly Issue[];
 }
 
 export type JournalReadResult =
@@ -111,6 +162,8 @@ export function emptyJournal(source: string): Journal {
     halted: {},
     acknowledgedRewrite: undefined,
     paused: {},
+    retries: {},
+    conditions: {},
   };
 }
 
@@ -156,11 +209,17 @@ type Stored<T> = { readonly [K in keyof T as undefined extends T[K] ? K : never]
   readonly [K in keyof T as undefined extends T[K] ? never : K]: T[K];
 };
 
-type StoredJournal = Stored<Omit<Journal, 'knownBad' | 'inFlight' | 'halted' | 'paused'>> & {
+type StoredJournal = Stored<Omit<Journal, 'knownBad' | 'inFlight' | 'halted' | 'paused' | 'retries' | 'conditions'>> & {
+  // Journals written before these fields existed lack them.
   readonly paused?: Readonly<Record<string, Pause>>;
+  readonly retries?: Readonly<Record<string, Stored<RetryBudget>>>;
+  readonly conditions?: Readonly<Record<string, Stored<ServiceCondition>>>;
   readonly knownBad: Readonly<Record<string, Stored<KnownBad>>>;
-  readonly inFlight?: Stored<Omit<InFlightRollout, 'revert'>> & { readonly revert?: { readonly service: string; readonly evidence: Stored<RevertEvidence> } };
-  readonly halted: Readonly<Record<string, Stored<Halt>>>;
+  readonly inFlight?: Stored<Omit<InFlightRollout, 'revert' | 'runs'>> & {
+    readonly revert?: { readonly service: string; readonly evidence: Stored<RevertEvidence> };
+    readonly runs?: InFlightRollout['runs'];
+  };
+  readonly halted: Readonly<Record<string, Stored<Omit<Halt, 'issues'>> & { readonly issues?: readonly Issue[] }>>;
 };
 
 /** Absent fields become explicit `undefined`, so every journal in memory has the same keys. */
@@ -192,16 +251,35 @@ function fromStored(stored: StoredJournal): Journal {
               inFlight.revert === undefined
                 ? undefined
                 : { service: inFlight.revert.service, evidence: { ...inFlight.revert.evidence, probe: inFlight.revert.evidence.probe } },
+            runs: inFlight.runs ?? {},
           },
     halted: Object.fromEntries(
       Object.entries(stored.halted).map(([name, halt]) => [
         name,
-        { code: halt.code, errorClass: halt.errorClass, message: halt.message, hint: halt.hint, commit: halt.commit, since: halt.since, until: halt.until },
+        { code: halt.code, errorClass: halt.errorClass, message: halt.message, hint: halt.hint, commit: halt.commit, since: halt.since, until: halt.until, issues: halt.issues ?? [] },
       ]),
     ),
     acknowledgedRewrite: stored.acknowledgedRewrite,
     paused: stored.paused ?? {},
+    retries: mapValues(stored.retries ?? {}, (budget) => ({ ...budget, nextAt: budget.nextAt })),
+    conditions: mapValues(stored.conditions ?? {}, (condition) => ({
+      state: condition.state,
+      code: condition.code,
+      errorClass: condition.errorClass,
+      message: condition.message,
+      hint: condition.hint,
+      since: condition.since,
+      desiredCommit: condition.desiredCommit,
+      revertCommit: condition.revertCommit,
+      nextAttemptAt: condition.nextAttemptAt,
+      failedHosts: condition.failedHosts,
+      window: condition.window,
+    })),
   };
+}
+
+function mapValues<A, B>(record: Readonly<Record<string, A>>, map: (value: A) => B): Record<string, B> {
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, map(value)]));
 }
 
 async function readBytes(path: string): Promise<Buffer | 'missing' | 'too-large'> {

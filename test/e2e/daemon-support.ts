@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import type { DaemonStatus } from '../../src/daemon/daemon-status.js';
+import type { DaemonStatus } from '../../src/status/index.js';
 import { freePort } from '../support/free-port.js';
 import { ScratchRepo, startTend, type TendProcess, type TendRun } from '../support/tend-cli.js';
 import { GitServer } from './harness/git-server.js';

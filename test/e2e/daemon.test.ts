@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { DaemonStatus } from '../../src/daemon/daemon-status.js';
+import type { DaemonStatus } from '../../src/status/index.js';
 import { freePort } from '../support/free-port.js';
 import { buildTend, runTend, ScratchRepo } from '../support/tend-cli.js';
 import {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DaemonStatus, ServiceStatus } from '../../src/daemon/daemon-status.js';
+import type { DaemonStatus, ServiceStatus } from '../../src/status/index.js';
 import { chromium, ensureChromium, INSTALL_TIMEOUT_MS } from '../support/chromium.js';
 import { buildTend, runTend, type TendRun } from '../support/tend-cli.js';
 import { freePort } from '../support/free-port.js';

@@ -1,5 +1,5 @@
 import type { HostServiceRow, RecentRollout } from '../../../src/api/status-page.js';
-import type { DaemonStatus, ServiceStatus } from '../../../src/daemon/daemon-status.js';
+import type { DaemonStatus, ServiceStatus } from '../../../src/status/index.js';
 
 /** 03:12 UTC: the hour the page is for. */
 export const NOW = Date.UTC(2024, 10, 21, 3, 12, 0);
@@ -28,6 +28,7 @@ export function baseStatus(services: readonly ServiceStatus[], overrides: Partia
   return {
     version: 1,
     startedAt: NOW - 26 * 60 * MINUTE,
+    settled: true,
     source: {
       description: 'https://git.example.com/ops/deploy.git',
       branch: 'main',

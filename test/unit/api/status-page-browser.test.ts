@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { STATUS_PAGE_HEADERS, renderStatusPage } from '../../../src/api/status-page.js';
-import type { DaemonStatus } from '../../../src/daemon/daemon-status.js';
+import type { DaemonStatus } from '../../../src/status/index.js';
 import { chromium, CHROMIUM_TIMEOUT_MS, ensureChromium, INSTALL_TIMEOUT_MS } from '../../support/chromium.js';
 import { FAILED_ROLLOUT_HISTORY, FAILED_ROLLOUT_HOSTS, GOOD, NOW, baseStatus, failedRolloutStatus, invalidCommitStatus, synced } from './status-fixtures.js';
 

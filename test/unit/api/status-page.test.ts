@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { renderStatusPage } from '../../../src/api/status-page.js';
-import type { DaemonStatus, ServiceStatus } from '../../../src/daemon/daemon-status.js';
+import type { DaemonStatus, ServiceStatus } from '../../../src/status/index.js';
 import {
   BAD,
   FAILED_ROLLOUT_HISTORY,

@@ -19,19 +19,30 @@ function input(overrides: Partial<RevertPolicyInput> = {}): RevertPolicyInput {
 
 describe('decideRevert', () => {
   it('reverts the commit that changed the failing service', () => {
-    expect(decideRevert(input())).toMatchObject({ kind: 'revert', commits: [{ sha: 'c3' }] });
+    expect(decideRevert(input())).toMatchObject({ kind: 'revert', commit: { sha: 'c3' } });
   });
 
-  it('reverts every commit since the last healthy one that changed the service, newest first, and no other', () => {
+  it('reverts only the newest commit that changed the service, never a good one landed just before it', () => {
     const sinceStable = [commit('c3', ['services/api/api']), commit('c2', ['services/queue/spec.yml']), commit('c1', ['services/api/spec.yml'])];
-    const decision = decideRevert(input({ sinceStable }));
-    expect(decision.kind === 'revert' && decision.commits.map((one) => one.sha)).toEqual(['c3', 'c1']);
+    expect(decideRevert(input({ sinceStable }))).toMatchObject({ kind: 'revert', commit: { sha: 'c3' } });
   });
 
   it('blames repo-wide files only when no commit changed the service itself', () => {
     const sinceStable = [commit('c3', ['services/queue/spec.yml']), commit('c2', ['inventory.yml'])];
-    const decision = decideRevert(input({ sinceStable }));
-    expect(decision.kind === 'revert' && decision.commits.map((one) => one.sha)).toEqual(['c2']);
+    expect(decideRevert(input({ sinceStable }))).toMatchObject({ kind: 'revert', commit: { sha: 'c2' } });
+  });
+
+  it('judges the commit below a failed revert of tend\'s on the hosts\' evidence of running it (bad then bad)', () => {
+    const ownRevert = commit('r1', ['services/api/api'], { isRevert: true, writtenByTend: true });
+    const sinceStable = [ownRevert, commit('c3', ['services/api/api']), commit('c2', ['services/queue/spec.yml']), commit('c1', ['services/api/api'])];
+    const decision = decideRevert(input({ failedCommit: 'r1', currentHead: 'r1', sinceStable, alreadyReverted: new Set(['c3']) }));
+    expect(decision).toMatchObject({ kind: 'revert', commit: { sha: 'c1' } });
+  });
+
+  it('halts with E_ROLLBACK_FAILED once tend\'s revert fails and every commit below it is reverted already', () => {
+    const sinceStable = [commit('r2', ['services/api/api'], { isRevert: true, writtenByTend: true }), commit('r1', ['services/api/api'], { isRevert: true, writtenByTend: true }), commit('c3', ['services/api/api']), commit('c1', ['services/api/api'])];
+    const decision = decideRevert(input({ failedCommit: 'r2', currentHead: 'r2', sinceStable, alreadyReverted: new Set(['c3', 'c1']) }));
+    expect(decision).toMatchObject({ kind: 'halt', code: 'E_ROLLBACK_FAILED' });
   });
 
   it('does not revert a commit that is no longer the desired head', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ServiceState, ServiceStatus } from '../../../src/daemon/daemon-status.js';
+import type { ServiceState, ServiceStatus } from '../../../src/status/index.js';
 import { TendMetrics, type RollbackResult, type StatusSample } from '../../../src/observability/metrics.js';
 import { samplesOf, series } from './exposition.js';
 

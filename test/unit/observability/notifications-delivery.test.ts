@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { DaemonStatus, ServiceStatus } from '../../../src/daemon/daemon-status.js';
+import type { DaemonStatus, ServiceStatus } from '../../../src/status/index.js';
 import { TendError } from '../../../src/errors/index.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import { createNotificationSink, type NotificationSinkOptions } from '../../../src/observability/notifications.js';
@@ -22,6 +22,7 @@ function status(services: readonly ServiceStatus[]): DaemonStatus {
   return {
     version: 1,
     startedAt: T0,
+    settled: true,
     source: { description: 'https://git.example.com/ops/deploy.git', branch: 'main', head: 'a'.repeat(40), lastFetchAt: T0, lastFetchOkAt: T0, error: undefined },
     lastApplied: 'a'.repeat(40),
     lastAttempted: 'a'.repeat(40),

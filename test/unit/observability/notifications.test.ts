@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import type { DaemonStatus, ServiceStatus } from '../../../src/daemon/daemon-status.js';
+import type { DaemonStatus, ServiceStatus } from '../../../src/status/index.js';
 import { IncidentTracker, type IncidentPolicy, type Notification } from '../../../src/observability/incident-tracker.js';
 import { notificationJson, slackMessage } from '../../../src/observability/notification-payload.js';
 
@@ -33,6 +33,7 @@ function status(services: readonly ServiceStatus[], overrides: Partial<DaemonSta
   return {
     version: 1,
     startedAt: T0 - 600 * MINUTE,
+    settled: true,
     source: { description: 'https://git.example.com/ops/deploy.git', branch: 'main', head: GOOD, lastFetchAt: T0, lastFetchOkAt: T0, error: undefined },
     lastApplied: GOOD,
     lastAttempted: GOOD,

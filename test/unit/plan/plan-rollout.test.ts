@@ -134,7 +134,7 @@ describe('planRollout', () => {
       aHost(host, [convergedService(aPlacement('api', host, { release: hash(host === 'host-03' ? 'new' : 'old') }))]),
     );
     const desired = aDesiredState([aService('api')], placements);
-    const result = planRollout(desired, observed, { prune: PRUNE_OFF, unverified: (service, host) => service === 'api' && host === 'host-03' });
+    const result = planRollout(desired, observed, { prune: PRUNE_OFF, resume: (service, host) => (service === 'api' && host === 'host-03' ? { kind: 'restart' } : undefined) });
     if (!result.ok) throw new Error(result.error.code);
     expect(batchHosts(result.plan, 'api')).toEqual([['host-03'], ['host-01'], ['host-02']]);
     expect(result.plan.services[0]?.batches[0]?.[0]).toMatchObject({ action: 'restart', reasons: [{ what: 'unverified' }] });
@@ -142,7 +142,7 @@ describe('planRollout', () => {
 
   it('leaves a converged host alone when nothing says its health is unproven', () => {
     const placement = aPlacement('api', 'host-01');
-    const result = planRollout(aDesiredState([aService('api')], [placement]), convergedFleet([placement]), { prune: PRUNE_OFF, unverified: () => false });
+    const result = planRollout(aDesiredState([aService('api')], [placement]), convergedFleet([placement]), { prune: PRUNE_OFF, resume: () => undefined });
     expect(result.ok && result.plan.empty).toBe(true);
   });
 

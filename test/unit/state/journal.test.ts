@@ -24,6 +24,7 @@ const rollout: InFlightRollout = {
   planned: { api: ['host-1', 'host-2', 'host-3'], worker: ['host-1'] },
   verified: { api: ['host-1', 'host-2'], worker: [] },
   revert: { service: 'api', evidence: { service: 'api', failedHosts: ['host-3'], errorCode: 'E_PROBE_FAILED', probe: 'http :8080/health -> 500', rolloutId: 'r-17' } },
+  runs: { api: { 'host-3': { invocationId: '0123456789abcdef0123456789abcdef', nRestarts: 0, restartedAt: 1_700_000_000_700 } } },
 };
 
 /** Every field set, so a round trip proves each one survives. */
@@ -36,11 +37,15 @@ const full: Journal = {
   knownBad: { [B]: { service: 'api', code: 'E_PROBE_FAILED', at: 1_700_000_001_000, revertedBy: C, rolloutId: 'r-17' } },
   inFlight: rollout,
   halted: {
-    '*': { code: 'E_PUSH_REJECTED', errorClass: 'conflict', message: 'the remote refused the revert', hint: 'Look at the branch protection.', commit: B, since: 1_700_000_002_000, until: 'operator' },
-    worker: { code: 'E_SCHEMA', errorClass: 'invalid', message: 'spec.yml is invalid', hint: undefined, commit: undefined, since: 1_700_000_003_000, until: 'new-commit' },
+    '*': { code: 'E_PUSH_REJECTED', errorClass: 'conflict', message: 'the remote refused the revert', hint: 'Look at the branch protection.', commit: B, since: 1_700_000_002_000, until: 'operator', issues: [] },
+    worker: { code: 'E_SCHEMA', errorClass: 'invalid', message: 'spec.yml is invalid', hint: undefined, commit: undefined, since: 1_700_000_003_000, until: 'new-commit', issues: [{ file: 'services/worker/spec.yml', line: 3, col: 5, code: 'E_SCHEMA', message: 'unknown field' }] },
   },
   acknowledgedRewrite: C,
   paused: { api: { owner: 'ops@example.com', reason: 'database migration', since: 1_700_000_000_000, until: 1_700_000_360_000 } },
+  retries: { worker: { commit: B, attempts: 2, allowed: 5, code: 'E_HOST_UNREACHABLE', detail: 'host-1: connection refused', lastAt: 1_700_000_004_000, nextAt: 1_700_000_006_000 } },
+  conditions: {
+    api: { state: 'Degraded', code: 'E_PROBE_FAILED', errorClass: 'change', message: 'probe failed', hint: undefined, since: 1_700_000_001_000, desiredCommit: B, revertCommit: undefined, nextAttemptAt: undefined, failedHosts: ['host-3'], window: undefined },
+  },
 };
 
 let dir: string;
@@ -73,6 +78,15 @@ describe('writeJournal and readJournal', () => {
   it('round-trips an empty journal with every optional field undefined', async () => {
     await writeJournal(path, emptyJournal(SOURCE));
     expect(await readJournal(path, SOURCE)).toStrictEqual({ kind: 'ok', journal: emptyJournal(SOURCE) });
+  });
+
+  it('reads a journal written before retry budgets, conditions, recorded runs and halt issues existed', async () => {
+    const { retries: _retries, conditions: _conditions, ...older } = full;
+    const { runs: _runs, ...olderRollout } = rollout;
+    const olderHalted = Object.fromEntries(Object.entries(full.halted).map(([scope, { issues: _issues, ...halt }]) => [scope, halt]));
+    await writeFile(path, JSON.stringify({ ...older, inFlight: olderRollout, halted: olderHalted }));
+    const read = await readJournal(path, SOURCE);
+    expect(read.kind === 'ok' && read.journal).toMatchObject({ retries: {}, conditions: {}, inFlight: { runs: {} }, halted: { worker: { issues: [] } } });
   });
 
   it('reports a journal that does not exist as missing', async () => {

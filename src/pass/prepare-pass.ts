@@ -1,10 +1,11 @@
-import { observeHosts, type ObservedHost, type RemoteFiles } from '../hosts/index.js';
+import type { ObservedHost } from '../hosts/index.js';
 import { desiredStateOf, planRollout } from '../plan/index.js';
 import type { PlanResult } from '../plan/model.js';
 import type { PlanOptions } from '../plan/plan-rollout.js';
 import { loadSecrets, renderHost, secretRefs, unitName, type RenderedService, type SecretSource } from '../render/index.js';
 import { renderKey } from '../rollout/index.js';
 import type { RepoSpec } from '../spec/model.js';
+import type { Fleet } from './fleet.js';
 
 /** Everything one reconcile pass knows before it acts: what should be, what is, and the plan between. */
 export interface PreparedPass {
@@ -16,15 +17,15 @@ export interface PreparedPass {
 }
 
 /**
- * Observe and compare, the first two phases of a pass (act is `applyPlan`). Secrets are read before any
- * host is contacted, so a missing one stops the pass with E_SECRET_MISSING and nothing touched; every host
- * is observed in one round trip each, concurrently within the pool's bounds.
+ * Observe and compare, the first two phases of a pass (act is the fleet's `apply`). Secrets are read before
+ * any host is contacted, so a missing one stops the pass with E_SECRET_MISSING and nothing touched; every
+ * host is observed in one round trip each, concurrently within the fleet's bounds.
  */
 export async function preparePass(
   repo: RepoSpec,
   secrets: SecretSource | undefined,
-  pool: RemoteFiles,
-  unverified?: PlanOptions['unverified'],
+  fleet: Pick<Fleet, 'observe'>,
+  resume?: PlanOptions['resume'],
 ): Promise<PreparedPass> {
   const resolver = await loadSecrets(secrets, secretRefs(repo.services));
   const rendered = new Map<string, RenderedService<'resolved'>>();
@@ -32,9 +33,13 @@ export async function preparePass(
     for (const one of renderHost(repo, host, resolver)) rendered.set(renderKey(one.service, one.host), one);
   }
   const wanted = new Map<string, string[]>();
-  for (const one of rendered.values()) wanted.set(one.host, [...(wanted.get(one.host) ?? []), unitName(one.service)]);
-  const observed = await observeHosts(pool, repo.inventory.hosts, (host) => wanted.get(host) ?? []);
+  for (const one of rendered.values()) {
+    const units = wanted.get(one.host);
+    if (units === undefined) wanted.set(one.host, [unitName(one.service)]);
+    else units.push(unitName(one.service));
+  }
+  const observed = await fleet.observe(repo.inventory.hosts, (host) => wanted.get(host) ?? []);
   const desired = desiredStateOf(repo.services, [...rendered.values()]);
-  const planResult = planRollout(desired, [...observed.values()], { prune: repo.settings.prune, ...(unverified === undefined ? {} : { unverified }) });
+  const planResult = planRollout(desired, [...observed.values()], { prune: repo.settings.prune, ...(resume === undefined ? {} : { resume }) });
   return { repo, observed, rendered, planResult };
 }

@@ -1,9 +1,8 @@
-import type { ErrorClass } from '../errors/index.js';
-import type { Issue } from '../errors/index.js';
+import type { ErrorClass, Issue } from '../errors/index.js';
 
 /**
- * What the daemon tells on-call and scripts (`/status`, `tend status`). Plain data, rebuilt by the
- * reconciler after every phase, so a reader never sees a half-updated pass.
+ * What the daemon tells on-call and scripts (`/status`, `tend status`). Plain data, derived by `statusOf`
+ * from the journal after every write, so a reader never sees a half-updated pass.
  */
 export type ServiceState =
   /** Every host runs the head commit and was healthy. */
@@ -66,6 +65,11 @@ export interface SourceStatus {
 export interface DaemonStatus {
   readonly version: 1;
   readonly startedAt: number;
+  /**
+   * False from start-up until the first pass has looked at git and the hosts: until then the services
+   * shown are what the journal remembers, and `tend status` does not report convergence.
+   */
+  readonly settled: boolean;
   readonly source: SourceStatus;
   /** The head commit whose rollout fully converged. */
   readonly lastApplied: string | undefined;

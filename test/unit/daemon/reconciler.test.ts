@@ -1,0 +1,337 @@
+import { describe, expect, it } from 'vitest';
+import { TendError } from '../../../src/errors/index.js';
+import { DaemonWorld, RETRY } from './support/daemon-world.js';
+
+const WEB = ['web-1', 'web-2'];
+
+async function convergedWorld(): Promise<DaemonWorld> {
+  const world = await DaemonWorld.create();
+  await world.settle('startup');
+  expect(world.journal.lastApplied).toBe(world.source.head);
+  return world;
+}
+
+function apiVersions(world: DaemonWorld): (string | undefined)[] {
+  return WEB.map((host) => world.fleet.versionOn(host, 'api'));
+}
+
+function revertsIn(world: DaemonWorld): { subject: string; reverted: string | undefined }[] {
+  return world.source
+    .log()
+    .filter((commit) => commit.trailers.has('Tend-Rollout-Id'))
+    .map((commit) => ({ subject: commit.subject, reverted: /This reverts commit ([0-9a-f]+)/.exec(commit.message)?.[1] }));
+}
+
+describe('Reconciler: commits', () => {
+  it('rolls a good commit out to every host, and records it as applied with every service Synced', async () => {
+    const world = await convergedWorld();
+    const good = world.landApi('2.0.0');
+    await world.settle('webhook');
+    expect(apiVersions(world)).toEqual(['2.0.0', '2.0.0']);
+    expect(world.journal.lastApplied).toBe(good);
+    expect(world.reconciler.status.services.map((one) => [one.service, one.state])).toEqual([
+      ['api', 'Synced'],
+      ['gateway', 'Synced'],
+      ['queue', 'Synced'],
+      ['reports', 'Synced'],
+    ]);
+    expect(revertsIn(world)).toEqual([]);
+  });
+
+  it('reverts a bad commit exactly once and rolls the hosts back to the version before it', async () => {
+    const world = await convergedWorld();
+    const bad = world.landApi('3.1.0', 'crash');
+    await world.settle('webhook');
+    expect(revertsIn(world)).toEqual([{ subject: 'Revert "api 3.1.0"', reverted: bad }]);
+    expect(apiVersions(world)).toEqual(['1.0.0', '1.0.0']);
+    expect(world.service('api')).toMatchObject({ state: 'RolledBack', code: 'E_UNIT_FAILED', revertCommit: world.source.head });
+    await world.settle('poll');
+    await world.settle('resync');
+    expect(revertsIn(world)).toHaveLength(1);
+  });
+
+  it('reverts only the bad head when a good commit landed just before it (good then bad)', async () => {
+    const world = await convergedWorld();
+    world.landApi('3.0.0');
+    const bad = world.landApi('3.1.0', 'crash');
+    await world.settle('webhook');
+    expect(revertsIn(world)).toEqual([{ subject: 'Revert "api 3.1.0"', reverted: bad }]);
+    expect(apiVersions(world)).toEqual(['3.0.0', '3.0.0']);
+    const revert = world.source.log()[0];
+    expect(revert?.trailers.get('Tend-Failed-Hosts')).toEqual(['web-1']);
+  });
+
+  it('reverts two bad commits one at a time, newest first, each on the evidence of hosts that ran it (bad then bad)', async () => {
+    const world = await convergedWorld();
+    const first = world.landApi('3.0.0', 'crash');
+    const second = world.landApi('3.1.0', 'crash');
+    await world.settle('webhook');
+    expect(revertsIn(world)).toEqual([
+      { subject: 'Revert "api 3.0.0"', reverted: first },
+      { subject: 'Revert "api 3.1.0"', reverted: second },
+    ]);
+    expect(apiVersions(world)).toEqual(['1.0.0', '1.0.0']);
+    expect(world.service('api')?.state).toBe('RolledBack');
+  });
+
+  it('touches no host for an invalid commit, stalls the repo with every problem at file:line:col, and applies the next valid one', async () => {
+    const world = await convergedWorld();
+    const restarts = world.fleet.restarts.length;
+    const invalid = world.source.commitChanges('typo', { 'services/queue/spec.yml': 'service:\n  name: queue\n  group: web\n  deploy:\n    serail: 1\n' });
+    await world.settle('webhook');
+    expect(world.fleet.restarts).toHaveLength(restarts);
+    expect(world.reconciler.status.stalled).toMatchObject({ code: 'E_INVALID_COMMIT', errorClass: 'invalid', commit: invalid, issues: [{ file: 'services/queue/spec.yml', line: 5, col: 5 }] });
+    world.restart();
+    expect(world.reconciler.status.stalled?.issues[0]).toMatchObject({ file: 'services/queue/spec.yml', line: 5 });
+    world.source.commitChanges('fix', { 'services/queue/spec.yml': world.source.fileAt(world.source.log()[1]?.sha ?? '', 'services/queue/spec.yml') ?? '' });
+    world.landApi('2.0.0');
+    await world.settle('webhook');
+    expect(world.reconciler.status.stalled).toBeUndefined();
+    expect(apiVersions(world)).toEqual(['2.0.0', '2.0.0']);
+  });
+
+  it('lets a newer commit supersede a failing rollout: no revert, the hosts end on the newer commit', async () => {
+    const world = await convergedWorld();
+    world.landApi('3.1.0', 'unhealthy');
+    let landed = false;
+    const original = world.fleet.apply.bind(world.fleet);
+    world.fleet.apply = async (input, effects) =>
+      original(input, {
+        ...effects,
+        sleep: async (ms) => {
+          await effects.sleep(ms);
+          if (!landed) {
+            landed = true;
+            world.landApi('3.2.0');
+            await world.reconciler.refreshHead();
+          }
+        },
+      });
+    await world.settle('webhook');
+    expect(revertsIn(world)).toEqual([]);
+    expect(world.events('rollout superseded by a newer commit')).toHaveLength(1);
+    expect(apiVersions(world)).toEqual(['3.2.0', '3.2.0']);
+  });
+});
+
+describe('Reconciler: never retry forever', () => {
+  async function unreachableWorld(): Promise<DaemonWorld> {
+    const world = await convergedWorld();
+    for (const host of ['web-1', 'web-2', 'batch-1']) world.fleet.unreachable.add(host);
+    world.landApi('2.0.0');
+    return world;
+  }
+
+  it(`makes exactly max_attempts (${RETRY.maxAttempts}) attempts, then stalls with E_RETRIES_EXHAUSTED that survives 50 polls, 10 webhooks and a restart`, async () => {
+    const world = await unreachableWorld();
+    const before = world.rolloutStarts();
+    await world.settle('webhook');
+    expect(world.rolloutStarts() - before).toBe(RETRY.maxAttempts);
+    const stalled = world.service('api');
+    expect(stalled).toMatchObject({ state: 'Stalled', code: 'E_RETRIES_EXHAUSTED', errorClass: 'transient' });
+
+    for (let poll = 0; poll < 50; poll += 1) {
+      world.now += 60_000;
+      await world.settle('poll');
+    }
+    for (let hook = 0; hook < 10; hook += 1) await world.settle('webhook');
+    world.restart();
+    expect(world.service('api')).toMatchObject({ state: 'Stalled', code: 'E_RETRIES_EXHAUSTED', since: stalled?.since });
+    await world.settle('startup');
+    await world.settle('poll');
+
+    expect(world.rolloutStarts() - before).toBe(RETRY.maxAttempts);
+    expect(world.service('api')).toMatchObject({ state: 'Stalled', code: 'E_RETRIES_EXHAUSTED', since: stalled?.since });
+  });
+
+  it('makes exactly one attempt per scheduled resync while the hosts stay down, and clears on the resync that finds them back', async () => {
+    const world = await unreachableWorld();
+    await world.settle('webhook');
+    const spent = world.rolloutStarts();
+    const since = world.service('api')?.since;
+    for (let resync = 1; resync <= 3; resync += 1) {
+      world.now += 600_000;
+      await world.settle('resync');
+      expect(world.rolloutStarts()).toBe(spent + resync);
+      expect(world.service('api')).toMatchObject({ state: 'Stalled', code: 'E_RETRIES_EXHAUSTED', since });
+    }
+    world.fleet.unreachable.clear();
+    await world.settle('resync');
+    expect(world.service('api')?.state).toBe('Synced');
+    expect(apiVersions(world)).toEqual(['2.0.0', '2.0.0']);
+    expect(world.journal.halted).toEqual({});
+  });
+
+  it('`tend retry api` grants exactly one attempt on a spent budget', async () => {
+    const world = await unreachableWorld();
+    await world.settle('webhook');
+    const spent = world.rolloutStarts();
+    expect(await world.reconciler.operatorClear('retry', 'api')).toEqual(['api']);
+    await world.settle('operator');
+    expect(world.rolloutStarts()).toBe(spent + 1);
+    expect(world.service('api')?.code).toBe('E_RETRIES_EXHAUSTED');
+    world.fleet.unreachable.clear();
+    await world.reconciler.operatorClear('retry', 'api');
+    await world.settle('operator');
+    expect(world.service('api')?.state).toBe('Synced');
+  });
+
+  it('a new commit starts a new budget', async () => {
+    const world = await unreachableWorld();
+    await world.settle('webhook');
+    const spent = world.rolloutStarts();
+    world.landApi('2.0.1');
+    await world.settle('webhook');
+    expect(world.rolloutStarts()).toBe(spent + RETRY.maxAttempts);
+  });
+
+  it('does not attempt again before the backoff ends, however many polls and webhooks come', async () => {
+    const world = await unreachableWorld();
+    const before = world.rolloutStarts();
+    await world.pass('webhook');
+    for (let poll = 0; poll < 20; poll += 1) await world.pass('poll');
+    expect(world.rolloutStarts() - before).toBe(1);
+    expect(world.service('api')).toMatchObject({ state: 'Degraded', errorClass: 'transient' });
+    expect(world.service('api')?.nextAttemptAt).toBeGreaterThan(world.now);
+  });
+
+  it('backs a git outage off in memory and recovers on the next poll', async () => {
+    const world = await convergedWorld();
+    world.source.failFetches = new TendError('E_GIT_SERVER', 'transient', 'HTTP 503 from the git server');
+    expect(await world.pass('poll')).toMatchObject({ kind: 'retry' });
+    expect(world.reconciler.status.source.error?.code).toBe('E_GIT_SERVER');
+    world.source.failFetches = undefined;
+    await world.settle('poll');
+    expect(world.reconciler.status.source.error).toBeUndefined();
+  });
+});
+
+describe('Reconciler: status tells the whole truth', () => {
+  it('lists every service of the loaded commit from the first pass, even when every host is down', async () => {
+    const world = await DaemonWorld.create();
+    for (const host of ['web-1', 'web-2', 'batch-1']) world.fleet.unreachable.add(host);
+    expect(world.reconciler.status.settled).toBe(false);
+    await world.settle('startup');
+    expect(world.reconciler.status.settled).toBe(true);
+    expect(world.reconciler.status.services.map((one) => [one.service, one.state, one.code])).toEqual([
+      ['api', 'Stalled', 'E_RETRIES_EXHAUSTED'],
+      ['gateway', 'Waiting', 'W_DEPENDENCY'],
+      ['queue', 'Stalled', 'E_RETRIES_EXHAUSTED'],
+      ['reports', 'Stalled', 'E_RETRIES_EXHAUSTED'],
+    ]);
+  });
+
+  it('shows the whole status from the journal the moment tend restarts, and not as settled until a pass has run', async () => {
+    const world = await convergedWorld();
+    world.landApi('3.1.0', 'crash');
+    await world.settle('webhook');
+    const before = world.reconciler.status.services;
+    world.restart();
+    expect(world.reconciler.status.settled).toBe(false);
+    expect(world.reconciler.status.services).toEqual(before);
+  });
+});
+
+describe('Reconciler: operators', () => {
+  it('does not touch a paused service, shows it Paused, and rolls it out on resume', async () => {
+    const world = await convergedWorld();
+    await world.reconciler.pause('api', { owner: 'ops', reason: 'migration', until: world.now + 3_600_000 });
+    world.landApi('2.0.0');
+    await world.settle('webhook');
+    expect(apiVersions(world)).toEqual(['1.0.0', '1.0.0']);
+    expect(world.service('api')).toMatchObject({ state: 'Paused', code: 'W_PAUSED' });
+    world.now += 7_200_000;
+    expect(world.reconciler.status.services.find((one) => one.service === 'api')?.code).toBe('W_PAUSE_EXPIRED');
+    expect(await world.reconciler.resume('api')).toBe(true);
+    await world.settle('operator');
+    expect(apiVersions(world)).toEqual(['2.0.0', '2.0.0']);
+  });
+
+  it('refuses a rewritten history, touching no host, until `tend ack`', async () => {
+    const world = await convergedWorld();
+    world.landApi('2.0.0');
+    await world.settle('webhook');
+    const applied = world.journal.lastApplied ?? '';
+    world.source.resetHead(world.source.log()[1]?.sha ?? '');
+    world.landApi('2.5.0');
+    const restarts = world.fleet.restarts.length;
+    await world.settle('webhook');
+    expect(world.reconciler.status.stalled).toMatchObject({ code: 'E_HISTORY_REWRITTEN', errorClass: 'conflict' });
+    expect(world.fleet.restarts).toHaveLength(restarts);
+    expect(await world.reconciler.operatorClear('retry', 'api')).toEqual([]);
+    expect(await world.reconciler.operatorClear('ack', undefined)).toEqual(['*']);
+    await world.settle('operator');
+    expect(apiVersions(world)).toEqual(['2.5.0', '2.5.0']);
+    expect(world.journal.lastApplied).not.toBe(applied);
+  });
+});
+
+describe('Reconciler: crash safety', () => {
+  /** What the journal on disk says at the moment of the kill: what the restarted tend resumes from. */
+  function atKill(world: DaemonWorld, bad: string): string {
+    const journal = world.journal;
+    const inFlight = journal.inFlight;
+    const rollout = inFlight === undefined ? 'none' : `${inFlight.phase} ${inFlight.commit === bad ? 'bad' : inFlight.commit === world.source.head ? 'head' : 'other'}`;
+    const knownBad = journal.knownBad[bad];
+    return `${rollout}; knownBad ${knownBad === undefined ? 'no' : knownBad.revertedBy === undefined ? 'yes' : 'reverted'}`;
+  }
+
+  it.each([
+    ['stage', 'rolling bad; knownBad no'],
+    ['write', 'rolling bad; knownBad no'],
+    ['switch', 'rolling bad; knownBad no'],
+    ['restart', 'rolling bad; knownBad no'],
+    ['probe', 'rolling bad; knownBad no'],
+    ['after-known-bad', 'reverting bad; knownBad yes'],
+    ['after-revert-commit', 'reverting bad; knownBad yes'],
+    ['after-push', 'reverting bad; knownBad yes'],
+    ['rollback-probe', 'rolling head; knownBad reverted'],
+  ] as const)('killed at %s, the journal reads "%s", and the restarted tend reverts the bad commit exactly once', async (point, journalAtKill) => {
+    const world = await convergedWorld();
+    const bad = world.landApi('3.1.0', 'crash');
+    let seen: string | undefined;
+    world.killWhen = (reached) => {
+      if (reached !== point || seen !== undefined) return false;
+      seen = atKill(world, bad);
+      return true;
+    };
+    await world.settle('webhook');
+    expect(seen).toBe(journalAtKill);
+    expect(revertsIn(world)).toEqual([{ subject: 'Revert "api 3.1.0"', reverted: bad }]);
+    expect(apiVersions(world)).toEqual(['1.0.0', '1.0.0']);
+    expect(world.journal.inFlight).toBeUndefined();
+    expect(world.service('api')?.state).toBe('RolledBack');
+  });
+
+  it('killed at healthy, the restarted tend finishes the good rollout without restarting the host it saw healthy', async () => {
+    const world = await convergedWorld();
+    const good = world.landApi('2.0.0');
+    world.killAt = 'healthy';
+    await world.settle('webhook');
+    expect(apiVersions(world)).toEqual(['2.0.0', '2.0.0']);
+    expect(world.journal.lastApplied).toBe(good);
+    expect(world.fleet.restarts.filter((one) => one === 'api@web-1')).toHaveLength(2);
+  });
+
+  it('a tend killed every 3 s while a bad canary fails its probe judges the same run from its start and reverts within healthy_deadline', async () => {
+    const world = await convergedWorld();
+    const restartsBefore = world.fleet.restarts.length;
+    const bad = world.landApi('3.1.0', 'unhealthy');
+    const start = world.now;
+    let probes = 0;
+    world.killWhen = (point) => point === 'probe' && ++probes % 3 === 0 && world.now - start < 60_000;
+    let pushedAt = Number.POSITIVE_INFINITY;
+    const push = world.source.push.bind(world.source);
+    world.source.push = async (sha, expected) => {
+      pushedAt = Math.min(pushedAt, world.now);
+      return push(sha, expected);
+    };
+    await world.settle('webhook', 200);
+    expect(revertsIn(world)).toEqual([{ subject: 'Revert "api 3.1.0"', reverted: bad }]);
+    // The canary's unit was started once for 3.1.0, once for the rollback: never again per restart of tend.
+    expect(world.fleet.restarts.slice(restartsBefore)).toEqual(['api@web-1', 'api@web-1']);
+    expect(pushedAt - start).toBeLessThanOrEqual(60_000 + 5_000);
+    const revert = world.source.log()[0];
+    expect(revert?.trailers.get('Tend-Error-Code')).toEqual(['E_HEALTHY_DEADLINE']);
+  });
+});
