@@ -7,6 +7,7 @@ import { formatError, errorJson } from './error-report.js';
 const EXIT_CONVERGED = 0;
 const EXIT_NEEDS_ATTENTION = 1;
 const EXIT_NO_DAEMON = 3;
+const EXIT_NOT_SETTLED = 4;
 
 
 export const statusCommand: Command = {
@@ -20,9 +21,10 @@ export const statusCommand: Command = {
   options: serverOptions,
   exitCodes: [
     [EXIT_CONVERGED, 'nothing is Degraded or Stalled'],
-    [EXIT_NEEDS_ATTENTION, 'something is Degraded or Stalled (or the whole repo is stalled)'],
+    [EXIT_NEEDS_ATTENTION, 'something is Degraded or Stalled (or the whole repo is stalled), or SERVICE is not in the deploy repo'],
     [2, 'usage error'],
     [EXIT_NO_DAEMON, 'no daemon answered'],
+    [EXIT_NOT_SETTLED, 'the daemon is starting: what it shows is its journal, not yet confirmed by a pass'],
   ],
   maxPositionals: 1,
   async run(context) {
@@ -39,13 +41,21 @@ export const statusCommand: Command = {
     }
     const wanted = positionals[0];
     const services = worstFirst(status.services.filter((service) => wanted === undefined || service.service === wanted));
+    if (wanted !== undefined && services.length === 0 && status.settled) {
+      const known = status.services.map((service) => service.service).join(', ');
+      if (json) terminal.out(`${JSON.stringify({ ok: false, error: { code: 'E_UNKNOWN_SERVICE', message: `no service ${wanted} in the deploy repo`, known: status.services.map((service) => service.service) } }, null, 2)}\n`);
+      else terminal.err(`tend status: no service ${wanted} in the deploy repo (it has: ${known === '' ? 'none' : known})\n`);
+      return EXIT_NEEDS_ATTENTION;
+    }
     const attention = status.stalled !== undefined || services.some((service) => service.state === 'Stalled' || service.state === 'Degraded');
+    // Worst wins: a remembered stall is reported as one even before a pass confirms it.
+    const code = attention ? EXIT_NEEDS_ATTENTION : status.settled ? EXIT_CONVERGED : EXIT_NOT_SETTLED;
     if (json) {
       terminal.out(`${JSON.stringify({ ...status, services }, null, 2)}\n`);
-      return attention ? EXIT_NEEDS_ATTENTION : EXIT_CONVERGED;
+      return code;
     }
     terminal.out(formatStatus({ ...status, services }, Date.now()));
-    return attention ? EXIT_NEEDS_ATTENTION : EXIT_CONVERGED;
+    return code;
   },
 };
 
@@ -67,6 +77,7 @@ export function formatStatus(status: DaemonStatus, now: number): string {
   lines.push(`source   ${source.description} ${source.branch} @ ${short(source.head)} (fetched ${ago(source.lastFetchOkAt, now)})`);
   if (source.error !== undefined) lines.push(`         fetch failing: ${source.error.message} (${source.error.code})`);
   lines.push(`applied  ${short(status.lastApplied)}`);
+  if (!status.settled) lines.push('starting: shown from the journal until the first pass has looked at git and the hosts');
   if (status.inFlight !== undefined) lines.push(`rollout  ${status.inFlight.rolloutId} of ${short(status.inFlight.commit)}: ${status.inFlight.phase}, started ${ago(status.inFlight.startedAt, now)}`);
   if (status.stalled !== undefined) {
     const stall = status.stalled;
