@@ -73,13 +73,17 @@ export async function startLoopbackSshd(): Promise<LoopbackSshd> {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
+  // A missing binary is an 'error' event, not a throw: without a listener it is an uncaught exception.
+  child.once('error', (error) => {
+    log += `${error.message} (test/unit/global-setup.ts installs openssh-server)`;
+  });
   child.stderr?.on('data', (chunk: Buffer) => {
     log += chunk.toString();
     if (process.env['TEND_SSHD_LOGLEVEL'] !== undefined) process.stderr.write(chunk);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let attempt = 0; !(await accepts(port)); attempt += 1) {
-    if (child.exitCode !== null || attempt > 100) {
+    if (child.exitCode !== null || child.pid === undefined || attempt > 100) {
       child.kill('SIGKILL');
       throw new Error(`loopback sshd did not start: ${log}`);
     }
