@@ -82,6 +82,11 @@ interface HostSlot {
  */
 const REFUSAL_CODES: ReadonlySet<string> = new Set(['E_HOSTKEY', 'E_SSH_AUTH', 'E_SSH_HANDSHAKE']);
 
+/** The part of the pool the daemon tells when a person or a commit may have fixed what a host refused. */
+export interface RefusalMemory {
+  forgetRefusals(host?: string): void;
+}
+
 interface Refusal {
   /** What was connected to: a different identity (a new pin, address, port or user) is tried at once. */
   readonly identity: string;
@@ -95,7 +100,7 @@ const noopLogger: SshLogger = { debug: () => undefined, warn: () => undefined };
  * listener from the moment it exists (ssh2 emits 'error' for a reset or a keepalive timeout, and without a
  * listener that kills the process), a pinned host key, keepalives, and at most 8 channels at a time.
  */
-export class SshPool implements RemoteRunner {
+export class SshPool implements RemoteRunner, RefusalMemory {
   readonly #options: SshPoolOptions;
   readonly #log: SshLogger;
   readonly #hosts: Semaphore;
