@@ -158,6 +158,8 @@ export interface ThrowawayUser {
 export async function createThrowawayUser(homeBytes: number): Promise<ThrowawayUser> {
   const name = `tendt${process.pid}`;
   const home = await mkdtemp(join(tmpdir(), 'tend-home-'));
+  // A run killed before its cleanup leaves its user behind; the name is this process's, so it is ours.
+  await run('userdel', [name]).catch(() => undefined);
   // '*' rather than useradd's locked '!': sshd without PAM refuses a locked account even for key logins.
   await run('useradd', ['--no-create-home', '--home-dir', home, '--shell', '/bin/sh', '--password', '*', name]);
   try {
@@ -173,7 +175,8 @@ export async function createThrowawayUser(homeBytes: number): Promise<ThrowawayU
     async remove() {
       await unmount(home);
       await rm(home, { recursive: true, force: true });
-      await run('userdel', [name]).catch(() => undefined);
+      // --force: the user's sshd session may still be closing, and plain userdel refuses a user in use.
+      await run('userdel', ['--force', name]);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stageRelease, writeFileAtomic, type SshHost } from '../../../src/hosts/index.js';
@@ -320,6 +320,7 @@ describe('faults a host reports are classified where they happen', { timeout: 60
   }, 30_000);
 
   afterAll(async () => {
+    pool.closeHost('web-1');
     if (full !== undefined) await unmount(full);
     await user?.remove();
   });
@@ -378,8 +379,9 @@ describe('faults a host reports are classified where they happen', { timeout: 60
   });
 
   it('leaves no staged upload in the home when the root-side copy fails', async () => {
-    // The upload fits in root's home; the copy as root then hits the full filesystem.
-    const uploads = async (): Promise<string[]> => (await readdir(homedir())).filter((name) => name.startsWith('.tend-upload-'));
+    // The upload fits in root's home (its passwd entry, which is what sshd uses); the copy as root then hits
+    // the full filesystem.
+    const uploads = async (): Promise<string[]> => (await readdir(userInfo().homedir)).filter((name) => name.startsWith('.tend-upload-'));
     const before = await uploads();
     const error = await rejectionOf(writeFileAtomic(pool, host, join(full, 'big'), Buffer.alloc(1024 * 1024, 'w'), 0o644, { via: 'sftp' }));
     expect(error.code).toBe('E_HOST_DISK_FULL');
