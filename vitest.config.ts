@@ -7,6 +7,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // Installs what the unit tests run (sshd, sudo, systemd-analyze, ...) on a fresh machine.
+          globalSetup: ['test/unit/global-setup.ts'],
         },
       },
       {

@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
 import type { SFTPWrapper } from 'ssh2';
 import { InternalError, TendError } from '../errors/index.js';
 import { releaseDir, releasePath } from '../render/host-layout.js';
+import { diskFullError } from './host-faults.js';
 import type { RemoteRunner, RunResult, RunTarget } from './remote-command.js';
 
 /**
@@ -36,16 +38,17 @@ const HEX64 = /^[0-9a-f]{64}$/;
 
 /**
  * $1 destination, $2 mode (octal), $3 owner, $4 expected sha256, $5 staged source ('' = stdin).
- * The temp file is created by mktemp (O_EXCL, 0600) next to the destination and removed on any failure.
+ * The temp file is created by mktemp (O_EXCL, 0600) next to the destination and removed on any failure,
+ * and so is the staged source: left behind, every retry on a full disk would add one more to the home.
  */
 const WRITE_SCRIPT = `set -eu
-dest=$1 mode=$2 owner=$3 want=$4 src=$5
+dest=$1 mode=$2 owner=$3 want=$4 src=$5 tmp=''
+trap '[ -z "$tmp" ] || rm -f -- "$tmp"; [ -z "$src" ] || rm -f -- "$src"' EXIT
 dir=$(dirname -- "$dest")
 umask 022
 mkdir -p -- "$dir"
 umask 077
 tmp=$(mktemp -- "$dir/.tend-tmp.XXXXXXXX")
-trap 'rm -f -- "$tmp"' EXIT
 if [ -n "$src" ]; then cat -- "$src" > "$tmp"; rm -f -- "$src"; else cat > "$tmp"; fi
 got=$(sha256sum < "$tmp")
 got=\${got%% *}
@@ -65,7 +68,8 @@ echo 'tend-write ok'
  * is the temp dir renamed into place: a release directory either holds verified bytes or does not exist.
  */
 const STAGE_SCRIPT = `set -eu
-dir=$1 file=$2 want=$3 src=$4
+dir=$1 file=$2 want=$3 src=$4 tmp=''
+trap '[ -z "$tmp" ] || rm -rf -- "$tmp"; [ -z "$src" ] || rm -f -- "$src"' EXIT
 if [ -f "$dir/$file" ] && [ ! -L "$dir/$file" ]; then
   got=$(sha256sum < "$dir/$file")
   if [ "\${got%% *}" = "$want" ]; then
@@ -79,7 +83,6 @@ parent=$(dirname -- "$dir")
 umask 022
 mkdir -p -- "$parent"
 tmp=$(mktemp -d -- "$parent/.tend-stage.XXXXXXXX")
-trap 'rm -rf -- "$tmp"' EXIT
 if [ -n "$src" ]; then cat -- "$src" > "$tmp/$file"; rm -f -- "$src"; else cat > "$tmp/$file"; fi
 got=$(sha256sum < "$tmp/$file")
 got=\${got%% *}
@@ -158,30 +161,63 @@ function defaultTimeout(bytes: number): number {
 /**
  * Uploads bytes by SFTP to a fresh file in the SSH user's home (created exclusively, 0600): a directory
  * no other user can plant a symlink in. Returns its absolute path; the root-side script removes it.
+ *
+ * ssh2 1.17's write stream swallows a failed write (it destroys itself without the error and emits only
+ * 'close'): a full home would pass for a finished upload, cut short. So the file is written with ssh2's
+ * own open/write/close, whose callbacks do report errors, and a failed upload is looked into with statvfs
+ * before its partial file is removed: OpenSSH reports ENOSPC to SFTP as a bare "Failure", so free space is
+ * the only way to tell a full disk.
  */
 async function uploadToStaging(pool: RemoteFiles, host: RunTarget, bytes: Uint8Array): Promise<string> {
+  const command = 'sftp put';
   try {
     return await pool.withSftp(host, async (sftp) => {
       const home = await new Promise<string>((resolve, reject) =>
         sftp.realpath('.', (error, path) => (error ? reject(error) : resolve(path))),
       );
       const path = `${home.replace(/\/$/, '')}/.tend-upload-${randomBytes(8).toString('hex')}`;
-      await new Promise<void>((resolve, reject) => {
-        const stream = sftp.createWriteStream(path, { flags: 'wx', mode: 0o600 });
-        stream.once('error', reject);
-        stream.once('close', () => resolve());
-        stream.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      });
-      return path;
+      const handle = await new Promise<Buffer>((resolve, reject) =>
+        sftp.open(path, 'wx', { mode: 0o600 }, (error, opened) => (error ? reject(error) : resolve(opened))),
+      );
+      const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      // ssh2 splits one write into packets the server accepts and sends them in order.
+      const writeFailure = await new Promise<Error | undefined>((resolve) =>
+        sftp.write(handle, buffer, 0, buffer.byteLength, 0, (error) => resolve(error ?? undefined)),
+      );
+      const closeFailure = await new Promise<Error | undefined>((resolve) => sftp.close(handle, (error) => resolve(error ?? undefined)));
+      const failure = writeFailure ?? closeFailure;
+      if (failure === undefined) return path;
+      const free = await freeBytes(sftp, home);
+      await new Promise<void>((resolve) => sftp.unlink(path, () => resolve()));
+      if (free !== undefined && free < buffer.byteLength) {
+        throw diskFullError(host.name, command, `No space left on device (SFTP upload of ${buffer.byteLength} bytes, ${free} bytes free)`, home, failure);
+      }
+      throw failure;
     });
   } catch (error) {
     if (error instanceof TendError) throw error;
     throw new TendError('E_TRANSFER', 'transient', `${host.name}: SFTP upload failed: ${(error as Error).message}`, {
-      where: { host: host.name, command: 'sftp put' },
+      where: { host: host.name, command },
       hint: 'tend retries; check free space in the SSH user\'s home on the host.',
       cause: error,
     });
   }
+}
+
+/** Bytes an unprivileged user may still write in the filesystem of `path`; undefined when the server cannot say. */
+function freeBytes(sftp: SFTPWrapper, path: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    try {
+      sftp.ext_openssh_statvfs(path, (error, info: { f_bavail?: unknown; f_frsize?: unknown } | undefined) => {
+        const available = info?.f_bavail;
+        const blockSize = info?.f_frsize;
+        resolve(error === undefined && typeof available === 'number' && typeof blockSize === 'number' ? available * blockSize : undefined);
+      });
+    } catch {
+      // A server without the statvfs@openssh.com extension: ssh2 throws at once.
+      resolve(undefined);
+    }
+  });
 }
 
 async function sendBytes(
@@ -190,20 +226,14 @@ async function sendBytes(
   script: string,
   args: readonly string[],
   bytes: Uint8Array,
-  options: WriteOptions,
+  options: WriteOptions & { readonly writesTo: string },
 ): Promise<RunResult> {
   const via = options.via ?? (bytes.byteLength > SFTP_THRESHOLD_BYTES ? 'sftp' : 'stdin');
   const timeoutMs = options.timeoutMs ?? defaultTimeout(bytes.byteLength);
-  if (via === 'stdin') {
-    return pool.run(host, ['sh', '-c', script, 'sh', ...args, ''], {
-      sudo: true,
-      stdin: bytes,
-      timeoutMs,
-      okExitCodes: [EXIT_CORRUPT],
-    });
-  }
+  const run = { sudo: true, timeoutMs, okExitCodes: [EXIT_CORRUPT], writesTo: options.writesTo };
+  if (via === 'stdin') return pool.run(host, ['sh', '-c', script, 'sh', ...args, ''], { ...run, stdin: bytes });
   const staged = await uploadToStaging(pool, host, bytes);
-  return pool.run(host, ['sh', '-c', script, 'sh', ...args, staged], { sudo: true, timeoutMs, okExitCodes: [EXIT_CORRUPT] });
+  return pool.run(host, ['sh', '-c', script, 'sh', ...args, staged], run);
 }
 
 /** Writes `bytes` to `path` on the host atomically with `mode` (e.g. 0o600 for env files) and owner. */
@@ -219,7 +249,7 @@ export async function writeFileAtomic(
   const owner = options.owner ?? 'root:root';
   if (!OWNER.test(owner)) throw new InternalError(`invalid owner ${JSON.stringify(owner)}`);
   const want = sha256Hex(bytes);
-  const result = await sendBytes(pool, host, WRITE_SCRIPT, [path, modeText(mode), owner, want], bytes, options);
+  const result = await sendBytes(pool, host, WRITE_SCRIPT, [path, modeText(mode), owner, want], bytes, { ...options, writesTo: posix.dirname(path) });
   if (result.code === EXIT_CORRUPT) {
     throw new TendError('E_TRANSFER_CORRUPT', 'transient', `${host.name}: ${path} arrived with different bytes than were sent; not written`, {
       where: { host: host.name, command: `write ${path}` },
@@ -260,7 +290,7 @@ export async function stageRelease(
   }
   const dir = releasePath(service, sha256);
   checkAbsolutePath(dir);
-  const result = await sendBytes(pool, host, STAGE_SCRIPT, [dir, fileName, sha256], bytes, options);
+  const result = await sendBytes(pool, host, STAGE_SCRIPT, [dir, fileName, sha256], bytes, { ...options, writesTo: posix.dirname(dir) });
   if (result.code === EXIT_CORRUPT) {
     const got = /sha256=([0-9a-f]{64})/.exec(result.stdout)?.[1] ?? 'unknown';
     throw new TendError(

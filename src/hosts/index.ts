@@ -3,7 +3,7 @@
  * writes and releases, observation, and probes. Everything else in tend talks to hosts through this.
  */
 export { SshPool } from './ssh-pool.js';
-export type { SshHost, SshLogger, SshPoolOptions } from './ssh-pool.js';
+export type { RefusalMemory, SshHost, SshLogger, SshPoolOptions } from './ssh-pool.js';
 export type { RemoteRunner, RunOptions, RunResult, RunTarget } from './remote-command.js';
 export { quoteArgv, quoteWord, remoteCommandText } from './shell-quote.js';
 export { keyFingerprint, keysFromKnownHosts, parsePinnedKey } from './host-key.js';

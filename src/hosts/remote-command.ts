@@ -1,5 +1,6 @@
 import type { Client, ClientChannel } from 'ssh2';
 import { TendError } from '../errors/index.js';
+import { diskFullError, noSpaceLine, sudoRefusal, sudoRefusedError } from './host-faults.js';
 
 /**
  * The one remote-exec path: one command on one SSH channel, with a timeout, an output cap, and an exit
@@ -20,6 +21,8 @@ export interface RunOptions {
   readonly okExitCodes?: readonly number[];
   /** Cap on stdout + stderr; the pool's default when absent. Output from a host is untrusted. */
   readonly maxOutputBytes?: number;
+  /** The directory the command writes into, named in `E_HOST_DISK_FULL` when the host's disk is full. */
+  readonly writesTo?: string;
 }
 
 export interface RunResult {
@@ -75,23 +78,41 @@ export function stderrTail(stderr: string): string {
   return lines.length > STDERR_TAIL_CHARS ? `…${lines.slice(-STDERR_TAIL_CHARS)}` : lines;
 }
 
+/** How a command was run, as far as judging its outcome needs to know. */
+export interface RunContext {
+  /** The SSH user, when the command went through `sudo -n`: its refusals are told apart from the command's failures. */
+  readonly sudoUser?: string | undefined;
+  /** The directory the command writes into, named when the host's disk is full. */
+  readonly writesTo?: string | undefined;
+}
+
 /**
- * Judges an outcome: an allowed exit code is a result, anything else is `E_REMOTE_COMMAND` with host,
- * command, exit code and the stderr tail. Transient: a command that failed is retried within the budget and
- * then surfaced; it never reverts a commit on its own (health is judged by probes, not by exit codes).
+ * Judges an outcome: an allowed exit code is a result, anything else is an error with host, command, exit
+ * code and the stderr tail. Before the exit code is trusted, sudo refusing (`E_SUDO_REFUSED`: it exits 1,
+ * which some callers allow) and a full disk (`E_HOST_DISK_FULL`) are recognised here, once for every
+ * remote command: class conflict, since retrying cannot help until a person acts on the host. Any other
+ * failure is `E_REMOTE_COMMAND`, transient: retried within the budget and then surfaced; it never reverts
+ * a commit on its own (health is judged by probes, not by exit codes).
  */
 export function judgeOutcome(
   host: string,
   argv: readonly string[],
   outcome: ExecOutcome,
   okExitCodes: readonly number[] = [],
+  context: RunContext = {},
 ): RunResult {
   const stdout = outcome.stdout.toString('utf8');
   const stderr = outcome.stderr.toString('utf8');
+  const command = describeArgv(argv);
+  if (outcome.kind === 'exited' && context.sudoUser !== undefined) {
+    const refusal = sudoRefusal(outcome.code, stderr);
+    if (refusal !== undefined) throw sudoRefusedError(host, context.sudoUser, command, refusal);
+  }
   if (outcome.kind === 'exited' && (outcome.code === 0 || okExitCodes.includes(outcome.code))) {
     return { code: outcome.code, stdout, stderr };
   }
-  const command = describeArgv(argv);
+  const noSpace = noSpaceLine(stderr);
+  if (noSpace !== undefined) throw diskFullError(host, command, noSpace, context.writesTo);
   const how = outcome.kind === 'exited' ? `exited ${outcome.code}` : `was killed by signal ${outcome.signal}`;
   const tail = stderrTail(stderr);
   throw new TendError('E_REMOTE_COMMAND', 'transient', `${host}: \`${command}\` ${how}${tail === '' ? '' : `: ${tail}`}`, {

@@ -32,8 +32,13 @@ export function quoteArgv(argv: readonly string[]): string {
  */
 export function remoteCommandText(user: string, argv: readonly string[], sudo: boolean, timeoutMs?: number): string {
   const bounded = timeoutMs === undefined ? argv : ['timeout', '-k', REMOTE_KILL_AFTER, secondsText(timeoutMs), ...argv];
-  const words = sudo && user !== 'root' ? ['sudo', '-n', '--', ...bounded] : bounded;
+  const words = runsThroughSudo(user, sudo) ? ['sudo', '-n', '--', ...bounded] : bounded;
   return quoteArgv(words);
+}
+
+/** Whether a command asked to run as root goes through `sudo -n`: it does unless the host's user is root. */
+export function runsThroughSudo(user: string, sudo: boolean): boolean {
+  return sudo && user !== 'root';
 }
 
 /** Seconds between the remote TERM and KILL. */

@@ -87,7 +87,7 @@ export function classifyConnectError(
         where,
         hint:
           `Add tend's public key to ~${t.user}/.ssh/authorized_keys on the host, or fix user in inventory.yml ` +
-          'or the key tend uses (TEND_SSH_KEY). A refused key is not retried on the same inputs.',
+          'or the key tend uses (TEND_SSH_KEY), then `tend retry`. A refused key is not tried again until then or a new commit.',
         cause: error,
       });
     case 'handshake':

@@ -20,7 +20,7 @@ import {
   type RunOptions,
   type RunResult,
 } from './remote-command.js';
-import { remoteCommandText } from './shell-quote.js';
+import { remoteCommandText, runsThroughSudo } from './shell-quote.js';
 import { classifyConnectError, hostKeyError, type ConnectTarget } from './ssh-errors.js';
 import { Semaphore } from './semaphore.js';
 
@@ -74,6 +74,25 @@ interface HostSlot {
   connecting: Promise<Connection> | undefined;
 }
 
+/**
+ * Connect failures that are the host refusing us, not the network failing: a host key that is not the
+ * pinned one, our login refused, no common algorithms. Trying again changes nothing until someone acts, and
+ * a stalled service is polled every few seconds: each try would be one more connection a possibly hostile
+ * host sees. The pool remembers them until `forgetRefusals`.
+ */
+const REFUSAL_CODES: ReadonlySet<string> = new Set(['E_HOSTKEY', 'E_SSH_AUTH', 'E_SSH_HANDSHAKE']);
+
+/** The part of the pool the daemon tells when a person or a commit may have fixed what a host refused. */
+export interface RefusalMemory {
+  forgetRefusals(host?: string): void;
+}
+
+interface Refusal {
+  /** What was connected to: a different identity (a new pin, address, port or user) is tried at once. */
+  readonly identity: string;
+  readonly error: TendError;
+}
+
 const noopLogger: SshLogger = { debug: () => undefined, warn: () => undefined };
 
 /**
@@ -81,12 +100,14 @@ const noopLogger: SshLogger = { debug: () => undefined, warn: () => undefined };
  * listener from the moment it exists (ssh2 emits 'error' for a reset or a keepalive timeout, and without a
  * listener that kills the process), a pinned host key, keepalives, and at most 8 channels at a time.
  */
-export class SshPool implements RemoteRunner {
+export class SshPool implements RemoteRunner, RefusalMemory {
   readonly #options: SshPoolOptions;
   readonly #log: SshLogger;
   readonly #hosts: Semaphore;
   readonly #channelsPerHost: number;
   readonly #slots = new Map<string, HostSlot>();
+  /** By host name. */
+  readonly #refusals = new Map<string, Refusal>();
   #privateKey: Promise<string> | undefined;
   #closed = false;
 
@@ -114,7 +135,10 @@ export class SshPool implements RemoteRunner {
         stdin: options.stdin,
       }),
     );
-    return judgeOutcome(host.name, argv, outcome, options.okExitCodes);
+    return judgeOutcome(host.name, argv, outcome, options.okExitCodes, {
+      sudoUser: runsThroughSudo(host.user, options.sudo === true) ? host.user : undefined,
+      writesTo: options.writesTo,
+    });
   }
 
   /** An SFTP session on the host's connection, holding one of its channel slots, closed afterwards. */
@@ -149,6 +173,17 @@ export class SshPool implements RemoteRunner {
    */
   async connect(host: SshHost): Promise<void> {
     await this.withConnection(host, async () => undefined);
+  }
+
+  /**
+   * Forgets that a host (or every host) refused us, so the next use connects again. Until then a host that
+   * refused (E_HOSTKEY, E_SSH_AUTH, E_SSH_HANDSHAKE) is answered with the same error without connecting,
+   * as long as its identity (name, address, port, user, pinned keys) is the same. For `tend retry` and a
+   * new commit.
+   */
+  forgetRefusals(host?: string): void {
+    if (host === undefined) this.#refusals.clear();
+    else this.#refusals.delete(host);
   }
 
   /** Drops one host's connection; the next use reconnects. */
@@ -248,6 +283,15 @@ export class SshPool implements RemoteRunner {
     const target: ConnectTarget = { host: host.name, address: host.address, port: host.port, user: host.user };
     const pinned = await this.pinnedKeys(host, target);
     const pinnedFingerprints = pinned.map((key) => keyFingerprint(key.blob));
+    const identity = JSON.stringify([host.name, host.address, host.port, host.user, pinnedFingerprints]);
+    const refusal = this.#refusals.get(host.name);
+    if (refusal !== undefined) {
+      if (refusal.identity === identity) {
+        this.#log.debug({ host: host.name, code: refusal.error.code }, 'ssh connect skipped: the host refused before');
+        throw refusal.error;
+      }
+      this.#refusals.delete(host.name);
+    }
     const privateKey = await this.privateKey(target);
     let verdict: HostKeyVerdict | undefined;
 
@@ -299,6 +343,7 @@ export class SshPool implements RemoteRunner {
       client.destroy();
       const classified = classifyConnectError(error, target, verdict, pinnedFingerprints);
       this.#log.warn({ host: host.name, code: classified.code }, 'ssh connect failed');
+      if (REFUSAL_CODES.has(classified.code)) this.#refusals.set(host.name, { identity, error: classified });
       throw classified;
     }
     if (verdict?.kind !== 'accepted') {

@@ -1,4 +1,5 @@
 export { revertMessage, parseRevertTrailers, revertedCommitOf, isTendRevert } from './revert-message.js';
+export { describeProbe } from './probe-evidence.js';
 export type { RevertEvidence, RevertReason, RevertedCommit } from './revert-message.js';
 export { createRevertCommit, RevertConflictError } from './create-revert.js';
 export type { CreateRevertOptions, RevertCommit, RevertIdentity } from './create-revert.js';

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ensurePackages } from './debian-packages.js';
 
 /**
  * Debian's headless Chromium for tests that look at tend's status page in a real browser: the sandbox
@@ -19,11 +19,7 @@ export const CHROMIUM_TIMEOUT_MS = 90_000;
 
 /** Debian's chromium, installed on first use: the sandbox has no browser download, apt does. */
 export async function ensureChromium(): Promise<void> {
-  if (existsSync(CHROMIUM)) return;
-  if (process.getuid?.() !== 0) throw new Error(`${CHROMIUM} is missing and installing it needs root: apt-get install -y --no-install-recommends chromium`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  await run('apt-get', ['update'], { env, timeout: INSTALL_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
-  await run('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { env, timeout: INSTALL_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
+  await ensurePackages([[CHROMIUM, 'chromium']]);
 }
 
 /** One headless chromium run with its own profile, so runs never share state or wait on each other's lock. */

@@ -1,11 +1,12 @@
-import { access, constants, mkdir, readFile, rmdir, stat } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { mkdir, readFile, rmdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ensurePackages as ensureDebianPackages, PackageInstallError, type RequiredProgram } from '../../support/debian-packages.js';
 import { CGROUP_SUBTREE } from './layout.js';
 import { HarnessError } from './errors.js';
-import { harnessPath, runCommand } from './run-command.js';
+import { runCommand } from './run-command.js';
 
 /** Programs the harness runs on this machine, and the Debian package that provides each. */
-const REQUIRED_PROGRAMS: ReadonlyArray<readonly [program: string, debianPackage: string]> = [
+const REQUIRED_PROGRAMS: readonly RequiredProgram[] = [
   ['systemd-nspawn', 'systemd-container'],
   ['debootstrap', 'debootstrap'],
   ['ip', 'iproute2'],
@@ -17,19 +18,6 @@ const REQUIRED_PROGRAMS: ReadonlyArray<readonly [program: string, debianPackage:
   ['mountpoint', 'util-linux'],
   ['tar', 'tar'],
 ];
-
-async function findProgram(program: string): Promise<string | undefined> {
-  for (const dir of harnessPath().split(delimiter)) {
-    const candidate = join(dir, program);
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
 
 export function assertRoot(): void {
   if (process.getuid?.() !== 0) {
@@ -43,33 +31,12 @@ export function assertRoot(): void {
 
 /** Installs whatever is missing with apt-get, so a fresh Debian machine needs no manual step. */
 export async function ensurePackages(log: (line: string) => void = () => undefined): Promise<string[]> {
-  const missing = new Set<string>();
-  for (const [program, debianPackage] of REQUIRED_PROGRAMS) {
-    if ((await findProgram(program)) === undefined) missing.add(debianPackage);
-  }
-  if (missing.size === 0) return [];
-  if ((await findProgram('apt-get')) === undefined) {
-    throw new HarnessError(
-      'E_HARNESS_PACKAGES',
-      `missing packages ${[...missing].join(', ')} and no apt-get to install them`,
-      'the harness supports Debian/Ubuntu machines; install the packages by hand on others',
-    );
-  }
-  const packages = [...missing].sort();
-  log(`installing ${packages.join(' ')} with apt-get`);
-  const env = { ...process.env, PATH: harnessPath(), DEBIAN_FRONTEND: 'noninteractive' };
   try {
-    await runCommand('apt-get', ['update', '-q'], { env });
-    await runCommand('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], { env });
+    return await ensureDebianPackages(REQUIRED_PROGRAMS, log);
   } catch (error) {
-    throw new HarnessError(
-      'E_HARNESS_PACKAGES',
-      `could not install ${packages.join(', ')} with apt-get`,
-      'check that the Debian mirror is reachable (see the cause), then run the tests again',
-      { cause: error },
-    );
+    if (!(error instanceof PackageInstallError)) throw error;
+    throw new HarnessError('E_HARNESS_PACKAGES', error.summary, error.hint, { cause: error.cause ?? error });
   }
-  return packages;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { delimiter } from 'node:path';
+import { pathWithSbin } from '../../support/debian-packages.js';
 import { CommandFailedError } from './errors.js';
 
 export interface RunOptions {
@@ -19,13 +19,8 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-// vitest, npm and sudo may give us a PATH without the sbin directories where ip, nft and mount live.
-const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
-
-export function harnessPath(): string {
-  const current = (process.env['PATH'] ?? '/usr/bin:/bin').split(delimiter);
-  return [...current, ...SBIN_DIRS.filter((dir) => !current.includes(dir))].join(delimiter);
-}
+/** PATH with the sbin directories where ip, nft and mount live, which vitest, npm and sudo may leave out. */
+export const harnessPath = pathWithSbin;
 
 /** Runs one program with an argv (no shell, so nothing needs quoting) and collects its output. */
 export function runCommand(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {

@@ -1,6 +1,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { chmod, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -49,7 +49,10 @@ export async function startLoopbackSshd(): Promise<LoopbackSshd> {
   const otherHostKey = await keygen(join(dir, 'other_host_ed25519'));
   const clientPub = await keygen(join(dir, 'client'));
   await keygen(join(dir, 'refused'));
-  await writeFile(join(dir, 'authorized_keys'), `${clientPub}\n`, { mode: 0o600 });
+  // sshd reads authorized_keys as the user logging in: readable by a non-root test user too. It holds only
+  // the client's public key; the private keys in the directory stay 0600.
+  await writeFile(join(dir, 'authorized_keys'), `${clientPub}\n`, { mode: 0o644 });
+  await chmod(dir, 0o755);
   const port = await freePort();
   const config = [
     `Port ${port}`,
@@ -73,13 +76,17 @@ export async function startLoopbackSshd(): Promise<LoopbackSshd> {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
+  // A missing binary is an 'error' event, not a throw: without a listener it is an uncaught exception.
+  child.once('error', (error) => {
+    log += `${error.message} (test/unit/global-setup.ts installs openssh-server)`;
+  });
   child.stderr?.on('data', (chunk: Buffer) => {
     log += chunk.toString();
     if (process.env['TEND_SSHD_LOGLEVEL'] !== undefined) process.stderr.write(chunk);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let attempt = 0; !(await accepts(port)); attempt += 1) {
-    if (child.exitCode !== null || attempt > 100) {
+    if (child.exitCode !== null || child.pid === undefined || attempt > 100) {
       child.kill('SIGKILL');
       throw new Error(`loopback sshd did not start: ${log}`);
     }
@@ -100,4 +107,86 @@ export async function startLoopbackSshd(): Promise<LoopbackSshd> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A TCP forwarder to the loopback sshd that counts the connections it accepts: what a host sees. */
+export interface CountingProxy {
+  readonly port: number;
+  /** Connections accepted so far. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+export async function startCountingProxy(targetPort: number): Promise<CountingProxy> {
+  let accepted = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((incoming) => {
+    accepted += 1;
+    const outgoing = connect({ host: '127.0.0.1', port: targetPort });
+    for (const socket of [incoming, outgoing]) {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    incoming.pipe(outgoing).pipe(incoming);
+    incoming.once('close', () => outgoing.destroy());
+    outgoing.once('close', () => incoming.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the counting proxy has no TCP port');
+  return {
+    port: address.port,
+    connections: () => accepted,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * A throwaway login user on this machine for the loopback sshd: no sudoers rule (so `sudo -n` asks for a
+ * password), and a home on a tiny tmpfs that is full once a few KiB are written. Removed by `remove()`.
+ */
+export interface ThrowawayUser {
+  readonly name: string;
+  readonly home: string;
+  remove(): Promise<void>;
+}
+
+export async function createThrowawayUser(homeBytes: number): Promise<ThrowawayUser> {
+  const name = `tendt${process.pid}`;
+  const home = await mkdtemp(join(tmpdir(), 'tend-home-'));
+  // A run killed before its cleanup leaves its user behind; the name is this process's, so it is ours.
+  await run('userdel', [name]).catch(() => undefined);
+  // '*' rather than useradd's locked '!': sshd without PAM refuses a locked account even for key logins.
+  await run('useradd', ['--no-create-home', '--home-dir', home, '--shell', '/bin/sh', '--password', '*', name]);
+  try {
+    await mountTinyTmpfs(home, homeBytes);
+    await run('chown', [`${name}:${name}`, home]);
+  } catch (error) {
+    await run('userdel', [name]).catch(() => undefined);
+    throw error;
+  }
+  return {
+    name,
+    home,
+    async remove() {
+      await unmount(home);
+      await rm(home, { recursive: true, force: true });
+      // --force: the user's sshd session may still be closing, and plain userdel refuses a user in use.
+      await run('userdel', ['--force', name]);
+    },
+  };
+}
+
+/** A tmpfs of `bytes` at `dir`: a filesystem a test can fill in a moment. Needs root, as the loopback sshd does. */
+export async function mountTinyTmpfs(dir: string, bytes: number): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await run('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0755`, 'tend-test-full', dir]);
+}
+
+export async function unmount(dir: string): Promise<void> {
+  await run('umount', ['--lazy', dir]).catch(() => undefined);
 }

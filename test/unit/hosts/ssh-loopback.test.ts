@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stageRelease, writeFileAtomic, type SshHost } from '../../../src/hosts/index.js';
 import { SshPool } from '../../../src/hosts/ssh-pool.js';
 import { freePort } from '../../support/free-port.js';
 import { rejectionOf } from '../../support/tend-error.js';
-import { startLoopbackSshd, type LoopbackSshd } from './loopback-sshd.js';
+import { createThrowawayUser, mountTinyTmpfs, startCountingProxy, startLoopbackSshd, unmount, type LoopbackSshd, type ThrowawayUser } from './loopback-sshd.js';
 
 /**
  * The SSH layer against a real OpenSSH server on 127.0.0.1 (started here, with its own host key; the
@@ -231,5 +231,160 @@ describe('file transfer', { timeout: 60_000 }, () => {
     } finally {
       await pool.run(host, ['rm', '-rf', '--', `/var/lib/tend/releases/${service}`]);
     }
+  });
+});
+
+describe('refused hosts are not reconnected until their refusal is forgotten', { timeout: 60_000 }, () => {
+  it('answers a host whose key changed with the same E_HOSTKEY without connecting again, until forgetRefusals', async () => {
+    const proxy = await startCountingProxy(sshd.port);
+    const refusing = new SshPool({ privateKeyPath: sshd.clientKeyPath, connectTimeoutMs: 10_000 });
+    const changed: SshHost = { ...host, name: 'rekeyed', port: proxy.port, hostKey: sshd.otherHostKey };
+    try {
+      const first = await rejectionOf(refusing.run(changed, ['true']));
+      expect(first.code).toBe('E_HOSTKEY');
+      expect(proxy.connections()).toBe(1);
+      for (let poll = 0; poll < 5; poll += 1) expect(await rejectionOf(refusing.run(changed, ['true']))).toBe(first);
+      expect(proxy.connections()).toBe(1);
+
+      refusing.forgetRefusals('someone-else');
+      await rejectionOf(refusing.run(changed, ['true']));
+      expect(proxy.connections()).toBe(1);
+
+      refusing.forgetRefusals('rekeyed');
+      expect((await rejectionOf(refusing.run(changed, ['true']))).code).toBe('E_HOSTKEY');
+      expect(proxy.connections()).toBe(2);
+    } finally {
+      await refusing.close();
+      await proxy.close();
+    }
+  });
+
+  it('tries at once when a new commit pins another key for the host (its identity changed)', async () => {
+    const proxy = await startCountingProxy(sshd.port);
+    const refusing = new SshPool({ privateKeyPath: sshd.clientKeyPath, connectTimeoutMs: 10_000 });
+    const changed: SshHost = { ...host, name: 'rekeyed', port: proxy.port, hostKey: sshd.otherHostKey };
+    try {
+      await rejectionOf(refusing.run(changed, ['true']));
+      await expect(refusing.run({ ...changed, hostKey: sshd.hostKey }, ['echo', 'repinned'])).resolves.toMatchObject({ stdout: 'repinned\n' });
+      expect(proxy.connections()).toBe(2);
+    } finally {
+      await refusing.close();
+      await proxy.close();
+    }
+  });
+
+  it('does not retry a refused login (E_SSH_AUTH) until every refusal is forgotten', async () => {
+    const proxy = await startCountingProxy(sshd.port);
+    const refused = new SshPool({ privateKeyPath: sshd.refusedKeyPath, connectTimeoutMs: 10_000 });
+    const target: SshHost = { ...host, port: proxy.port };
+    try {
+      const first = await rejectionOf(refused.run(target, ['true']));
+      expect(first.code).toBe('E_SSH_AUTH');
+      expect(await rejectionOf(refused.run(target, ['true']))).toBe(first);
+      expect(proxy.connections()).toBe(1);
+      refused.forgetRefusals();
+      await rejectionOf(refused.run(target, ['true']));
+      expect(proxy.connections()).toBe(2);
+    } finally {
+      await refused.close();
+      await proxy.close();
+    }
+  });
+
+  it('keeps reconnecting to an unreachable host: that is transient, bounded by the retry budget, not refused', async () => {
+    const proxy = await startCountingProxy(await freePort());
+    const flaky = new SshPool({ privateKeyPath: sshd.clientKeyPath, connectTimeoutMs: 10_000 });
+    try {
+      expect((await rejectionOf(flaky.run({ ...host, name: 'flaky', port: proxy.port }, ['true']))).code).toBe('E_HOST_UNREACHABLE');
+      await rejectionOf(flaky.run({ ...host, name: 'flaky', port: proxy.port }, ['true']));
+      expect(proxy.connections()).toBe(2);
+    } finally {
+      await flaky.close();
+      await proxy.close();
+    }
+  });
+});
+
+describe('faults a host reports are classified where they happen', { timeout: 60_000 }, () => {
+  /** A login user whose sudo asks for a password, with a home on a 256 KiB filesystem. */
+  let user: ThrowawayUser;
+  let userHost: SshHost;
+  /** A 256 KiB filesystem root writes to. */
+  let full: string;
+
+  beforeAll(async () => {
+    user = await createThrowawayUser(256 * 1024);
+    userHost = { ...host, name: 'web-1', user: user.name };
+    full = join(scratch, 'full');
+    await mountTinyTmpfs(full, 256 * 1024);
+  }, 30_000);
+
+  afterAll(async () => {
+    pool.closeHost('web-1');
+    if (full !== undefined) await unmount(full);
+    await user?.remove();
+  });
+
+  it('reports `sudo -n` asking for a password as E_SUDO_REFUSED (conflict) with a hint naming sudoers', async () => {
+    await expect(pool.run(userHost, ['id', '-un'])).resolves.toMatchObject({ stdout: `${user.name}\n` });
+    const error = await rejectionOf(pool.run(userHost, ['systemctl', 'daemon-reload'], { sudo: true }));
+    expect(error.code).toBe('E_SUDO_REFUSED');
+    expect(error.errorClass).toBe('conflict');
+    expect(error.message).toContain('sudo: a password is required');
+    expect(error.where).toEqual({ host: 'web-1', command: 'systemctl daemon-reload' });
+    expect(error.hint).toContain(`${user.name} ALL=(root) NOPASSWD: ALL`);
+    expect(error.hint).toContain('/etc/sudoers.d/tend');
+  });
+
+  it('reports a sudo refusal even for a command whose exit code 1 is allowed', async () => {
+    // stopAndDisableUnits allows 1 ("no such unit"); sudo refusing also exits 1.
+    const error = await rejectionOf(pool.run(userHost, ['systemctl', 'disable', '--now', '--', 'x.timer'], { sudo: true, okExitCodes: [1, 5] }));
+    expect(error.code).toBe('E_SUDO_REFUSED');
+  });
+
+  it('reports a full disk under a write (stdin) as E_HOST_DISK_FULL with the host\'s own message', async () => {
+    const path = join(full, 'env');
+    const error = await rejectionOf(writeFileAtomic(pool, host, path, Buffer.alloc(1024 * 1024, 'x'), 0o600));
+    expect(error.code).toBe('E_HOST_DISK_FULL');
+    expect(error.errorClass).toBe('conflict');
+    expect(error.message).toContain(`loopback: ${full}: `);
+    expect(error.message).toContain('No space left on device');
+    expect(error.hint).toMatch(/free space/i);
+    expect(error.hint).toContain('tend retry');
+  });
+
+  it('reports a full disk under the release directory while staging as E_HOST_DISK_FULL', async () => {
+    const bytes = Buffer.alloc(1024 * 1024, 'y');
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const service = `tendfull${process.pid}`;
+    const releases = `/var/lib/tend/releases/${service}`;
+    await mountTinyTmpfs(releases, 256 * 1024);
+    try {
+      const error = await rejectionOf(stageRelease(pool, host, service, sha, 'server.sh', bytes));
+      expect(error.code).toBe('E_HOST_DISK_FULL');
+      expect(error.message).toContain(`loopback: ${releases}: `);
+      expect(error.message).toContain('No space left on device');
+    } finally {
+      await unmount(releases);
+      await rm(releases, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a full home during the SFTP staging upload as E_HOST_DISK_FULL, and leaves no partial upload behind', async () => {
+    const error = await rejectionOf(writeFileAtomic(pool, userHost, join(scratch, 'never'), Buffer.alloc(1024 * 1024, 'z'), 0o644, { via: 'sftp' }));
+    expect(error.code).toBe('E_HOST_DISK_FULL');
+    expect(error.message).toContain(`web-1: ${user.home}: `);
+    expect(error.message).toContain('No space left on device');
+    expect(await readdir(user.home)).toEqual([]);
+  });
+
+  it('leaves no staged upload in the home when the root-side copy fails', async () => {
+    // The upload fits in root's home (its passwd entry, which is what sshd uses); the copy as root then hits
+    // the full filesystem.
+    const uploads = async (): Promise<string[]> => (await readdir(userInfo().homedir)).filter((name) => name.startsWith('.tend-upload-'));
+    const before = await uploads();
+    const error = await rejectionOf(writeFileAtomic(pool, host, join(full, 'big'), Buffer.alloc(1024 * 1024, 'w'), 0o644, { via: 'sftp' }));
+    expect(error.code).toBe('E_HOST_DISK_FULL');
+    expect((await uploads()).filter((name) => !before.includes(name))).toEqual([]);
   });
 });
