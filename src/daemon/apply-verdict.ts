@@ -1,5 +1,5 @@
 import type { ErrorClass, TendError } from '../errors/index.js';
-import type { RevertEvidence } from '../rollback/index.js';
+import { describeProbe, type RevertEvidence } from '../rollback/index.js';
 import type { ApplyResult, RetryPolicy, ServiceRolloutResult } from '../rollout/index.js';
 import type { Halt, Journal } from '../state/index.js';
 import { withConditions, type ConditionFields } from './conditions.js';
@@ -99,7 +99,7 @@ export function judgeApply(input: ApplyVerdictInput): ApplyVerdict {
       }
       case 'failed-transient': {
         const cause = one.outcome?.cause;
-        const failure = { code: cause?.code ?? one.code ?? 'E_TRANSIENT', detail: cause === undefined ? one.detail : `${cause.host}: ${cause.detail}` };
+        const failure = { code: cause?.code ?? one.code ?? 'E_TRANSIENT', detail: cause === undefined ? one.detail : onHost(cause.host, cause.detail) };
         const verdict = spendAttempt(retries[service], head, failure, now, input.retry, input.random);
         retries[service] = verdict.budget;
         if (verdict.kind === 'retry') {
@@ -192,7 +192,7 @@ function haltOf(result: ServiceRolloutResult): Omit<Halt, 'since' | 'commit' | '
   return {
     code: cause?.code ?? result.code ?? 'E_ROLLOUT_FAILED',
     errorClass,
-    message: `${result.service}: ${cause === undefined ? result.detail : `${cause.host}: ${cause.detail}`}`,
+    message: `${result.service}: ${cause === undefined ? result.detail : onHost(cause.host, cause.detail)}`,
     hint: step?.hint ?? 'A person must act: see the message; nothing is retried until a new commit or `tend retry`.',
   };
 }
@@ -205,12 +205,14 @@ export function evidenceOf(result: ServiceRolloutResult, rolloutId: string): Rev
     service: result.service,
     failedHosts: failed.map((step) => step.host),
     errorCode: failed[0]?.code ?? result.code ?? 'E_ROLLOUT_FAILED',
-    probe:
-      probe === undefined
-        ? undefined
-        : `${probe.ok ? 'ok' : 'failed'}${probe.status === undefined ? '' : ` status ${probe.status}`}${probe.error === undefined ? '' : ` ${probe.error}`} after ${probe.latencyMs} ms`,
+    probe: probe === undefined ? undefined : describeProbe(probe),
     rolloutId,
   };
+}
+
+/** A host's message, named after the host once: most messages from a host already start with its name. */
+function onHost(host: string, detail: string): string {
+  return detail.startsWith(`${host}:`) || detail.startsWith(`${host} `) ? detail : `${host}: ${detail}`;
 }
 
 function short(sha: string): string {

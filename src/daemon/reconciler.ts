@@ -133,7 +133,11 @@ export class Reconciler {
     const at = this.#now();
     try {
       const head = await this.#options.source.fetch();
-      if (head !== this.#latestHead) this.#log.info({ commit: head, previous: this.#latestHead }, 'branch head');
+      if (head !== this.#latestHead) {
+        this.#log.info({ commit: head, previous: this.#latestHead }, 'branch head');
+        // A new commit may carry a new host key or user: hosts that refused tend are asked again.
+        if (this.#latestHead !== undefined) this.#options.fleet.forgetRefusals();
+      }
       this.#latestHead = head;
       this.#fetchAttempts = 0;
       this.#options.metrics?.fetchSucceeded(at);
@@ -180,6 +184,8 @@ export class Reconciler {
         cleared.push(name);
       }
     }
+    // A person says the cause is fixed: a host that refused tend's key or login may be asked again.
+    if (kind === 'retry') this.#options.fleet.forgetRefusals();
     const acknowledgedRewrite = kind === 'ack' && cleared.length > 0 ? this.#latestHead : journal.acknowledgedRewrite;
     await this.#record({ ...journal, halted, retries, acknowledgedRewrite });
     this.#log.info({ kind, service, cleared }, 'operator cleared halts');

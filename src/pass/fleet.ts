@@ -1,4 +1,4 @@
-import { observeHosts, type ObservedHost, type RemoteFiles } from '../hosts/index.js';
+import { observeHosts, type ObservedHost, type RefusalMemory, type RemoteFiles } from '../hosts/index.js';
 import { applyPlan, type ApplyInput, type ApplyResult, type RolloutEffects } from '../rollout/index.js';
 import type { HostSpec } from '../spec/model.js';
 
@@ -12,11 +12,17 @@ export type FleetEffects = Omit<RolloutEffects, 'pool'>;
 export interface Fleet {
   observe(hosts: readonly HostSpec[], units: (host: string) => readonly string[]): Promise<ReadonlyMap<string, ObservedHost>>;
   apply(input: ApplyInput, effects: FleetEffects): Promise<ApplyResult>;
+  /**
+   * Hosts that refused tend (a changed host key, refused auth) are not connected to again until this is
+   * called: on a new commit and on `tend retry`, the moments a person may have fixed them.
+   */
+  forgetRefusals(host?: string): void;
 }
 
-export function sshFleet(pool: RemoteFiles): Fleet {
+export function sshFleet(pool: RemoteFiles & RefusalMemory): Fleet {
   return {
     observe: (hosts, units) => observeHosts(pool, hosts, units),
     apply: (input, effects) => applyPlan(input, { ...effects, pool }),
+    forgetRefusals: (host) => pool.forgetRefusals(host),
   };
 }

@@ -30,6 +30,12 @@ export class FakeFleet implements Fleet {
   /** Every apply: which services acted (a rollout attempt each). */
   readonly applies: string[][] = [];
   #runs = 0;
+  /** How often tend forgot the hosts that refused it (a new commit, `tend retry`). */
+  forgotten = 0;
+
+  forgetRefusals(): void {
+    this.forgotten += 1;
+  }
 
   /** What a host runs of a service now: its VERSION= line, or undefined. */
   versionOn(host: string, service: string): string | undefined {
