@@ -1,6 +1,6 @@
 import { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blockSshPort, changeHostKey, fillFilesystem, stopSshd, takeLinkDown, type Fault } from './harness/faults.js';
+import { blockSshPort, changeHostKey, fillFilesystem, requireSudoPassword, stopSshd, takeLinkDown, type Fault } from './harness/faults.js';
 import { sshArgs, type TestHost } from './harness/hosts.js';
 import { runCommand } from './harness/run-command.js';
 import { connectToHost } from './harness/ssh-client.js';
@@ -104,6 +104,16 @@ describe('host faults', () => {
     expect(write).toMatchObject({ code: 0, stdout: 'release' });
   });
 
+  it('sudo needs a password: the login works, sudo -n is refused; restore makes it run again', async () => {
+    const host = hosts[1]!;
+    const fault = await apply(requireSudoPassword(host));
+    const refused = await deployCanRun(host, 'sudo -n true');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/a password is required/);
+    await fault.restore();
+    expect((await deployCanRun(host, 'sudo -n true')).code).toBe(0);
+  });
+
   it('host key changed: the pinned key and OpenSSH strict checking refuse it; restore brings back the pinned key', async () => {
     const host = hosts[0]!;
     const fault = await apply(changeHostKey(host));
@@ -125,6 +135,7 @@ describe('host faults', () => {
     await fillFilesystem(first);
     await takeLinkDown(first);
     await blockSshPort(second, 'drop');
+    await requireSudoPassword(second);
     await stopSshd(third);
 
     const reused = await useHosts(3);

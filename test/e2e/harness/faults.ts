@@ -2,6 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  DEPLOY_SUDOERS,
+  DEPLOY_SUDOERS_FILE,
   FAULT_TABLE,
   FILL_DEFAULT_PATH,
   FILL_FS_SOURCE,
@@ -104,6 +106,16 @@ export async function fillFilesystem(host: TestHost, options: FillOptions = {}):
       await execInHost(host, ['sh', '-c', unmount, 'restore', path]);
     },
   };
+}
+
+/**
+ * `sudo -n` asks the deploy account for a password it does not have (sudoers without NOPASSWD), as on a
+ * host whose sudoers someone tightened: SSH logins work, every privileged command is refused.
+ */
+export async function requireSudoPassword(host: TestHost): Promise<Fault> {
+  const write = (line: string) => execInHost(host, ['sh', '-c', 'printf "%s\\n" "$1" >"$2" && chmod 0440 "$2" && visudo -cq', 'sudoers', line, DEPLOY_SUDOERS_FILE]);
+  await write(DEPLOY_SUDOERS.replace('NOPASSWD: ', ''));
+  return { host: host.name, description: 'sudo needs a password', restore: async () => void (await write(DEPLOY_SUDOERS)) };
 }
 
 export interface HostKeyFault extends Fault {

@@ -61,6 +61,9 @@ export interface StartHostsOptions {
 export const FAULT_TABLE = 'tend_fault';
 export const FILL_FS_SOURCE = 'tend-e2e-full';
 export const FILL_DEFAULT_PATH = '/var/lib/tend';
+/** The deploy account's sudoers entry as customize-rootfs.sh writes it (requireSudoPassword edits it). */
+export const DEPLOY_SUDOERS_FILE = '/etc/sudoers.d/deploy';
+export const DEPLOY_SUDOERS = 'deploy ALL=(ALL:ALL) NOPASSWD: ALL';
 
 const RUN_HOST_SCRIPT = join(HARNESS_DIR, 'run-host.sh');
 const NSPAWN_TMPFS_MARKER = join(STATE_DIR, 'nspawn-tmpfs-mounted');
@@ -406,8 +409,9 @@ async function undoLeftoverFaults(index: number): Promise<void> {
   if (keyChanged) await installHostKey(index, await pinnedHostKeyPath(index));
   const script =
     `findmnt -n -o SOURCE --mountpoint "$1" | grep -qx ${FILL_FS_SOURCE} && umount "$1"; ` +
+    'printf "%s\\n" "$3" >"$4"; chmod 0440 "$4"; ' +
     `if [ "$2" = yes ]; then systemctl restart ssh.service; else systemctl start ssh.service; fi`;
-  await execInHost(host, ['sh', '-c', script, 'undo-faults', FILL_DEFAULT_PATH, keyChanged ? 'yes' : 'no']);
+  await execInHost(host, ['sh', '-c', script, 'undo-faults', FILL_DEFAULT_PATH, keyChanged ? 'yes' : 'no', DEPLOY_SUDOERS, DEPLOY_SUDOERS_FILE]);
 }
 
 async function unmountHost(index: number): Promise<void> {
