@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { DaemonStatus, ServiceStatus } from '../../src/daemon/daemon-status.js';
+import type { DaemonStatus, ServiceStatus } from '../../src/status/index.js';
 import { freePort } from '../support/free-port.js';
 import { buildTend } from '../support/tend-cli.js';
 import {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { DaemonStatus, ServiceStatus } from '../../src/daemon/daemon-status.js';
+import type { DaemonStatus, ServiceStatus } from '../../src/status/index.js';
 import { freePort } from '../support/free-port.js';
 import { buildTend } from '../support/tend-cli.js';
 import { series } from '../unit/observability/exposition.js';

@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { DaemonStatus } from '../../src/daemon/daemon-status.js';
+import type { DaemonStatus } from '../../src/status/index.js';
 import { buildTend } from '../support/tend-cli.js';
 import {
   apiProbeAt500,
