@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { DaemonStatus } from '../daemon/daemon-status.js';
 import type { Logger } from '../observability/index.js';
-import { verifyWebhook } from '../source/index.js';
+import { verifyWebhook, webhookEventOf } from '../source/index.js';
 import { renderStatusPage, STATUS_PAGE_HEADERS } from './status-page.js';
 
 /** What the HTTP surface needs from the daemon; the server itself knows nothing of git or hosts. */
@@ -13,7 +13,7 @@ export interface DaemonApi {
   readonly metrics: () => Promise<{ readonly contentType: string; readonly text: string }>;
   /** Whether tend finished starting (journal read, source configured): /readyz. */
   readonly ready: () => boolean;
-  /** A verified push event: fetch soon. Coalesced by the daemon, never runs a pass inline. */
+  /** A verified push to the followed branch: fetch soon. Coalesced by the daemon, never runs a pass inline. */
   readonly poke: (reason: 'webhook') => void;
   readonly operator: (action: 'retry' | 'ack', service: string | undefined) => Promise<readonly string[]>;
   readonly pause: (service: string, pause: { readonly owner: string; readonly reason: string; readonly until: number }) => Promise<'paused' | 'unknown-service'>;
@@ -24,6 +24,8 @@ export interface ApiServerOptions {
   readonly listen: { readonly host: string; readonly port: number };
   /** Secret shared with the git host for `POST /hooks/git`; without one the endpoint answers 404. */
   readonly webhookSecret: string | undefined;
+  /** The branch tend follows: only a push to it pokes a pass. */
+  readonly branch: string;
   /** Bearer token for mutating endpoints (`POST /api/v1/retry`, `/ack`). */
   readonly operatorToken: string;
   readonly logger: Logger;
@@ -109,8 +111,22 @@ async function handle(api: DaemonApi, options: ApiServerOptions, request: Incomi
         options.logger.warn({ reason: verdict.reason }, 'webhook refused');
         return send(response, 401, { error: verdict.reason });
       }
-      api.poke('webhook');
-      return send(response, 202, { accepted: true, provider: verdict.provider });
+      const { provider } = verdict;
+      const event = webhookEventOf(provider, request.headers, body, options.branch);
+      switch (event.kind) {
+        case 'malformed':
+          options.logger.warn({ provider, reason: event.reason }, 'webhook unreadable');
+          return send(response, 400, { error: event.reason });
+        case 'ping':
+          options.logger.info({ provider }, 'webhook ping');
+          return send(response, 200, { pong: true, provider });
+        case 'ignored':
+          options.logger.info({ provider, reason: event.reason }, 'webhook ignored');
+          return send(response, 202, { ignored: event.reason, provider });
+        case 'push':
+          api.poke('webhook');
+          return send(response, 202, { accepted: true, provider, ref: event.ref });
+      }
     }
     case 'POST /api/v1/retry':
     case 'POST /api/v1/ack': {
