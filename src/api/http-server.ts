@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DaemonStatus } from '../daemon/daemon-status.js';
+import { TendError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
 import { verifyWebhook, webhookEventOf } from '../source/index.js';
 import { renderStatusPage, STATUS_PAGE_HEADERS } from './status-page.js';
@@ -49,7 +50,7 @@ export async function startApiServer(api: DaemonApi, options: ApiServerOptions):
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(options.listen, error)));
     server.listen(options.listen.port, options.listen.host, () => resolve());
   });
   const address = server.address() as AddressInfo;
@@ -62,6 +63,26 @@ export async function startApiServer(api: DaemonApi, options: ApiServerOptions):
         server.closeAllConnections();
       }),
   };
+}
+
+const PICK_ANOTHER = 'Pick another `listen` in the config (or `--listen`)';
+
+/** Why the system refused to bind `listen`, by errno: each is the operator's to fix, never a bug in tend. */
+const LISTEN_REFUSALS: ReadonlyMap<string, { readonly problem: string; readonly hint: string }> = new Map([
+  ['EADDRINUSE', { problem: 'is already in use', hint: `${PICK_ANOTHER}, or stop what holds the port (\`ss -ltnp\` shows it).` }],
+  ['EACCES', { problem: 'is not allowed to tend', hint: `${PICK_ANOTHER}: a port below 1024 needs root or CAP_NET_BIND_SERVICE.` }],
+  ['EADDRNOTAVAIL', { problem: 'is not an address of this machine', hint: `${PICK_ANOTHER}: one of this machine's addresses (\`ip -brief address\`), 127.0.0.1 or 0.0.0.0.` }],
+  ['EAFNOSUPPORT', { problem: 'is not an address of this machine', hint: `${PICK_ANOTHER}: this machine has no IPv6; use an IPv4 address.` }],
+  ['ENOTFOUND', { problem: 'does not resolve to an address', hint: `${PICK_ANOTHER}: an IP address, which needs no DNS.` }],
+  ['EAI_AGAIN', { problem: 'does not resolve to an address', hint: `${PICK_ANOTHER}: an IP address, which needs no DNS.` }],
+]);
+
+/** A TendError for a refusal in LISTEN_REFUSALS; anything else stays as it is, which the CLI shows as tend's bug. */
+function listenError(listen: ApiServerOptions['listen'], error: NodeJS.ErrnoException): Error {
+  const refusal = error.code === undefined ? undefined : LISTEN_REFUSALS.get(error.code);
+  if (refusal === undefined) return error;
+  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  return new TendError('E_CONFIG_LISTEN', 'invalid', `listen ${host}:${listen.port} ${refusal.problem}`, { hint: refusal.hint, cause: error });
 }
 
 async function handle(api: DaemonApi, options: ApiServerOptions, request: IncomingMessage, response: ServerResponse): Promise<void> {
