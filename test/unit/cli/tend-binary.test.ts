@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +49,12 @@ describe('the tend binary: validate, render, help', () => {
     expect(run.stdout).toMatch(/^LimitNOFILE=10000$/m);
     expect(run.stdout).toMatch(/^MemoryMax=1G$/m);
     expect(run.stdout).toContain('API_TOKEN="<secret:api_token>"');
+  });
+
+  it('prints the version of package.json with --version, the one tend_build_info exports', async () => {
+    const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+    const run = await runTend(['--version']);
+    expect(run).toMatchObject({ code: 0, stdout: `${version}\n` });
   });
 
   it('exits 2 on an unknown option', async () => {
