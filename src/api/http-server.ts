@@ -2,8 +2,9 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DaemonStatus } from '../status/index.js';
+import { TendError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
-import { verifyWebhook } from '../source/index.js';
+import { verifyWebhook, webhookEventOf } from '../source/index.js';
 import { renderStatusPage, STATUS_PAGE_HEADERS } from './status-page.js';
 
 /** What the HTTP surface needs from the daemon; the server itself knows nothing of git or hosts. */
@@ -13,7 +14,7 @@ export interface DaemonApi {
   readonly metrics: () => Promise<{ readonly contentType: string; readonly text: string }>;
   /** Whether tend finished starting (journal read, source configured): /readyz. */
   readonly ready: () => boolean;
-  /** A verified push event: fetch soon. Coalesced by the daemon, never runs a pass inline. */
+  /** A verified push to the followed branch: fetch soon. Coalesced by the daemon, never runs a pass inline. */
   readonly poke: (reason: 'webhook') => void;
   readonly operator: (action: 'retry' | 'ack', service: string | undefined) => Promise<readonly string[]>;
   readonly pause: (service: string, pause: { readonly owner: string; readonly reason: string; readonly until: number }) => Promise<'paused' | 'unknown-service'>;
@@ -24,6 +25,8 @@ export interface ApiServerOptions {
   readonly listen: { readonly host: string; readonly port: number };
   /** Secret shared with the git host for `POST /hooks/git`; without one the endpoint answers 404. */
   readonly webhookSecret: string | undefined;
+  /** The branch tend follows: only a push to it pokes a pass. */
+  readonly branch: string;
   /** Bearer token for mutating endpoints (`POST /api/v1/retry`, `/ack`). */
   readonly operatorToken: string;
   readonly logger: Logger;
@@ -47,7 +50,7 @@ export async function startApiServer(api: DaemonApi, options: ApiServerOptions):
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(options.listen, error)));
     server.listen(options.listen.port, options.listen.host, () => resolve());
   });
   const address = server.address() as AddressInfo;
@@ -60,6 +63,26 @@ export async function startApiServer(api: DaemonApi, options: ApiServerOptions):
         server.closeAllConnections();
       }),
   };
+}
+
+const PICK_ANOTHER = 'Pick another `listen` in the config (or `--listen`)';
+
+/** Why the system refused to bind `listen`, by errno: each is the operator's to fix, never a bug in tend. */
+const LISTEN_REFUSALS: ReadonlyMap<string, { readonly problem: string; readonly hint: string }> = new Map([
+  ['EADDRINUSE', { problem: 'is already in use', hint: `${PICK_ANOTHER}, or stop what holds the port (\`ss -ltnp\` shows it).` }],
+  ['EACCES', { problem: 'is not allowed to tend', hint: `${PICK_ANOTHER}: a port below 1024 needs root or CAP_NET_BIND_SERVICE.` }],
+  ['EADDRNOTAVAIL', { problem: 'is not an address of this machine', hint: `${PICK_ANOTHER}: one of this machine's addresses (\`ip -brief address\`), 127.0.0.1 or 0.0.0.0.` }],
+  ['EAFNOSUPPORT', { problem: 'is not an address of this machine', hint: `${PICK_ANOTHER}: this machine has no IPv6; use an IPv4 address.` }],
+  ['ENOTFOUND', { problem: 'does not resolve to an address', hint: `${PICK_ANOTHER}: an IP address, which needs no DNS.` }],
+  ['EAI_AGAIN', { problem: 'does not resolve to an address', hint: `${PICK_ANOTHER}: an IP address, which needs no DNS.` }],
+]);
+
+/** A TendError for a refusal in LISTEN_REFUSALS; anything else stays as it is, which the CLI shows as tend's bug. */
+function listenError(listen: ApiServerOptions['listen'], error: NodeJS.ErrnoException): Error {
+  const refusal = error.code === undefined ? undefined : LISTEN_REFUSALS.get(error.code);
+  if (refusal === undefined) return error;
+  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  return new TendError('E_CONFIG_LISTEN', 'invalid', `listen ${host}:${listen.port} ${refusal.problem}`, { hint: refusal.hint, cause: error });
 }
 
 async function handle(api: DaemonApi, options: ApiServerOptions, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -109,8 +132,22 @@ async function handle(api: DaemonApi, options: ApiServerOptions, request: Incomi
         options.logger.warn({ reason: verdict.reason }, 'webhook refused');
         return send(response, 401, { error: verdict.reason });
       }
-      api.poke('webhook');
-      return send(response, 202, { accepted: true, provider: verdict.provider });
+      const { provider } = verdict;
+      const event = webhookEventOf(provider, request.headers, body, options.branch);
+      switch (event.kind) {
+        case 'malformed':
+          options.logger.warn({ provider, reason: event.reason }, 'webhook unreadable');
+          return send(response, 400, { error: event.reason });
+        case 'ping':
+          options.logger.info({ provider }, 'webhook ping');
+          return send(response, 200, { pong: true, provider });
+        case 'ignored':
+          options.logger.info({ provider, reason: event.reason }, 'webhook ignored');
+          return send(response, 202, { ignored: event.reason, provider });
+        case 'push':
+          api.poke('webhook');
+          return send(response, 202, { accepted: true, provider, ref: event.ref });
+      }
     }
     case 'POST /api/v1/retry':
     case 'POST /api/v1/ack': {

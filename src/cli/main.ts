@@ -31,6 +31,8 @@ export async function main(argv: readonly string[], terminal: Terminal = process
     return name === undefined ? EXIT_USAGE : 0;
   }
   if (name === '--version' || name === '-V') {
+    // This one file, not observability's index, so `--version` loads neither pino nor prom-client.
+    const { packageVersion } = await import('../observability/build-info.js');
     terminal.out(`${await packageVersion()}\n`);
     return 0;
   }
@@ -74,11 +76,4 @@ async function runCommand(command: Command, args: readonly string[], terminal: T
     if (error instanceof UsageError) return EXIT_USAGE;
     return EXIT_FAILURE;
   }
-}
-
-async function packageVersion(): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  const raw = await readFile(new URL('../../package.json', import.meta.url), 'utf8');
-  const version: unknown = (JSON.parse(raw) as { version?: unknown }).version;
-  return typeof version === 'string' ? version : 'unknown';
 }

@@ -53,7 +53,7 @@ export const runCommand: Command = {
   },
   exitCodes: [
     [EXIT_STOPPED, 'stopped by SIGTERM or SIGINT'],
-    [EXIT_INVALID, 'invalid configuration (every problem is printed), or the state directory is locked by another tend'],
+    [EXIT_INVALID, 'invalid configuration (every problem is printed), a `listen` address tend cannot bind (E_CONFIG_LISTEN), or the state directory is locked by another tend'],
     [2, 'usage error'],
   ],
   maxPositionals: 0,

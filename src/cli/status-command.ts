@@ -17,7 +17,9 @@ export const statusCommand: Command = {
   description:
     'Reads /status from `tend run` and prints the source, the last applied commit, any repo-wide stall\n' +
     '(an invalid commit with its file:line:col, a rewritten history) and one line per service, worst first,\n' +
-    'with its reason code, since when, and a hint. The exit code lets scripts and cron check convergence.',
+    'with its reason code, since when, and a hint. The exit code lets scripts and cron check convergence.\n\n' +
+    'States: Synced, Progressing, Waiting (for its deploy window), Degraded, RolledBack, Stalled (needs a\n' +
+    'person), Drifted (a host changed by hand) and Paused.',
   options: serverOptions,
   exitCodes: [
     [EXIT_CONVERGED, 'nothing is Degraded or Stalled'],

@@ -37,7 +37,7 @@ export interface ApplyVerdict {
   readonly journal: Journal;
   readonly next: NextStep;
   /** Services whose rollout of the head reached its final result in this pass (not each attempt). */
-  readonly finished: readonly { readonly service: string; readonly result: ServiceRolloutResult['result'] }[];
+  readonly finished: readonly { readonly service: string; readonly result: Exclude<ServiceRolloutResult['result'], 'unchanged'> }[];
   /** Services whose transient-failure budget was spent in this pass. */
   readonly exhausted: readonly string[];
   /** Every service of the commit is healthy at the head: it is the last applied commit now. */
@@ -55,7 +55,7 @@ export function judgeApply(input: ApplyVerdictInput): ApplyVerdict {
   const halted: Record<string, Halt> = { ...input.journal.halted };
   const retries = { ...input.journal.retries };
   const healthy: string[] = [];
-  const finished: { service: string; result: ServiceRolloutResult['result'] }[] = [];
+  const finished: { service: string; result: Exclude<ServiceRolloutResult['result'], 'unchanged'> }[] = [];
   const exhausted: string[] = [];
   let changeFailure: ServiceRolloutResult | undefined;
   let superseded = false;
@@ -75,11 +75,12 @@ export function judgeApply(input: ApplyVerdictInput): ApplyVerdict {
             ? { state: 'RolledBack', code: bad.code, errorClass: 'change', message: `${short(input.reverted)} was reverted by ${short(head)}; hosts run the previous version`, desiredCommit: head, revertCommit: head }
             : { state: 'Synced', message: 'every host runs the desired commit and is healthy', desiredCommit: head },
         );
-        if (one.result === 'succeeded') finished.push({ service, result: one.result });
+        if (one.result === 'succeeded') finished.push({ service, result: 'succeeded' });
         break;
       }
       case 'superseded':
         superseded = true;
+        finished.push({ service, result: one.result });
         break;
       case 'skipped':
         conditions.set(service, { state: 'Waiting', code: 'W_DEPENDENCY', message: one.detail, desiredCommit: head });
@@ -95,6 +96,7 @@ export function judgeApply(input: ApplyVerdictInput): ApplyVerdict {
           failedHosts: evidence.failedHosts,
         });
         changeFailure ??= one;
+        finished.push({ service, result: one.result });
         break;
       }
       case 'failed-transient': {

@@ -425,9 +425,10 @@ export class Reconciler {
       random: this.#random,
     });
     await this.#record(verdict.journal);
+    for (const one of verdict.finished) this.#options.metrics?.rolloutFinished(one.service, one.result);
     for (const one of result.services) {
       if (one.result === 'unchanged') continue;
-      this.#options.metrics?.rolloutFinished(one.service, one.result);
+      this.#options.metrics?.rolloutAttemptFinished(one.service, one.result);
       if (one.result === 'succeeded') this.#options.metrics?.serviceHealthyAt(one.service, headCommit.committedAt, this.#now());
       if (converged && one.result === 'succeeded') for (const host of plan.services.find((p) => p.service === one.service)?.batches.flat() ?? []) this.#options.metrics?.driftObserved(one.service, host.host, false);
     }

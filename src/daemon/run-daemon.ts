@@ -91,7 +91,7 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
           return cleared;
         },
       },
-      { listen: settings.listen, webhookSecret, operatorToken, logger },
+      { listen: settings.listen, webhookSecret, operatorToken, branch: settings.branch, logger },
     );
     cleanups.push(() => api.close());
     const stopWatching = source.watch(() => loop.trigger('watch'));

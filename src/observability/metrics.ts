@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorClass } from '../errors/index.js';
+import { packageVersion } from './build-info.js';
 
 /**
  * Every label value outside its known set becomes this one. It starts with `_`, which no service name
@@ -22,7 +23,7 @@ const ROLLBACK_RESULTS = ['pushed', 'conflict', 'failed', 'halted'] as const;
 
 /** How a reconcile pass ended: the daemon's pass outcome (`idle`, `again`, `retry`), or `failed` when it threw. */
 export type PassResult = (typeof PASS_RESULTS)[number];
-/** How one service's rollout ended; `unchanged` services had no rollout and are not counted. */
+/** How one service's rollout (or one attempt of it) ended; `unchanged` services had no rollout and are not counted. */
 export type RolloutMetricResult = (typeof ROLLOUT_RESULTS)[number];
 /**
  * What became of a revert tend decided it needs: `pushed` (the revert commit landed), `conflict` (git could
@@ -101,7 +102,18 @@ export class TendMetrics {
     labelNames: ['code', 'error_class'],
     registers: [this.#registry],
   });
-  readonly #rollouts = new Counter({ name: 'tend_rollouts_total', help: 'Service rollouts, by result.', labelNames: ['service', 'result'], registers: [this.#registry] });
+  readonly #rollouts = new Counter({
+    name: 'tend_rollouts_total',
+    help: 'Rollouts of a commit to a service, by final result: counted once per rollout when it ends, not per attempt (see tend_rollout_attempts_total).',
+    labelNames: ['service', 'result'],
+    registers: [this.#registry],
+  });
+  readonly #rolloutAttempts = new Counter({
+    name: 'tend_rollout_attempts_total',
+    help: 'Attempts at rolling a commit out to a service, by result: every attempt, each transient retry included.',
+    labelNames: ['service', 'result'],
+    registers: [this.#registry],
+  });
   readonly #rollbacks = new Counter({ name: 'tend_rollbacks_total', help: 'Reverts tend attempted for a service, by result (pushed, conflict, failed, halted).', labelNames: ['service', 'result'], registers: [this.#registry] });
   readonly #rollbackFailed = new Gauge({ name: 'tend_rollback_failed', help: 'Services whose rollback failed, until they are healthy again (1 while failed).', labelNames: ['service'], registers: [this.#registry] });
   readonly #probeDuration = new Histogram({
@@ -123,8 +135,24 @@ export class TendMetrics {
     registers: [this.#registry],
   });
 
+  /** Read once; a package.json that cannot be read must not fail every scrape. */
+  readonly #version = packageVersion().catch(() => 'unknown');
+  readonly #buildInfo = new Gauge({
+    name: 'tend_build_info',
+    help: 'The tend version (from its package.json) and the Node.js version it runs on; always 1.',
+    labelNames: ['version', 'node_version'],
+    registers: [this.#registry],
+    collect: async () => {
+      this.#buildInfo.reset();
+      this.#buildInfo.set({ version: await this.#version, node_version: process.version }, 1);
+    },
+  });
+
   constructor(options: TendMetricsOptions = {}) {
     collectDefaultMetrics({ register: this.#registry });
+    // Gauges named like counters, which `promtool check metrics` refuses; nodejs_active_handles,
+    // nodejs_active_requests and nodejs_active_resources hold the same counts by type.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.#registry.removeSingleMetric(name);
     this.#lastFetchOk.set(seconds(options.startedAt ?? Date.now()));
     for (const result of PASS_RESULTS) this.#reconcileRuns.inc({ result }, 0);
   }
@@ -153,7 +181,10 @@ export class TendMetrics {
     this.#hosts.clear();
     for (const service of services) {
       this.#services.add(service);
-      for (const result of ROLLOUT_RESULTS) this.#rollouts.inc({ service, result }, 0);
+      for (const result of ROLLOUT_RESULTS) {
+        this.#rollouts.inc({ service, result }, 0);
+        this.#rolloutAttempts.inc({ service, result }, 0);
+      }
       for (const result of ROLLBACK_RESULTS) this.#rollbacks.inc({ service, result }, 0);
     }
     for (const host of hosts) this.#hosts.add(host);
@@ -204,9 +235,17 @@ export class TendMetrics {
     }
   }
 
-  /** One service's rollout ended (not called for services the plan left unchanged). */
+  /**
+   * The rollout of a commit to a service ended with this final result: once per (commit, service), however
+   * many attempts it took (not called for services the plan left unchanged).
+   */
   rolloutFinished(service: string, result: RolloutMetricResult): void {
     this.#rollouts.inc({ service: this.#service(service), result: oneOf(ROLLOUT_RESULTS, result) });
+  }
+
+  /** One attempt at a service's rollout ended: every apply result, each transient retry included. */
+  rolloutAttemptFinished(service: string, result: RolloutMetricResult): void {
+    this.#rolloutAttempts.inc({ service: this.#service(service), result: oneOf(ROLLOUT_RESULTS, result) });
   }
 
   /** A revert tend needed for a service ended; a failure raises `tend_rollback_failed` until the service is healthy. */
@@ -281,7 +320,10 @@ export class TendMetrics {
 
   #forgetService(service: string): void {
     this.#forgetState(service);
-    for (const result of ROLLOUT_RESULTS) this.#rollouts.remove({ service, result });
+    for (const result of ROLLOUT_RESULTS) {
+      this.#rollouts.remove({ service, result });
+      this.#rolloutAttempts.remove({ service, result });
+    }
     for (const result of ROLLBACK_RESULTS) this.#rollbacks.remove({ service, result });
     for (const metric of [this.#rollbackFailed, this.#paused, this.#pauseExpiry]) metric.remove({ service });
     for (const metric of [this.#probeDuration, this.#mergeToHealthy]) metric.remove({ service });

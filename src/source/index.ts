@@ -1,7 +1,7 @@
 /**
  * Where tend gets the deploy repo's commits: a git server over smart HTTP(S) (isomorphic-git, with our
  * own timeouts and credentials handling) or a repository on this machine, read in place and watched.
- * Also the webhook signature check that tells tend to fetch now.
+ * Also the webhook signature check, and the reading of a verified delivery that tells tend to fetch now.
  */
 export { httpSource } from './http-source.js';
 export type { HttpSourceOptions } from './http-source.js';
@@ -23,3 +23,5 @@ export type { GitTreeReaderOptions } from './git-tree-reader.js';
 export { commitSubject, commitTrailers } from './commit-message.js';
 export { verifyWebhook } from './webhook-signature.js';
 export type { WebhookHeaders, WebhookProvider, WebhookVerdict } from './webhook-signature.js';
+export { webhookEventOf } from './webhook-event.js';
+export type { WebhookEvent } from './webhook-event.js';

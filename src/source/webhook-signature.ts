@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
-export type WebhookProvider = 'github' | 'gitea' | 'gitlab';
+/** Who signed a delivery, by the header it signed with; `gitea` covers Gogs, `bitbucket` Server, Data Center and Cloud. */
+export type WebhookProvider = 'github' | 'gitea' | 'gitlab' | 'bitbucket';
 
 export type WebhookVerdict =
   | { readonly ok: true; readonly provider: WebhookProvider }
@@ -12,16 +13,20 @@ export type WebhookHeaders = Readonly<Record<string, string | readonly string[] 
  * Checks that a webhook delivery comes from someone who knows the secret:
  * - Gitea (and Gogs): `X-Gitea-Signature` / `X-Gogs-Signature`, hex HMAC-SHA256 of the body;
  * - GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`;
+ * - Bitbucket (Server, Data Center, Cloud): `X-Hub-Signature: sha256=<hex HMAC-SHA256 of the body>`;
  * - GitLab: `X-Gitlab-Token: <secret>`, the secret itself.
- * Gitea's headers are looked at first because Gitea also sends GitHub's. Comparisons are constant-time;
- * reasons never contain the secret or the expected signature, since they are logged and answered.
+ * Gitea's headers are looked at first because Gitea also sends GitHub's, and GitHub's SHA-256 header before
+ * `X-Hub-Signature`, which GitHub also sends, with a SHA-1 that tend does not accept. Comparisons are
+ * constant-time; reasons never contain the secret or the expected signature, since they are logged and answered.
  */
 export function verifyWebhook(headers: WebhookHeaders, body: Uint8Array, secret: string): WebhookVerdict {
   if (secret === '') return refuse('no webhook secret is configured; an empty secret would accept anyone');
   const gitea = header(headers, 'x-gitea-signature') ?? header(headers, 'x-gogs-signature');
-  if (gitea !== undefined) return checkHmac('gitea', gitea, body, secret, '');
+  if (gitea !== undefined) return checkHmac('gitea', 'X-Gitea-Signature', gitea, body, secret, '');
   const github = header(headers, 'x-hub-signature-256');
-  if (github !== undefined) return checkHmac('github', github, body, secret, 'sha256=');
+  if (github !== undefined) return checkHmac('github', 'X-Hub-Signature-256', github, body, secret, 'sha256=');
+  const bitbucket = header(headers, 'x-hub-signature');
+  if (bitbucket !== undefined) return checkHmac('bitbucket', 'X-Hub-Signature', bitbucket, body, secret, 'sha256=');
   const gitlab = header(headers, 'x-gitlab-token');
   if (gitlab !== undefined) {
     if (!gitlab.ok) return refuse(gitlab.reason);
@@ -29,12 +34,13 @@ export function verifyWebhook(headers: WebhookHeaders, body: Uint8Array, secret:
     const same = timingSafeEqual(sha256(gitlab.value), sha256(secret));
     return same ? { ok: true, provider: 'gitlab' } : refuse('X-Gitlab-Token does not match the webhook secret');
   }
-  return refuse('no signature header: expected X-Hub-Signature-256 (GitHub), X-Gitea-Signature (Gitea) or X-Gitlab-Token (GitLab)');
+  return refuse('no signature header: expected X-Hub-Signature-256 (GitHub), X-Gitea-Signature (Gitea, Gogs), X-Hub-Signature (Bitbucket) or X-Gitlab-Token (GitLab)');
 }
 
-type HeaderValue = { readonly ok: true; readonly value: string } | { readonly ok: false; readonly reason: string };
+export type HeaderValue = { readonly ok: true; readonly value: string } | { readonly ok: false; readonly reason: string };
 
-function header(headers: WebhookHeaders, name: string): HeaderValue | undefined {
+/** The one value of a header, by its lower-case name; a header sent twice is a problem, never a choice. */
+export function header(headers: WebhookHeaders, name: string): HeaderValue | undefined {
   const values = Object.entries(headers)
     .filter(([key]) => key.toLowerCase() === name)
     .flatMap(([, value]) => (value === undefined ? [] : typeof value === 'string' ? [value] : [...value]));
@@ -44,9 +50,8 @@ function header(headers: WebhookHeaders, name: string): HeaderValue | undefined 
   return { ok: true, value: value.trim() };
 }
 
-function checkHmac(provider: 'github' | 'gitea', value: HeaderValue, body: Uint8Array, secret: string, prefix: string): WebhookVerdict {
+function checkHmac(provider: Exclude<WebhookProvider, 'gitlab'>, name: string, value: HeaderValue, body: Uint8Array, secret: string, prefix: string): WebhookVerdict {
   if (!value.ok) return refuse(value.reason);
-  const name = provider === 'github' ? 'X-Hub-Signature-256' : 'X-Gitea-Signature';
   if (!value.value.startsWith(prefix)) return refuse(`${name} does not start with ${prefix}`);
   const hex = value.value.slice(prefix.length);
   if (hex.length !== 64) return refuse(`${name} has ${hex.length} hex digits, expected 64 (HMAC-SHA256)`);

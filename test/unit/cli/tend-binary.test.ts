@@ -1,10 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTend, runTend } from '../../support/tend-cli.js';
 import { writeRepo } from '../spec/fixture-repo.js';
 import { hostileCases } from '../spec/hostile-corpus.js';
+import { initRepo } from '../source/scratch-git.js';
 
 /** The hostile corpus again, through the real binary a developer's CI runs: exit codes and output, not the API. */
 
@@ -49,6 +51,12 @@ describe('the tend binary: validate, render, help', () => {
     expect(run.stdout).toContain('API_TOKEN="<secret:api_token>"');
   });
 
+  it('prints the version of package.json with --version, the one tend_build_info exports', async () => {
+    const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+    const run = await runTend(['--version']);
+    expect(run).toMatchObject({ code: 0, stdout: `${version}\n` });
+  });
+
   it('exits 2 on an unknown option', async () => {
     const run = await runTend(['validate', '--frobnicate']);
     expect(run.code).toBe(2);
@@ -83,5 +91,28 @@ describe('the tend binary: validate, render, help', () => {
     const json = JSON.parse(run.stdout) as { ok: boolean; issues: { code: string; line: number; col: number }[] };
     expect(json.ok).toBe(false);
     expect(json.issues.map((issue) => issue.code)).toContain(hostile.code);
+  });
+});
+
+describe('the tend binary: run', () => {
+  it('exits 1 with a config error naming `listen` and the address when the port is taken, not as a bug in tend', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'tend-run-listen-'));
+    roots.push(root);
+    await initRepo(join(root, 'repo'));
+    await mkdir(join(root, 'state'));
+    const holder: Server = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const address = holder.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    try {
+      const run = await runTend(['run', '--repo-path', join(root, 'repo'), '--state-dir', join(root, 'state'), '--listen', `127.0.0.1:${port}`], {}, HANG_MS);
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr).toContain(`error: listen 127.0.0.1:${port} is already in use (E_CONFIG_LISTEN)`);
+      expect(run.stderr).toMatch(/hint: .*another `listen`.*stop/);
+      expect(run.stderr).not.toContain('E_INTERNAL');
+      expect(run.stderr).not.toContain('bug in tend');
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import type { ServiceState, ServiceStatus } from '../../../src/status/index.js';
 import { TendMetrics, type RollbackResult, type StatusSample } from '../../../src/observability/metrics.js';
@@ -148,6 +149,44 @@ describe('state gauges', () => {
     expect(new Set(series(text, 'tend_service_state').map((sample) => sample.labels.service))).toEqual(new Set(['web']));
     expect(series(text, 'tend_service_stalled')).toEqual([]);
     expect(series(text, 'tend_service_state_since_timestamp_seconds').map((sample) => sample.labels.service)).toEqual(['web']);
+  });
+});
+
+describe('rollouts and their attempts', () => {
+  it('counts a rollout once however many attempts it took, and every attempt apart', async () => {
+    const metrics = metricsFor();
+    metrics.rolloutAttemptFinished('api', 'failed-transient');
+    metrics.rolloutAttemptFinished('api', 'failed-transient');
+    metrics.rolloutAttemptFinished('api', 'succeeded');
+    metrics.rolloutFinished('api', 'succeeded');
+    const text = await metrics.metricsText();
+    const counts = (name: string) => Object.fromEntries(series(text, name, { service: 'api' }).filter((sample) => sample.value > 0).map((sample) => [sample.labels.result, sample.value]));
+    expect(counts('tend_rollouts_total')).toEqual({ succeeded: 1 });
+    expect(counts('tend_rollout_attempts_total')).toEqual({ 'failed-transient': 2, succeeded: 1 });
+  });
+
+  it('says in the help text which counts rollouts and which counts attempts', async () => {
+    const text = await metricsFor().metricsText();
+    expect(text).toMatch(/^# HELP tend_rollouts_total .*once per rollout.*not per attempt/m);
+    expect(text).toMatch(/^# HELP tend_rollout_attempts_total .*every attempt/m);
+  });
+
+  it('guards attempt labels like rollout labels, and drops them with their service', async () => {
+    const metrics = metricsFor();
+    metrics.rolloutAttemptFinished('billing', 'exploded' as 'succeeded');
+    metrics.specLoaded({ services: ['web'], hosts: [] });
+    const text = await metrics.metricsText();
+    expect(series(text, 'tend_rollout_attempts_total', { service: '_other', result: '_other' })).toEqual([expect.objectContaining({ value: 1 })]);
+    expect(series(text, 'tend_rollout_attempts_total', { service: 'api' })).toEqual([]);
+    expect(series(text, 'tend_rollout_attempts_total', { service: 'web' })).toHaveLength(8);
+  });
+});
+
+describe('build info', () => {
+  it('exports tend_build_info 1 with the version of package.json and the Node version', async () => {
+    const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+    const text = await metricsFor().metricsText();
+    expect(series(text, 'tend_build_info')).toEqual([{ name: 'tend_build_info', labels: { version, node_version: process.version }, value: 1 }]);
   });
 });
 

@@ -19,6 +19,8 @@ describe('verifyWebhook accepts a delivery signed with the secret', () => {
     ['gogs', 'gitea', { 'x-gogs-signature': good }],
     ['gitea, which also sends the GitHub header', 'gitea', { 'x-gitea-signature': good, 'x-hub-signature-256': `sha256=${good}` }],
     ['gitlab', 'gitlab', { 'x-gitlab-token': SECRET }],
+    ['bitbucket', 'bitbucket', { 'x-hub-signature': `sha256=${good}` }],
+    ['github, which also sends a SHA-1 X-Hub-Signature', 'github', { 'x-hub-signature-256': `sha256=${good}`, 'x-hub-signature': 'sha1=0123456789abcdef0123456789abcdef01234567' }],
   ] as const)('%s', (_name, provider, headers) => {
     expect(verifyWebhook(headers, BODY, SECRET)).toEqual({ ok: true, provider });
   });
@@ -37,6 +39,8 @@ describe('verifyWebhook refuses, with a reason that never shows the secret or th
     ['gitea: signature of another body', { 'x-gitea-signature': otherBody }, /does not match/],
     ['gitea: wrong length', { 'x-gitea-signature': `${good}ab` }, /66 hex digits/],
     ['gitea: a bad Gitea signature is not rescued by a good GitHub one', { 'x-gitea-signature': otherBody, 'x-hub-signature-256': `sha256=${good}` }, /does not match/],
+    ['bitbucket: signature of another body', { 'x-hub-signature': `sha256=${otherBody}` }, /X-Hub-Signature does not match/],
+    ['bitbucket: a SHA-1 signature, as old GitHub sent it', { 'x-hub-signature': 'sha1=0123456789abcdef0123456789abcdef01234567' }, /X-Hub-Signature does not start with sha256=/],
     ['gitlab: wrong token', { 'x-gitlab-token': 'webhook-secret-7f3b' }, /does not match/],
     ['gitlab: token of another length', { 'x-gitlab-token': SECRET.slice(0, 5) }, /does not match/],
     ['gitlab: the token is the secret, not an HMAC', { 'x-gitlab-token': good }, /does not match/],

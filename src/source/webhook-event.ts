@@ -1,0 +1,146 @@
+import { header, type WebhookHeaders, type WebhookProvider } from './webhook-signature.js';
+
+/**
+ * What a verified delivery asks of tend: `push` (the followed branch moved: fetch now), `ping` (the git host
+ * checks the hook: answer, do nothing), `ignored` (another event or ref: nothing to fetch, with the reason
+ * for whoever reads the git host's delivery log) or `malformed` (signed, but not a delivery tend can read).
+ */
+export type WebhookEvent =
+  | { readonly kind: 'push'; readonly ref: string }
+  | { readonly kind: 'ping' }
+  | { readonly kind: 'ignored'; readonly reason: string }
+  | { readonly kind: 'malformed'; readonly reason: string };
+
+/** The refs a push payload names, or why it names none tend can read. */
+type RefsOfPush = (payload: Readonly<Record<string, unknown>>) => readonly string[] | string;
+
+interface ProviderEvents {
+  /** The headers naming the event, first present wins (Gogs' for a Gogs delivery, which has no Gitea one). */
+  readonly eventHeaders: readonly string[];
+  readonly pings: readonly string[];
+  readonly pushes: ReadonlyMap<string, RefsOfPush>;
+}
+
+const PROVIDER_EVENTS: Readonly<Record<WebhookProvider, ProviderEvents>> = {
+  github: { eventHeaders: ['X-GitHub-Event'], pings: ['ping'], pushes: new Map([['push', refOfPush]]) },
+  // Gitea and Gogs send no ping; one that did would still be answered as such.
+  gitea: { eventHeaders: ['X-Gitea-Event', 'X-Gogs-Event'], pings: ['ping'], pushes: new Map([['push', refOfPush]]) },
+  // A tag push is its own event, `Tag Push Hook`; GitLab has no ping (its "Test" button sends a real push).
+  gitlab: { eventHeaders: ['X-Gitlab-Event'], pings: [], pushes: new Map([['Push Hook', refOfPush]]) },
+  bitbucket: {
+    eventHeaders: ['X-Event-Key'],
+    // Server / Data Center's "Test connection".
+    pings: ['diagnostics:ping'],
+    pushes: new Map([
+      ['repo:refs_changed', refsOfBitbucketServerPush],
+      ['repo:push', refsOfBitbucketCloudPush],
+    ]),
+  },
+};
+
+/** How many refs an `ignored` reason names before it says "and N more": a reason is logged and answered. */
+const REFS_SHOWN = 3;
+
+/**
+ * Reads what a delivery the signature check accepted from `provider` is about, against the followed
+ * `branch`. Only the event header of the provider that signed is read (Gitea sends GitHub's too), so a
+ * header cannot change the meaning of a signature made by another. Bodies come as JSON or, as GitHub and
+ * Gitea may be set to send them, as a form whose `payload` field is the JSON.
+ */
+export function webhookEventOf(provider: WebhookProvider, headers: WebhookHeaders, body: Uint8Array, branch: string): WebhookEvent {
+  const events = PROVIDER_EVENTS[provider];
+  const named = eventName(events.eventHeaders, headers);
+  if (!named.ok) return { kind: 'malformed', reason: named.reason };
+  const { event, headerName } = named;
+  const payload = payloadOf(headers, body);
+  if (typeof payload === 'string') return { kind: 'malformed', reason: payload };
+  if (events.pings.includes(event)) return { kind: 'ping' };
+  const refsOf = events.pushes.get(event);
+  if (refsOf === undefined) return { kind: 'ignored', reason: `${headerName} ${event} is not a push; tend fetches on a push to ${branch}` };
+  const refs = refsOf(payload);
+  if (typeof refs === 'string') return { kind: 'malformed', reason: refs };
+  const followed = `refs/heads/${branch}`;
+  if (refs.includes(followed)) return { kind: 'push', ref: followed };
+  return { kind: 'ignored', reason: `a push to ${describeRefs(refs)}, not to ${followed}, the branch tend follows` };
+}
+
+function eventName(
+  names: readonly string[],
+  headers: WebhookHeaders,
+): { readonly ok: true; readonly event: string; readonly headerName: string } | { readonly ok: false; readonly reason: string } {
+  for (const headerName of names) {
+    const value = header(headers, headerName.toLowerCase());
+    if (value === undefined) continue;
+    return value.ok ? { ok: true, event: value.value, headerName } : value;
+  }
+  return { ok: false, reason: `no ${names.join(' or ')} header: the delivery does not say which event it is` };
+}
+
+function payloadOf(headers: WebhookHeaders, body: Uint8Array): Readonly<Record<string, unknown>> | string {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    return 'the body is not UTF-8';
+  }
+  const contentType = header(headers, 'content-type');
+  if (contentType?.ok === true && contentType.value.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+    const field = new URLSearchParams(text).get('payload');
+    if (field === null) return 'the form body has no payload field';
+    text = field;
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(text);
+  } catch {
+    return 'the body is not JSON; set the webhook\'s content type to application/json';
+  }
+  return isObject(payload) ? payload : 'the body is not a JSON object';
+}
+
+/** GitHub, Gitea, Gogs and GitLab: `{ "ref": "refs/heads/main", ... }`. */
+function refOfPush(payload: Readonly<Record<string, unknown>>): readonly string[] | string {
+  const { ref } = payload;
+  return typeof ref === 'string' ? [ref] : 'the push payload has no ref';
+}
+
+/** Bitbucket Server and Data Center: `{ "changes": [{ "ref": { "id": "refs/heads/main" }, ... }] }`. */
+function refsOfBitbucketServerPush(payload: Readonly<Record<string, unknown>>): readonly string[] | string {
+  const { changes } = payload;
+  if (!Array.isArray(changes)) return 'the push payload has no changes';
+  const refs = changes.map((change: unknown) => (isObject(change) && isObject(change['ref']) ? change['ref']['id'] : undefined));
+  return refs.every((ref): ref is string => typeof ref === 'string') ? refs : 'a change of the push payload has no ref.id';
+}
+
+const BITBUCKET_CLOUD_REF_KINDS: ReadonlyMap<unknown, string> = new Map([
+  ['branch', 'refs/heads'],
+  ['tag', 'refs/tags'],
+]);
+
+/**
+ * Bitbucket Cloud: `{ "push": { "changes": [{ "new": { "type": "branch", "name": "main" }, "old": ... }] } }`;
+ * `new` is null when the ref was deleted, and then `old` names it.
+ */
+function refsOfBitbucketCloudPush(payload: Readonly<Record<string, unknown>>): readonly string[] | string {
+  const { push } = payload;
+  const changes = isObject(push) ? push['changes'] : undefined;
+  if (!Array.isArray(changes)) return 'the push payload has no push.changes';
+  const refs: string[] = [];
+  for (const change of changes as unknown[]) {
+    const ref = isObject(change) ? (isObject(change['new']) ? change['new'] : change['old']) : undefined;
+    const kind = isObject(ref) ? BITBUCKET_CLOUD_REF_KINDS.get(ref['type']) : undefined;
+    if (!isObject(ref) || kind === undefined || typeof ref['name'] !== 'string') return 'a change of the push payload names no branch or tag';
+    refs.push(`${kind}/${ref['name']}`);
+  }
+  return refs;
+}
+
+function describeRefs(refs: readonly string[]): string {
+  if (refs.length === 0) return 'no ref';
+  const shown = refs.slice(0, REFS_SHOWN).join(', ');
+  return refs.length > REFS_SHOWN ? `${shown} and ${refs.length - REFS_SHOWN} more` : shown;
+}
+
+function isObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
