@@ -24,7 +24,7 @@ export const SPEC_ISSUE_CODES = {
   E_YAML_KEY: 'A mapping key is not a plain scalar.',
   E_FORBIDDEN_KEY: 'A key is __proto__, constructor or prototype.',
   E_SCHEMA: 'A value does not match the JSON Schema of its file.',
-  E_RESERVED_NAME: 'A service name would clash with a system unit.',
+  E_RESERVED_NAME: 'A service name, or the units of one of its timers, would clash with a system unit.',
   E_NAME_MISMATCH: 'service.name differs from the name of its folder under services/.',
   E_DUPLICATE_SERVICE: 'Two spec files declare the same service name.',
   E_DUPLICATE_TIMER: 'Two timers of one service have the same name.',
