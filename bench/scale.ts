@@ -10,7 +10,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OBSERVE_SCRIPT, observeArgv, observeHosts, SshPool } from '../src/hosts/index.js';
+import { OBSERVE_SCRIPT, observeArgv, observeHosts, openFleet } from '../src/hosts/index.js';
 import { directoryReader, loadRepo } from '../src/spec/index.js';
 import { CLIENT_KEY_PATH } from '../test/e2e/harness/layout.js';
 import { connectToHost } from '../test/e2e/harness/ssh-client.js';
@@ -41,7 +41,7 @@ async function observeFigures(repoDir: string): Promise<{ cold: number; warm: nu
   const loaded = await loadRepo(directoryReader(repoDir));
   if (!loaded.ok) throw new Error(`the bench repo is invalid: ${loaded.issues.map((issue) => issue.message).join('; ')}`);
   const { inventory, settings } = loaded.repo;
-  const pool = new SshPool({ privateKeyPath: CLIENT_KEY_PATH, maxConcurrentHosts: settings.concurrency });
+  const pool = openFleet({ privateKeyPath: CLIENT_KEY_PATH, concurrency: settings.concurrency });
   try {
     const observeAll = async () => {
       const started = performance.now();

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { TendError } from '../errors/index.js';
-import { SshPool } from '../hosts/index.js';
+import { openFleet, type SshPool } from '../hosts/index.js';
 import { directorySecretSource, SECRETS_DIR_ENV, type SecretSource } from '../render/index.js';
 import type { RepoReader } from '../spec/index.js';
 import type { RepoSettings } from '../spec/model.js';
@@ -39,10 +39,10 @@ function sshPoolOf(context: CommandContext, settings: RepoSettings): SshPool {
     });
   }
   const knownHostsPath = stringOption(context, 'known-hosts');
-  return new SshPool({
+  return openFleet({
     privateKeyPath,
     ...(knownHostsPath === undefined ? {} : { knownHostsPath: path.resolve(context.terminal.cwd, knownHostsPath) }),
-    maxConcurrentHosts: settings.concurrency,
+    concurrency: settings.concurrency,
   });
 }
 

@@ -1,4 +1,4 @@
-import type { ErrorClass, TendError } from '../errors/index.js';
+import { hintOf, isErrorCode, type ErrorClass, type TendError } from '../errors/index.js';
 import { describeProbe, type RevertEvidence } from '../rollback/index.js';
 import type { ApplyResult, RetryPolicy, ServiceRolloutResult } from '../rollout/index.js';
 import type { Halt, Journal } from '../state/index.js';
@@ -92,6 +92,7 @@ export function judgeApply(input: ApplyVerdictInput): ApplyVerdict {
           code: evidence.errorCode,
           errorClass: 'change',
           message: `${one.detail} (${one.code ?? 'stopped'})`,
+          hint: hintFor(evidence.errorCode),
           desiredCommit: head,
           failedHosts: evidence.failedHosts,
         });
@@ -105,7 +106,7 @@ export function judgeApply(input: ApplyVerdictInput): ApplyVerdict {
         const verdict = spendAttempt(retries[service], head, failure, now, input.retry, input.random);
         retries[service] = verdict.budget;
         if (verdict.kind === 'retry') {
-          conditions.set(service, { state: 'Degraded', code: failure.code, errorClass: 'transient', message: `${failure.detail} (attempt ${verdict.budget.attempts} of ${verdict.budget.allowed})`, desiredCommit: head, nextAttemptAt: verdict.nextAt });
+          conditions.set(service, { state: 'Degraded', code: failure.code, errorClass: 'transient', message: `${failure.detail} (attempt ${verdict.budget.attempts} of ${verdict.budget.allowed})`, hint: hintFor(failure.code), desiredCommit: head, nextAttemptAt: verdict.nextAt });
           break;
         }
         const halt = exhaustedHalt(service, verdict.budget.attempts, failure, head);
@@ -195,7 +196,7 @@ function haltOf(result: ServiceRolloutResult): Omit<Halt, 'since' | 'commit' | '
     code: cause?.code ?? result.code ?? 'E_ROLLOUT_FAILED',
     errorClass,
     message: `${result.service}: ${cause === undefined ? result.detail : onHost(cause.host, cause.detail)}`,
-    hint: step?.hint ?? 'A person must act: see the message; nothing is retried until a new commit or `tend retry`.',
+    hint: step?.hint ?? hintFor(cause?.code ?? result.code ?? '') ?? 'A person must act: see the message; nothing is retried until a new commit or `tend retry`.',
   };
 }
 
@@ -210,6 +211,11 @@ export function evidenceOf(result: ServiceRolloutResult, rolloutId: string): Rev
     probe: probe === undefined ? undefined : describeProbe(probe),
     rolloutId,
   };
+}
+
+/** The registry's hint of a code a host or a rollout decision reported. */
+function hintFor(code: string): string | undefined {
+  return isErrorCode(code) ? hintOf(code) : undefined;
 }
 
 /** A host's message, named after the host once: most messages from a host already start with its name. */

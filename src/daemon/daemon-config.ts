@@ -6,7 +6,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 
 import { TendError, sortIssues } from '../errors/index.js';
-import type { FileLocation, Issue } from '../errors/index.js';
+import type { ErrorCode, FileLocation, Issue } from '../errors/index.js';
 import type { RetryPolicy } from '../rollout/index.js';
 import { checkRepositoryUrl } from '../source/index.js';
 import { formatDuration, parseDuration, validateCron } from '../spec/index.js';
@@ -223,7 +223,7 @@ class Fields {
 
   constructor(private readonly doc: YamlFile) {}
 
-  add(code: string, at: FileLocation, pointer: Pointer, message: string, hint: string | undefined): void {
+  add(code: ErrorCode, at: FileLocation, pointer: Pointer, message: string, hint: string | undefined): void {
     const path = dottedPath(pointer);
     this.issues.push({ ...at, code, message: path === '' ? message : `${path}: ${message}`, ...(hint === undefined ? {} : { hint }) });
   }

@@ -312,6 +312,7 @@ export class Reconciler {
       for (const issue of loaded.issues) this.#log.error({ commit: head, code: issue.code, file: issue.file, line: issue.line, col: issue.col }, issue.message);
       return undefined;
     }
+    this.#options.fleet.setConcurrency(loaded.repo.settings.concurrency);
     const names = loaded.repo.services.map((one) => one.name);
     this.#options.metrics?.specLoaded({ services: names, hosts: loaded.repo.inventory.hosts.map((one) => one.name) });
     await this.#record(conditionsForServices(this.#journal, names, head, this.#now()));

@@ -4,11 +4,12 @@ import path from 'node:path';
 import { CronJob } from 'cron';
 import { startApiServer, type ApiServer } from '../api/index.js';
 import { asTendError } from '../errors/index.js';
-import { SshPool } from '../hosts/index.js';
+import { openFleet } from '../hosts/index.js';
 import { sshFleet } from '../pass/index.js';
 import { createNotificationSink, TendMetrics, type Logger, type NotificationSink } from '../observability/index.js';
 import { directorySecretSource } from '../render/index.js';
 import { createRevertCommit, runNativeGit } from '../rollback/index.js';
+import { SETTINGS_DEFAULTS } from '../spec/index.js';
 import { httpSource, loadGitCredentials, localSource, type DeploySource } from '../source/index.js';
 import { acquireStateLock, emptyJournal, journalPath, readJournal, writeJournal, writeFileAtomically, type Journal } from '../state/index.js';
 import type { CrashPoint } from './crash-points.js';
@@ -38,7 +39,13 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
   try {
     const source = await openSource(settings);
     const journal = await loadJournal(settings.stateDir, source.description, logger);
-    const pool = new SshPool({ privateKeyPath: settings.sshKey, ...(settings.knownHosts === undefined ? {} : { knownHostsPath: settings.knownHosts }) });
+    // No commit is loaded yet: start at the default, and each pass sets the limit of the commit it loaded.
+    const pool = openFleet({
+      privateKeyPath: settings.sshKey,
+      ...(settings.knownHosts === undefined ? {} : { knownHostsPath: settings.knownHosts }),
+      concurrency: SETTINGS_DEFAULTS.concurrency,
+      logger,
+    });
     cleanups.push(() => pool.close());
     const metrics = new TendMetrics({ startedAt: Date.now() });
     // The journal's applied commit is known at once; its time is not, so the restart stands in for it.

@@ -1,3 +1,4 @@
+import type { ErrorCode } from './codes.js';
 import type { FileLocation } from './tend-error.js';
 
 /**
@@ -6,7 +7,7 @@ import type { FileLocation } from './tend-error.js';
  */
 export interface Issue extends FileLocation {
   /** Stable code, for example `E_SCHEMA` or `E_AFTER_CYCLE`. */
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly message: string;
   readonly hint?: string;
 }

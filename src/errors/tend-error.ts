@@ -1,3 +1,5 @@
+import { ERROR_CODES, type ErrorCode } from './codes.js';
+
 /**
  * The error taxonomy of ../shared/DESIGN.md. Every error tend surfaces carries a stable code, the class
  * that decides what the reconciler does next, a place (file:line:col, or host + command) and a hint.
@@ -31,22 +33,23 @@ export type Location = FileLocation | HostLocation;
 
 export interface TendErrorOptions {
   readonly where?: Location;
+  /** What to do, specific to this place; without it, the code's hint from the registry (codes.ts). */
   readonly hint?: string;
   readonly cause?: unknown;
 }
 
 export class TendError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly errorClass: ErrorClass;
-  readonly hint: string | undefined;
+  readonly hint: string;
   readonly where: Location | undefined;
 
-  constructor(code: string, errorClass: ErrorClass, message: string, options: TendErrorOptions = {}) {
+  constructor(code: ErrorCode, errorClass: ErrorClass, message: string, options: TendErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TendError';
     this.code = code;
     this.errorClass = errorClass;
-    this.hint = options.hint;
+    this.hint = options.hint ?? ERROR_CODES[code].hint;
     this.where = options.where;
   }
 
@@ -59,10 +62,7 @@ export class TendError extends Error {
 /** A bug in tend: shown as such, with the original error kept as `cause`. */
 export class InternalError extends TendError {
   constructor(message: string, cause?: unknown) {
-    super('E_INTERNAL', 'internal', message, {
-      cause,
-      hint: 'This is a bug in tend. Please report it with the command you ran and this message.',
-    });
+    super('E_INTERNAL', 'internal', message, { cause });
     this.name = 'InternalError';
   }
 }

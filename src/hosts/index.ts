@@ -4,6 +4,8 @@
  */
 export { SshPool } from './ssh-pool.js';
 export type { RefusalMemory, SshHost, SshLogger, SshPoolOptions } from './ssh-pool.js';
+export { openFleet } from './open-fleet.js';
+export type { FleetOptions } from './open-fleet.js';
 export type { RemoteRunner, RunOptions, RunResult, RunTarget } from './remote-command.js';
 export { quoteArgv, quoteWord, remoteCommandText } from './shell-quote.js';
 export { keyFingerprint, keysFromKnownHosts, parsePinnedKey } from './host-key.js';

@@ -1,7 +1,8 @@
 import { TendError } from '../errors/index.js';
 import { ENV_DIR, UNIT_DIR } from '../render/host-layout.js';
+import { SERVICE_NAME } from '../spec/service-names.js';
 import type { ObservedHost, ObservedService, UnitProperties } from './observed.js';
-import { OBSERVE_FORMAT_VERSION, SAFE_FILE_NAME, SERVICE_NAME, SHOW_PROPERTIES } from './observe-script.js';
+import { OBSERVE_FORMAT_VERSION, SAFE_FILE_NAME, SHOW_PROPERTIES } from './observe-script.js';
 
 /**
  * Reads what the observe script printed. Everything a host says is untrusted: a compromised or broken host

@@ -1,4 +1,5 @@
 import { ENV_DIR, OWNERSHIP_MARKER, RELEASE_ROOT, UNIT_DIR } from '../render/host-layout.js';
+import { SERVICE_NAME_MAX_LENGTH } from '../spec/service-names.js';
 import { quoteWord } from './shell-quote.js';
 
 /**
@@ -35,8 +36,6 @@ export const SHOW_PROPERTIES = [
 
 /** Unit and file names the script will look at: systemd's unit-name characters, no escapes, no slash. */
 export const SAFE_FILE_NAME = /^[A-Za-z0-9_.@:-]{1,200}$/;
-/** What render allows as a service name (a systemd dynamic user name). */
-export const SERVICE_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,30}$/;
 
 export const OBSERVE_SCRIPT = `set -u
 export LC_ALL=C
@@ -51,8 +50,8 @@ foreign=''
 echo 'tend-observe version=${OBSERVE_FORMAT_VERSION}'
 safe_name() { case $1 in ''|*[!A-Za-z0-9_.@:-]*) return 1;; esac; return 0; }
 safe_service() {
-  case $1 in ''|[!A-Za-z_]*|*[!A-Za-z0-9_-]*) return 1;; esac
-  [ \${#1} -le 31 ]
+  case $1 in ''|[!a-z]*|*[!a-z0-9-]*) return 1;; esac
+  [ \${#1} -le ${SERVICE_NAME_MAX_LENGTH} ]
 }
 add_word() { case " $2 " in *" $1 "*) return 1;; esac; return 0; }
 # $1 path. 0: the marker is on its first line, $svc says whose it is; 1: a file without the marker;

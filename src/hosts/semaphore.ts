@@ -3,13 +3,16 @@
  * that a command queued first starts first, and nothing starves behind a steady stream of new work.
  */
 export class Semaphore {
-  readonly #limit: number;
+  #limit: number;
   #inUse = 0;
   readonly #waiting: Array<() => void> = [];
 
   constructor(limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`semaphore limit must be a positive integer, got ${limit}`);
-    this.#limit = limit;
+    this.#limit = checkedLimit(limit);
+  }
+
+  get limit(): number {
+    return this.#limit;
   }
 
   get inUse(): number {
@@ -18,6 +21,20 @@ export class Semaphore {
 
   get waiting(): number {
     return this.#waiting.length;
+  }
+
+  /**
+   * Changes the limit while work may be in flight. A raise starts waiters at once; a cut takes effect as
+   * holders release (nothing running is interrupted), and until then no waiter starts.
+   */
+  setLimit(limit: number): void {
+    this.#limit = checkedLimit(limit);
+    while (this.#inUse < this.#limit) {
+      const next = this.#waiting.shift();
+      if (next === undefined) break;
+      this.#inUse += 1;
+      next();
+    }
   }
 
   /** Resolves with a release function once a slot is free; call it exactly once. */
@@ -32,7 +49,8 @@ export class Semaphore {
     return () => {
       if (released) return;
       released = true;
-      const next = this.#waiting.shift();
+      // After a cut the slot is given up, not handed on, until the holders fit the new limit.
+      const next = this.#inUse > this.#limit ? undefined : this.#waiting.shift();
       if (next === undefined) this.#inUse -= 1;
       else next();
     };
@@ -46,4 +64,9 @@ export class Semaphore {
       release();
     }
   }
+}
+
+function checkedLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`semaphore limit must be a positive integer, got ${limit}`);
+  return limit;
 }

@@ -186,6 +186,20 @@ export class SshPool implements RemoteRunner, RefusalMemory {
     else this.#refusals.delete(host);
   }
 
+  /**
+   * How many hosts are worked on at once from now on (tend.yml `concurrency`, which each commit may
+   * change). Safe while work is in flight: a raise starts queued hosts at once, a cut lets running hosts
+   * finish and starts no new one until the pool is under the new limit.
+   */
+  setConcurrency(hosts: number): void {
+    this.#hosts.setLimit(hosts);
+  }
+
+  /** The current across-hosts limit. */
+  get concurrency(): number {
+    return this.#hosts.limit;
+  }
+
   /** Drops one host's connection; the next use reconnects. */
   closeHost(name: string): void {
     const slot = this.#slots.get(name);

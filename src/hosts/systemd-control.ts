@@ -1,4 +1,5 @@
 import { InternalError } from '../errors/index.js';
+import { isTendUnitName } from '../spec/service-names.js';
 import type { UnitProperties } from './observed.js';
 import { parseUnitStatus } from './observe-parser.js';
 import { SHOW_PROPERTIES } from './observe-script.js';
@@ -9,11 +10,9 @@ import type { RemoteRunner, RunResult, RunTarget } from './remote-command.js';
  * checked here as well as by the loader: they end up in argv, and argv is shown in messages.
  */
 
-const UNIT_NAME = /^[a-z][a-z0-9-]{0,100}\.(service|timer)$/;
-
 function checkUnits(units: readonly string[]): void {
   for (const unit of units) {
-    if (!UNIT_NAME.test(unit)) throw new InternalError(`refusing to pass ${JSON.stringify(unit)} to systemctl`);
+    if (!isTendUnitName(unit)) throw new InternalError(`refusing to pass ${JSON.stringify(unit)} to systemctl`);
   }
 }
 

@@ -1,16 +1,16 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorClass } from '../errors/index.js';
 import { packageVersion } from './build-info.js';
+import { SERVICE_NAME } from '../spec/service-names.js';
 
 /**
  * Every label value outside its known set becomes this one. It starts with `_`, which no service name
- * (`^[a-z][a-z0-9-]*$`) or host name (`^[a-z0-9][a-z0-9.-]*$`) can, so it never merges into a real name.
+ * (spec/service-names.ts) or host name (`^[a-z0-9][a-z0-9.-]*$`) can, so it never merges into a real name.
  */
 const OTHER = '_other';
 /** The stand-in for a reason code that does not look like one of ours. */
 const OTHER_CODE = 'E_OTHER';
 
-const SERVICE_NAME = /^[a-z][a-z0-9-]{0,47}$/;
 const HOST_NAME = /^[a-z0-9][a-z0-9.-]{0,252}$/;
 const CODE = /^[EW]_[A-Z0-9_]{1,64}$/;
 const COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;

@@ -1,4 +1,4 @@
-import { observeHosts, type ObservedHost, type RefusalMemory, type RemoteFiles } from '../hosts/index.js';
+import { observeHosts, type ObservedHost, type RefusalMemory, type RemoteFiles, type SshPool } from '../hosts/index.js';
 import { applyPlan, type ApplyInput, type ApplyResult, type RolloutEffects } from '../rollout/index.js';
 import type { HostSpec } from '../spec/model.js';
 
@@ -17,12 +17,15 @@ export interface Fleet {
    * called: on a new commit and on `tend retry`, the moments a person may have fixed them.
    */
   forgetRefusals(host?: string): void;
+  /** How many hosts are worked on at once: the loaded commit's tend.yml `concurrency`. */
+  setConcurrency(hosts: number): void;
 }
 
-export function sshFleet(pool: RemoteFiles & RefusalMemory): Fleet {
+export function sshFleet(pool: RemoteFiles & RefusalMemory & Pick<SshPool, 'setConcurrency'>): Fleet {
   return {
     observe: (hosts, units) => observeHosts(pool, hosts, units),
     apply: (input, effects) => applyPlan(input, { ...effects, pool }),
     forgetRefusals: (host) => pool.forgetRefusals(host),
+    setConcurrency: (hosts) => pool.setConcurrency(hosts),
   };
 }

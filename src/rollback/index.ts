@@ -5,5 +5,5 @@ export { createRevertCommit, RevertConflictError } from './create-revert.js';
 export type { CreateRevertOptions, RevertCommit, RevertIdentity } from './create-revert.js';
 export { runNativeGit, gitFailed } from './native-git.js';
 export type { NativeGitOptions, NativeGitResult } from './native-git.js';
-export { decideRevert, REVERT_HALT_HINTS } from './revert-policy.js';
+export { decideRevert } from './revert-policy.js';
 export type { CandidateCommit, RevertDecision, RevertHaltCode, RevertPolicyInput } from './revert-policy.js';

@@ -1,3 +1,4 @@
+import { hintOf, isErrorCode } from '../errors/index.js';
 /**
  * The message of a revert commit: git's own header, so `git log`, GitHub and every tool that recognises a
  * revert recognise ours, then the evidence of the failed rollout as git trailers.
@@ -63,7 +64,8 @@ export function revertMessage(bad: RevertedCommit, why?: RevertEvidence | Revert
 function evidenceSentence(evidence: RevertEvidence): string {
   const hosts = evidence.failedHosts.map(oneLine).filter((host) => host !== '');
   const where = hosts.length === 0 ? '' : ` on ${hosts.join(', ')}`;
-  return `tend reverted this commit because the rollout of ${oneLine(evidence.service)} failed${where} (${oneLine(evidence.errorCode)}).`;
+  const hint = isErrorCode(evidence.errorCode) ? ` ${oneLine(hintOf(evidence.errorCode))}` : '';
+  return `tend reverted this commit because the rollout of ${oneLine(evidence.service)} failed${where} (${oneLine(evidence.errorCode)}).${hint}`;
 }
 
 function evidenceTrailers(evidence: RevertEvidence): string[] {

@@ -1,3 +1,5 @@
+import { hintOf } from '../errors/index.js';
+
 /**
  * Whether and what to auto-revert after a change-caused rollout failure. Pure: the daemon gathers the
  * commits, this decides. The guards are the ones on-call relies on: one commit at a time, newest first,
@@ -53,21 +55,6 @@ export type RevertDecision =
 /** Files whose change can break every service: a service's failure may come from them. */
 const REPO_WIDE_FILES: ReadonlySet<string> = new Set(['inventory.yml', 'tend.yml']);
 
-export const REVERT_HALT_HINTS: Readonly<Record<RevertHaltCode, string>> = {
-  E_AUTO_ROLLBACK_DISABLED:
-    'The spec says deploy.auto_rollback: false. Fix forward with a new commit, or run `tend revert <sha> --push` to roll back.',
-  E_ROLLBACK_FAILED:
-    'The previous version failed too, so hosts may be down. Look at the hosts (journalctl -u <service>), fix with a new commit, then `tend retry <service>`.',
-  E_REVERT_OF_REVERT:
-    'A revert commit failed to roll out; tend will not re-apply what a person reverted. Fix with a new commit.',
-  E_ROLLBACK_NO_BASELINE:
-    'The service was never healthy under tend, so there is no earlier version to go back to. Fix with a new commit.',
-  E_REVERT_NO_CULPRIT:
-    'No commit since the last healthy one changed this service or the repo-wide files. Check the hosts, then `tend retry <service>`.',
-  E_ALREADY_REVERTED:
-    'tend reverts a commit at most once. Look at why the change came back, fix with a new commit.',
-};
-
 export function decideRevert(input: RevertPolicyInput): RevertDecision {
   if (input.currentHead !== input.failedCommit) return { kind: 'superseded' };
   if (input.sinceStable === undefined) {
@@ -110,7 +97,7 @@ function culpritsOf(service: string, commits: readonly CandidateCommit[]): Candi
 }
 
 function halt(code: RevertHaltCode, message: string): RevertDecision {
-  return { kind: 'halt', code, message, hint: REVERT_HALT_HINTS[code] };
+  return { kind: 'halt', code, message, hint: hintOf(code) };
 }
 
 function short(sha: string): string {

@@ -16,7 +16,6 @@ export type {
 } from './progress-decision.js';
 export { DEFAULT_RETRY_POLICY, nextRetry } from './retry-policy.js';
 export type { RetryDecision, RetryPolicy } from './retry-policy.js';
-export { ROLLOUT_HINTS, hostHealthError, rolloutStopError } from './rollout-errors.js';
 export type { RolloutErrorCode } from './rollout-errors.js';
 // Effects: the apply that carries out a plan through the SSH layer, driven by the decisions above.
 export { applyPlan, renderKey } from './apply-plan.js';

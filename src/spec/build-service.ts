@@ -9,7 +9,7 @@ import type { SpecIssueCode } from './issue-codes.js';
 import type { DeploySpec, Limits, ProbeSpec, ProbeTiming, RunSpec, Serial, ServiceSpec, TimerSpec } from './model.js';
 import type { RawCommand, RawDuration, RawService, RawSpecFile } from './raw-files.js';
 import type { RepoReader } from './repo-reader.js';
-import { reservedNameReason } from './reserved-names.js';
+import { serviceNameProblem, timerNameProblem, type NameProblem } from './service-names.js';
 import { formatDuration, parseDuration, parseSize } from './units.js';
 import type { Pointer, YamlFile } from './yaml-document.js';
 
@@ -209,6 +209,13 @@ function buildLimits(sink: IssueSink, raw: RawService): Limits {
   };
 }
 
+const RESERVED_NAME_HINT = 'Pick a name of your own, for example with a team or product prefix (`shop-cron` instead of `cron`).';
+
+/** The schema refuses a bad shape first, as E_SCHEMA; the same code here keeps one answer if it ever did not. */
+function nameProblemCode(problem: NameProblem): 'E_SCHEMA' | 'E_RESERVED_NAME' {
+  return problem.kind === 'shape' ? 'E_SCHEMA' : 'E_RESERVED_NAME';
+}
+
 function buildTimers(sink: IssueSink, doc: YamlFile, raw: RawService): { timers: TimerSpec[]; units: { unit: string; at: FileLocation }[] } {
   const timers: TimerSpec[] = [];
   const units: { unit: string; at: FileLocation }[] = [];
@@ -221,6 +228,8 @@ function buildTimers(sink: IssueSink, doc: YamlFile, raw: RawService): { timers:
       continue;
     }
     seen.set(timer.name, index);
+    const nameProblem = timerNameProblem(raw.name, timer.name);
+    if (nameProblem !== undefined) sink.add(nameProblemCode(nameProblem), `${base}/name`, `service.timers[${index}].name: ${nameProblem.reason}`, RESERVED_NAME_HINT);
     units.push({ unit: `${raw.name}-${timer.name}`, at: doc.at(`${base}/name`) });
     const argv = programArgv(sink, `${base}/command`, `service.timers[${index}].command`, timer.command);
     const schedule = validateCron(timer.schedule);
@@ -283,10 +292,8 @@ export async function buildService(doc: YamlFile, context: ServiceBuildContext):
   const raw = (doc.value as RawSpecFile).service;
   const sink = new IssueSink(doc);
 
-  const reserved = reservedNameReason(raw.name);
-  if (reserved !== undefined) {
-    sink.add('E_RESERVED_NAME', '/service/name', `service.name: ${reserved}`, 'Pick a name of your own, for example with a team or product prefix (`shop-cron` instead of `cron`).');
-  }
+  const nameProblem = serviceNameProblem(raw.name);
+  if (nameProblem !== undefined) sink.add(nameProblemCode(nameProblem), '/service/name', `service.name: ${nameProblem.reason}`, RESERVED_NAME_HINT);
   if (raw.name !== context.folder) {
     sink.add(
       'E_NAME_MISMATCH',

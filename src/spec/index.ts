@@ -6,7 +6,7 @@ export { loadRepo } from './load-repo.js';
 export type { LoadOptions, LoadResult } from './load-repo.js';
 export { directoryReader } from './directory-reader.js';
 export type { RepoEntry, RepoEntryType, RepoReader } from './repo-reader.js';
-export { DEFAULT_LOAD_LIMITS } from './defaults.js';
+export { DEFAULT_LOAD_LIMITS, SETTINGS_DEFAULTS } from './defaults.js';
 export type { LoadLimits } from './defaults.js';
 export { SPEC_ISSUE_CODES } from './issue-codes.js';
 export type { SpecIssueCode } from './issue-codes.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { renderStatusPage } from '../../../src/api/status-page.js';
+import type { ErrorCode } from '../../../src/errors/index.js';
 import type { DaemonStatus, ServiceStatus } from '../../../src/status/index.js';
 import {
   BAD,
@@ -155,7 +156,7 @@ describe('renderStatusPage', () => {
       source: { description: evil(), branch: evil(), head: evil(), lastFetchAt: NOW, lastFetchOkAt: NOW, error: { code: evil(), errorClass: 'transient', message: evil(), hint: evil() } },
       lastApplied: evil(),
       lastAttempted: evil(),
-      stalled: { code: evil(), errorClass: 'invalid', message: evil(), hint: evil(), commit: evil(), since: NOW, issues: [{ file: evil(), line: 1, col: 2, code: evil(), message: evil() }] },
+      stalled: { code: evil(), errorClass: 'invalid', message: evil(), hint: evil(), commit: evil(), since: NOW, issues: [{ file: evil(), line: 1, col: 2, code: evil() as ErrorCode, message: evil() }] },
       inFlight: { rolloutId: evil(), commit: evil(), phase: evil(), startedAt: NOW },
     };
     const page = renderStatusPage(status, NOW, {

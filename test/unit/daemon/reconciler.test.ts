@@ -29,6 +29,7 @@ describe('Reconciler: commits', () => {
     await world.settle('webhook');
     expect(apiVersions(world)).toEqual(['2.0.0', '2.0.0']);
     expect(world.journal.lastApplied).toBe(good);
+    expect(world.fleet.concurrency).toBe(16);
     expect(world.reconciler.status.services.map((one) => [one.service, one.state])).toEqual([
       ['api', 'Synced'],
       ['gateway', 'Synced'],

@@ -1,3 +1,4 @@
+import { hintOf } from '../../../src/errors/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTendRevert, parseRevertTrailers, revertedCommitOf, revertMessage, type RevertEvidence } from '../../../src/rollback/index.js';
 import { Scratch, commitFiles, git, gitOk, initRepo, rawMessage } from './git-sandbox.js';
@@ -86,7 +87,7 @@ describe('revertMessage: evidence as git trailers', () => {
         '',
         `This reverts commit ${bad.sha}.`,
         '',
-        'tend reverted this commit because the rollout of api failed on web-1, web-2 (E_CANARY_FAILED).',
+        `tend reverted this commit because the rollout of api failed on web-1, web-2 (E_CANARY_FAILED). ${hintOf('E_CANARY_FAILED')}`,
         '',
         'Tend-Service: api',
         'Tend-Failed-Hosts: web-1, web-2',

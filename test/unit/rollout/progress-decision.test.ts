@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InternalError } from '../../../src/errors/index.js';
 import { decideRollout, recordRolloutEvent, startRollout } from '../../../src/rollout/progress-decision.js';
 import type { RolloutBudget, RolloutDecision, RolloutEvent, RolloutState } from '../../../src/rollout/progress-decision.js';
-import { rolloutStopError } from '../../../src/rollout/rollout-errors.js';
+import { hintOf } from '../../../src/errors/index.js';
 import { aBudget, aServicePlan, failedByChange, healthy, started, unreachable } from './builders.js';
 
 const BATCHES = [['h1'], ['h2', 'h3'], ['h4', 'h5']];
@@ -147,12 +147,10 @@ describe('decideRollout', () => {
     });
   });
 
-  it('turns a stop into a TendError with the same code and class, and a hint', () => {
+  it('stops with a registered code whose hint names the budget', () => {
     const decision = decide([started('h1'), failedByChange('h1')], aBudget({ canary: 0 }));
     if (decision.kind !== 'stop') throw new Error(`expected stop, got ${decision.kind}`);
-    const error = rolloutStopError('api', decision);
-    expect(error).toMatchObject({ code: 'E_FAILURE_BUDGET', errorClass: 'change' });
-    expect(error.message).toContain('rollout of api stopped');
-    expect(error.hint).toMatch(/max_failed_hosts/);
+    expect(decision).toMatchObject({ code: 'E_FAILURE_BUDGET', errorClass: 'change' });
+    expect(hintOf(decision.code)).toMatch(/max_failed_hosts/);
   });
 });

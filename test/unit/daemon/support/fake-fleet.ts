@@ -37,6 +37,13 @@ export class FakeFleet implements Fleet {
     this.forgotten += 1;
   }
 
+  /** The host limit of the loaded commit's tend.yml. */
+  concurrency: number | undefined;
+
+  setConcurrency(hosts: number): void {
+    this.concurrency = hosts;
+  }
+
   /** What a host runs of a service now: its VERSION= line, or undefined. */
   versionOn(host: string, service: string): string | undefined {
     return this.#hosts.get(host)?.get(service)?.version;
