@@ -412,6 +412,7 @@ export class Reconciler {
             keepReleases: repo.settings.keepReleases,
             superseded: () => this.#stopping || (this.#latestHead !== undefined && this.#latestHead !== head),
             onProbe: (service, _host, probe) => this.#options.metrics?.probeFinished(service, probe.latencyMs),
+            changeFailureStopsOthers: (service) => service.deploy.autoRollback,
           },
         );
     await this.#journalWrites;

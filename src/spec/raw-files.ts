@@ -86,4 +86,5 @@ export interface RawSettingsFile {
   readonly prune?: { readonly enabled?: boolean; readonly max_fraction?: number };
   readonly concurrency?: number;
   readonly keep_releases?: number;
+  readonly parallel_services?: number;
 }

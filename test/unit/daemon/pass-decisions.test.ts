@@ -81,6 +81,7 @@ describe('judgeApply', () => {
     ['a transient failure: retry later', ['failed-transient', 'succeeded'], 'retry', ['Degraded', 'Synced'], false],
     ['a conflict: stalled, idle, no retry', ['failed-conflict', 'succeeded'], 'idle', ['Stalled', 'Synced'], false],
     ['a superseded rollout: again, no verdict', ['superseded', 'succeeded'], 'again', [undefined, 'Synced'], false],
+    ['a change failure that stopped the others: revert first', ['superseded', 'failed-change'], 'revert', [undefined, 'Degraded'], false],
   ] as const)('%s', (_, kinds, next, states, applied) => {
     const verdict = judge(kinds.map((kind, index) => result(`s${index}`, kind)));
     expect(verdict.next.kind).toBe(next);
