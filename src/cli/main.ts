@@ -3,21 +3,12 @@ import { asTendError } from '../errors/index.js';
 import { EXIT_USAGE, type Command, type Terminal } from './command.js';
 import { errorJson, formatError } from './error-report.js';
 import { commandHelp, programHelp } from './help-text.js';
+import { processTerminal } from './process-terminal.js';
 import { UsageError } from './usage-error.js';
 import { commands } from './commands.js';
 
 /** Exit code of a failure that is not the command's own verdict (tend's bug, an unexpected error). */
 const EXIT_FAILURE = 1;
-
-function processTerminal(): Terminal {
-  return {
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
-    isTTY: process.stdout.isTTY === true,
-    env: process.env,
-    cwd: process.cwd(),
-  };
-}
 
 async function findCommand(name: string): Promise<Command | undefined> {
   return commands.find((command) => command.name === name)?.load();
