@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { applyPlan, type ApplyResult, type StepProgress } from '../rollout/index.js';
-import type { Command, Terminal } from './command.js';
+import { EXIT_USAGE, type Command, type Terminal } from './command.js';
 import { errorJson, formatError } from './error-report.js';
 import { fleetOptions, withFleetSession } from './fleet-options.js';
 import { EXIT_INVALID } from './issue-report.js';
@@ -27,9 +27,10 @@ export const applyCommand: Command = {
   exitCodes: [
     [EXIT_APPLIED, 'applied: every changed host is healthy (or nothing to do)'],
     [EXIT_INVALID, 'error before any change: invalid repo, missing secret, refused plan'],
-    [2, 'usage error'],
+    [EXIT_USAGE, 'usage error'],
     [EXIT_ROLLOUT_FAILED, 'a rollout failed or stopped; the result names host, evidence and error code'],
   ],
+  usageExitCode: EXIT_USAGE,
   maxPositionals: 0,
   async run(context) {
     const { terminal, values } = context;

@@ -6,6 +6,8 @@ import { formatPlan, planJson } from './plan-report.js';
 
 const EXIT_NO_CHANGES = 0;
 const EXIT_CHANGES = 2;
+/** Not 2, which means "changes planned" here: sysexits' EX_USAGE, so a script never applies on a typo. */
+const EXIT_PLAN_USAGE = 64;
 
 export const planCommand: Command = {
   name: 'plan',
@@ -21,7 +23,9 @@ export const planCommand: Command = {
     [EXIT_NO_CHANGES, 'no changes: every host runs what the repo says'],
     [EXIT_INVALID, 'error: invalid repo, missing secret, a refused plan, or a host that could not be observed'],
     [EXIT_CHANGES, 'changes are planned'],
+    [EXIT_PLAN_USAGE, 'usage error (2 means changes here)'],
   ],
+  usageExitCode: EXIT_PLAN_USAGE,
   maxPositionals: 0,
   async run(context) {
     const { terminal, values } = context;

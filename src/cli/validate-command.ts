@@ -1,5 +1,5 @@
 import { directoryReader, loadRepo } from '../spec/index.js';
-import type { Command } from './command.js';
+import { EXIT_USAGE, type Command } from './command.js';
 import { EXIT_INVALID, locatedIssue, reportInvalidRepo } from './issue-report.js';
 import { resolveRepoArgument } from './repo-argument.js';
 import { formatIssue } from '../errors/index.js';
@@ -20,8 +20,9 @@ export const validateCommand: Command = {
   exitCodes: [
     [EXIT_VALID, 'the repo is valid'],
     [EXIT_INVALID, 'the repo is invalid (every problem is printed)'],
-    [2, 'usage error (unknown option, DIR is not a directory)'],
+    [EXIT_USAGE, 'usage error (unknown option, DIR is not a directory)'],
   ],
+  usageExitCode: EXIT_USAGE,
   maxPositionals: 1,
   async run({ terminal, values, positionals }) {
     const repo = await resolveRepoArgument(positionals[0], terminal.cwd);
