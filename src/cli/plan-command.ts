@@ -2,7 +2,7 @@ import type { Command } from './command.js';
 import { fleetOptions, withFleetSession } from './fleet-options.js';
 import { errorJson, formatError } from './error-report.js';
 import { EXIT_INVALID } from './issue-report.js';
-import { formatPlan, planJson } from './plan-report.js';
+import { formatPlan, planJson, unobservedHostsError } from './plan-report.js';
 
 const EXIT_NO_CHANGES = 0;
 const EXIT_CHANGES = 2;
@@ -32,19 +32,15 @@ export const planCommand: Command = {
     const json = values['json'] === true;
     return withFleetSession(context, async ({ pass }) => {
       const { planResult, observed } = pass;
+      // A refused plan comes first; else hosts nobody could look at make "no changes" a lie: an error too.
+      const error = planResult.ok ? unobservedHostsError(observed) : planResult.error;
       if (json) {
-        terminal.out(`${JSON.stringify({ ok: planResult.ok, ...(planResult.ok ? {} : { error: errorJson(planResult.error) }), plan: planJson(planResult.plan, observed) }, null, 2)}\n`);
+        terminal.out(`${JSON.stringify({ ok: error === undefined, ...(error === undefined ? {} : { error: errorJson(error) }), plan: planJson(planResult.plan, observed) }, null, 2)}\n`);
       } else {
         terminal.out(formatPlan(planResult.plan, observed));
-        if (!planResult.ok) terminal.err(formatError(planResult.error, false));
+        if (error !== undefined) terminal.err(formatError(error, false));
       }
-      if (!planResult.ok) return EXIT_INVALID;
-      const unobserved = [...observed.values()].filter((host) => !host.reachable);
-      if (unobserved.length > 0) {
-        // "No changes" would be a lie about hosts nobody looked at: the plan is incomplete, which is an error.
-        if (!json) terminal.err(`error: ${unobserved.length} of ${observed.size} hosts could not be observed; the plan is incomplete (${unobserved.map((host) => host.host).join(', ')})\n`);
-        return EXIT_INVALID;
-      }
+      if (error !== undefined) return EXIT_INVALID;
       return planResult.plan.empty ? EXIT_NO_CHANGES : EXIT_CHANGES;
     });
   },
