@@ -316,3 +316,43 @@ describe('--json is the same from any working directory', () => {
     for (const issue of json.issues) expect(issue.file).not.toMatch(/^(\/|\.\.)/);
   });
 });
+
+describe('with every host unreachable, plan and apply agree', () => {
+  it('plan --json says ok: false with E_PLAN_INCOMPLETE naming each host, and exits 1', async () => {
+    const run = await runBinary(['plan', '--json', ...fleet(dirs.unreachable)], { reader: 'all' });
+    expect(run.code).toBe(1);
+    const json = JSON.parse(run.stdout) as { ok: boolean; error: { code: string; message: string } };
+    expect(json.ok).toBe(false);
+    expect(json.error.code).toBe('E_PLAN_INCOMPLETE');
+    for (const host of ['web-1', 'web-2', 'batch-1']) expect(json.error.message).toContain(`${host} (E_HOST_UNREACHABLE)`);
+  });
+
+  it('apply never says "No changes", reports the same error and exits 1 (error before any change)', async () => {
+    const text = await runBinary(['apply', '--yes', ...fleet(dirs.unreachable)], { reader: 'all' });
+    expect(text.code).toBe(1);
+    expect(`${text.stdout}${text.stderr}`).not.toContain('No changes');
+    expect(text.stdout).toContain('Incomplete: nothing to change where tend could look (0 up to date); 7 service placements could not be observed.');
+    expect(text.stderr).toContain('(E_PLAN_INCOMPLETE)');
+    const json = await runBinary(['apply', '--yes', '--json', ...fleet(dirs.unreachable)], { reader: 'all' });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, applied: false, error: { code: 'E_PLAN_INCOMPLETE' } });
+  });
+});
+
+describe('usage errors are tend\'s own', () => {
+  it.each([
+    [['validate', '--jsn'], 'unknown option --jsn (E_USAGE)', 'Did you mean --json?'],
+    [['plan', '--ssh-kye', 'k'], 'unknown option --ssh-kye (E_USAGE)', 'Did you mean --ssh-key?'],
+    [['plan', '--repo'], '--repo needs a value: --repo DIR (E_USAGE)', 'tend plan --help'],
+    [['apply', '--yes=no'], '--yes takes no value (given "no") (E_USAGE)', 'tend apply --help'],
+    [['render', 'api', 'dir', 'extra'], 'too many arguments: extra (E_USAGE)', 'tend render --help'],
+    [['pln'], 'unknown command "pln" (E_USAGE)', 'Did you mean `tend plan`?'],
+  ])('tend %j: %s', async (args, message, hint) => {
+    const run = await runBinary(args, { reader: 'all' });
+    expect(run.stderr).toContain(`error: ${message}`);
+    expect(run.stderr).toContain(hint);
+    // Node's parseArgs wording, which tells a person who mistyped to write `-- "--jsn"`.
+    expect(run.stderr).not.toMatch(/Unknown option '|To specify a positional argument|ERR_PARSE_ARGS/);
+    expect(run.code).not.toBe(0);
+  });
+});
