@@ -1,10 +1,10 @@
 import { createInterface } from 'node:readline/promises';
 import { applyPlan, type ApplyResult, type StepProgress } from '../rollout/index.js';
-import type { Command, Terminal } from './command.js';
+import { EXIT_USAGE, type Command, type Terminal } from './command.js';
 import { errorJson, formatError } from './error-report.js';
 import { fleetOptions, withFleetSession } from './fleet-options.js';
 import { EXIT_INVALID } from './issue-report.js';
-import { formatPlan, planJson } from './plan-report.js';
+import { formatPlan, planJson, unobservedHostsError } from './plan-report.js';
 import { UsageError } from './usage-error.js';
 
 const EXIT_APPLIED = 0;
@@ -26,10 +26,11 @@ export const applyCommand: Command = {
   },
   exitCodes: [
     [EXIT_APPLIED, 'applied: every changed host is healthy (or nothing to do)'],
-    [EXIT_INVALID, 'error before any change: invalid repo, missing secret, refused plan'],
-    [2, 'usage error'],
+    [EXIT_INVALID, 'error before any change: invalid repo, missing secret, refused plan, nothing to change but hosts that could not be observed'],
+    [EXIT_USAGE, 'usage error'],
     [EXIT_ROLLOUT_FAILED, 'a rollout failed or stopped; the result names host, evidence and error code'],
   ],
+  usageExitCode: EXIT_USAGE,
   maxPositionals: 0,
   async run(context) {
     const { terminal, values } = context;
@@ -43,8 +44,15 @@ export const applyCommand: Command = {
       }
       const plan = planResult.plan;
       if (!json) terminal.out(formatPlan(plan, observed));
+      const unobserved = unobservedHostsError(observed);
+      // Nothing to do where tend could look, and hosts it could not: an error before any change, never "applied".
+      if (plan.empty && unobserved !== undefined) {
+        if (json) terminal.out(`${JSON.stringify({ ok: false, applied: false, error: errorJson(unobserved), plan: planJson(plan, observed) }, null, 2)}\n`);
+        else terminal.err(formatError(unobserved, false));
+        return EXIT_INVALID;
+      }
       const skipped = plan.services.some((service) => service.unreachable.length > 0 || service.blocked.length > 0);
-      // An empty plan with hosts nobody could look at is not "nothing to do": the rollout records them as failed.
+      // An empty plan with blocked hosts is not "nothing to do": the rollout records them as failed.
       if (plan.empty && !skipped) {
         if (json) terminal.out(`${JSON.stringify({ ok: true, applied: false, plan: planJson(plan, observed) }, null, 2)}\n`);
         return EXIT_APPLIED;

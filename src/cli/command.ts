@@ -27,11 +27,13 @@ export interface Command {
   /** Paragraphs shown by `tend COMMAND --help` after the usage line. */
   readonly description: string;
   readonly options: Readonly<Record<string, OptionSpec>>;
-  /** `code  meaning` lines of the exit-code table in `--help`. */
+  /** `code  meaning` lines of the exit-code table in `--help`, the usage code among them. */
   readonly exitCodes: readonly (readonly [number, string])[];
+  /** Exit code of a command line this command cannot understand: EXIT_USAGE unless 2 is one of its verdicts. */
+  readonly usageExitCode: number;
   readonly maxPositionals: number;
   readonly run: (context: CommandContext) => Promise<number>;
 }
 
-/** Exit code of a command line that could not be understood. */
+/** Exit code of a command line that could not be understood (`tend` alone, an unknown command, most commands). */
 export const EXIT_USAGE = 2;

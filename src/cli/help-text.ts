@@ -29,6 +29,10 @@ export function programHelp(commands: readonly Command[]): string {
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
+    'Options:',
+    '  -h, --help     Show this help.',
+    '  -V, --version  Print the version of tend.',
+    '',
     'Run `tend COMMAND --help` for the options and exit codes of a command.',
   ];
   return `${lines.join('\n')}\n`;

@@ -40,10 +40,17 @@ export async function loadValidRepo(
   return { ok: false, exitCode: reportInvalidRepo(terminal, repo, result.issues, json) };
 }
 
-/** Every issue of an invalid repo, located as the user named the repo; JSON under `--json`. Returns EXIT_INVALID. */
-export function reportInvalidRepo(terminal: Terminal, repo: RepoArgument, found: readonly Issue[], json: boolean): number {
-  const issues = found.map((issue) => locatedIssue(repo, issue));
-  if (json) terminal.out(`${JSON.stringify({ ok: false, issues }, null, 2)}\n`);
-  else printIssues(terminal, issues);
+/**
+ * Every issue of an invalid repo; returns EXIT_INVALID. For a person, located as they named the repo, so an
+ * editor can jump to it; under `--json`, relative to the repo root, so a script reads the same output from
+ * any working directory, with the summary `tend validate --json` documents.
+ */
+export function reportInvalidRepo(terminal: Terminal, repo: RepoArgument, issues: readonly Issue[], json: boolean): number {
+  if (json) {
+    const summary = { errors: issues.length, files: new Set(issues.map((issue) => issue.file)).size };
+    terminal.out(`${JSON.stringify({ ok: false, summary, issues }, null, 2)}\n`);
+  } else {
+    printIssues(terminal, issues.map((issue) => locatedIssue(repo, issue)));
+  }
   return EXIT_INVALID;
 }

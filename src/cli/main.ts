@@ -1,23 +1,15 @@
-import { parseArgs } from 'node:util';
-import { asTendError } from '../errors/index.js';
+import { asTendError, type TendError } from '../errors/index.js';
+import { closestMatch } from '../spec/index.js';
 import { EXIT_USAGE, type Command, type Terminal } from './command.js';
+import { parseCommandLine } from './command-line.js';
 import { errorJson, formatError } from './error-report.js';
 import { commandHelp, programHelp } from './help-text.js';
+import { processTerminal } from './process-terminal.js';
 import { UsageError } from './usage-error.js';
 import { commands } from './commands.js';
 
 /** Exit code of a failure that is not the command's own verdict (tend's bug, an unexpected error). */
 const EXIT_FAILURE = 1;
-
-function processTerminal(): Terminal {
-  return {
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
-    isTTY: process.stdout.isTTY === true,
-    env: process.env,
-    cwd: process.cwd(),
-  };
-}
 
 async function findCommand(name: string): Promise<Command | undefined> {
   return commands.find((command) => command.name === name)?.load();
@@ -38,42 +30,41 @@ export async function main(argv: readonly string[], terminal: Terminal = process
   }
   const command = await findCommand(name);
   if (command === undefined) {
-    terminal.err(formatError(new UsageError(`unknown command "${name}"`, 'Run `tend --help` to list the commands.'), false));
+    const meant = closestMatch(name, commands.map((entry) => entry.name));
+    const what = name.startsWith('-') ? 'option' : 'command';
+    const hint = `${meant === undefined ? '' : `Did you mean \`tend ${meant}\`? `}Run \`tend --help\` to list the commands.`;
+    terminal.err(formatError(new UsageError(`unknown ${what} "${name}"`, hint), false));
     return EXIT_USAGE;
   }
   return runCommand(command, rest, terminal);
 }
 
 async function runCommand(command: Command, args: readonly string[], terminal: Terminal): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs>;
+  let parsed: ReturnType<typeof parseCommandLine>;
   try {
-    parsed = parseArgs({
-      args: [...args],
-      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    terminal.err(`error: ${message} (E_USAGE)\nusage: ${command.usage}\n  hint: run \`tend ${command.name} --help\`.\n`);
-    return EXIT_USAGE;
+    parsed = parseCommandLine(command, args);
+  } catch (thrown) {
+    // The line could not be read, so neither can --json on it: the error goes to a person, on stderr.
+    terminal.err(usageReport(command, asTendError(thrown)));
+    return command.usageExitCode;
   }
   if (parsed.values['help'] === true) {
     terminal.out(commandHelp(command));
     return 0;
   }
-  if (parsed.positionals.length > command.maxPositionals) {
-    terminal.err(`error: too many arguments (E_USAGE)\nusage: ${command.usage}\n`);
-    return EXIT_USAGE;
-  }
   const json = parsed.values['json'] === true;
   try {
-    return await command.run({ terminal, values: parsed.values, positionals: parsed.positionals });
+    return await command.run({ terminal, ...parsed });
   } catch (thrown) {
     const error = asTendError(thrown);
     if (json) terminal.out(`${JSON.stringify({ ok: false, error: errorJson(error) }, null, 2)}\n`);
+    else if (error instanceof UsageError) terminal.err(usageReport(command, error));
     else terminal.err(formatError(error, terminal.env['TEND_DEBUG'] === '1'));
-    if (error instanceof UsageError) return EXIT_USAGE;
+    if (error instanceof UsageError) return command.usageExitCode;
     return EXIT_FAILURE;
   }
+}
+
+function usageReport(command: Command, error: TendError): string {
+  return `${formatError(error, false)}usage: ${command.usage}\n`;
 }

@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { parseDuration } from '../spec/index.js';
-import type { Command, CommandContext } from './command.js';
+import { EXIT_USAGE, type Command, type CommandContext } from './command.js';
 import { callDaemon, serverOptions, tokenOption } from './daemon-client.js';
 import { UsageError } from './usage-error.js';
 
@@ -39,8 +39,9 @@ export const retryCommand: Command = {
   exitCodes: [
     [EXIT_DONE, 'the daemon accepted'],
     [EXIT_REFUSED, 'the daemon refused (wrong token)'],
-    [2, 'usage error'],
+    [EXIT_USAGE, 'usage error'],
   ],
+  usageExitCode: EXIT_USAGE,
   maxPositionals: 1,
   run: (context) => operatorCall(context, 'retry'),
 };
@@ -57,8 +58,9 @@ export const ackCommand: Command = {
   exitCodes: [
     [EXIT_DONE, 'the daemon accepted'],
     [EXIT_REFUSED, 'the daemon refused (wrong token)'],
-    [2, 'usage error'],
+    [EXIT_USAGE, 'usage error'],
   ],
+  usageExitCode: EXIT_USAGE,
   maxPositionals: 0,
   run: (context) => operatorCall(context, 'ack'),
 };
@@ -81,8 +83,9 @@ export const pauseCommand: Command = {
   exitCodes: [
     [EXIT_DONE, 'paused'],
     [EXIT_REFUSED, 'the daemon refused (unknown service, wrong token)'],
-    [2, 'usage error'],
+    [EXIT_USAGE, 'usage error'],
   ],
+  usageExitCode: EXIT_USAGE,
   maxPositionals: 1,
   run(context) {
     const service = context.positionals[0];
@@ -109,8 +112,9 @@ export const resumeCommand: Command = {
   exitCodes: [
     [EXIT_DONE, 'resumed'],
     [EXIT_REFUSED, 'the daemon refused (not paused, wrong token)'],
-    [2, 'usage error'],
+    [EXIT_USAGE, 'usage error'],
   ],
+  usageExitCode: EXIT_USAGE,
   maxPositionals: 1,
   run(context) {
     const service = context.positionals[0];

@@ -2,10 +2,12 @@ import type { Command } from './command.js';
 import { fleetOptions, withFleetSession } from './fleet-options.js';
 import { errorJson, formatError } from './error-report.js';
 import { EXIT_INVALID } from './issue-report.js';
-import { formatPlan, planJson } from './plan-report.js';
+import { formatPlan, planJson, unobservedHostsError } from './plan-report.js';
 
 const EXIT_NO_CHANGES = 0;
 const EXIT_CHANGES = 2;
+/** Not 2, which means "changes planned" here: sysexits' EX_USAGE, so a script never applies on a typo. */
+const EXIT_PLAN_USAGE = 64;
 
 export const planCommand: Command = {
   name: 'plan',
@@ -21,26 +23,24 @@ export const planCommand: Command = {
     [EXIT_NO_CHANGES, 'no changes: every host runs what the repo says'],
     [EXIT_INVALID, 'error: invalid repo, missing secret, a refused plan, or a host that could not be observed'],
     [EXIT_CHANGES, 'changes are planned'],
+    [EXIT_PLAN_USAGE, 'usage error (2 means changes here)'],
   ],
+  usageExitCode: EXIT_PLAN_USAGE,
   maxPositionals: 0,
   async run(context) {
     const { terminal, values } = context;
     const json = values['json'] === true;
     return withFleetSession(context, async ({ pass }) => {
       const { planResult, observed } = pass;
+      // A refused plan comes first; else hosts nobody could look at make "no changes" a lie: an error too.
+      const error = planResult.ok ? unobservedHostsError(observed) : planResult.error;
       if (json) {
-        terminal.out(`${JSON.stringify({ ok: planResult.ok, ...(planResult.ok ? {} : { error: errorJson(planResult.error) }), plan: planJson(planResult.plan, observed) }, null, 2)}\n`);
+        terminal.out(`${JSON.stringify({ ok: error === undefined, ...(error === undefined ? {} : { error: errorJson(error) }), plan: planJson(planResult.plan, observed) }, null, 2)}\n`);
       } else {
         terminal.out(formatPlan(planResult.plan, observed));
-        if (!planResult.ok) terminal.err(formatError(planResult.error, false));
+        if (error !== undefined) terminal.err(formatError(error, false));
       }
-      if (!planResult.ok) return EXIT_INVALID;
-      const unobserved = [...observed.values()].filter((host) => !host.reachable);
-      if (unobserved.length > 0) {
-        // "No changes" would be a lie about hosts nobody looked at: the plan is incomplete, which is an error.
-        if (!json) terminal.err(`error: ${unobserved.length} of ${observed.size} hosts could not be observed; the plan is incomplete (${unobserved.map((host) => host.host).join(', ')})\n`);
-        return EXIT_INVALID;
-      }
+      if (error !== undefined) return EXIT_INVALID;
       return planResult.plan.empty ? EXIT_NO_CHANGES : EXIT_CHANGES;
     });
   },

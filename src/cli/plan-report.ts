@@ -1,3 +1,4 @@
+import { TendError } from '../errors/index.js';
 import type { ObservedHost } from '../hosts/index.js';
 import { summarizePlan } from '../plan/index.js';
 import type { HostStep, Plan } from '../plan/model.js';
@@ -29,13 +30,26 @@ export function formatPlan(plan: Plan, observed: ReadonlyMap<string, ObservedHos
   }
   const summary = summarizePlan(plan);
   const { create, update, restart, unchanged, prune } = summary.actions;
-  lines.push(
-    '',
-    plan.empty
-      ? `No changes: ${unchanged} service placements are up to date.`
-      : `Plan: ${create} to create, ${update} to update, ${restart} to restart, ${prune} to prune, ${unchanged} unchanged.`,
-  );
+  const skipped = [
+    ...(summary.unreachable === 0 ? [] : [`${summary.unreachable} service placements could not be observed`]),
+    ...(summary.blocked === 0 ? [] : [`${summary.blocked} blocked`]),
+  ].join(', ');
+  let verdict: string;
+  // "No changes" only when every placement was looked at: hosts nobody could observe may need anything.
+  if (plan.empty && skipped === '') verdict = `No changes: ${unchanged} service placements are up to date.`;
+  else if (plan.empty) verdict = `Incomplete: nothing to change where tend could look (${unchanged} up to date); ${skipped}.`;
+  else verdict = `Plan: ${create} to create, ${update} to update, ${restart} to restart, ${prune} to prune, ${unchanged} unchanged${skipped === '' ? '' : `; ${skipped}`}.`;
+  lines.push('', verdict);
   return `${lines.join('\n')}\n`;
+}
+
+/** Hosts that could not be observed make any plan incomplete: the one error plan and apply report for it. */
+export function unobservedHostsError(observed: ReadonlyMap<string, ObservedHost>): TendError | undefined {
+  const unobserved = [...observed.values()].flatMap((host) => (host.reachable ? [] : [host]));
+  if (unobserved.length === 0) return undefined;
+  const refused = unobserved.some((host) => host.errorClass === 'conflict');
+  const hosts = unobserved.map((host) => `${host.host} (${host.code})`).join(', ');
+  return new TendError('E_PLAN_INCOMPLETE', refused ? 'conflict' : 'transient', `${unobserved.length} of ${observed.size} hosts could not be observed, so the plan is incomplete: ${hosts}`);
 }
 
 /** The plan for scripts: the plan itself (hashes and paths, never file contents or secrets) and its summary. */

@@ -1,6 +1,6 @@
 import { TendError } from '../errors/index.js';
 import { maskedSecrets, renderService, servicesOnHost } from '../render/index.js';
-import type { Command } from './command.js';
+import { EXIT_USAGE, type Command } from './command.js';
 import { EXIT_INVALID, loadValidRepo } from './issue-report.js';
 import { resolveRepoArgument } from './repo-argument.js';
 import { UsageError } from './usage-error.js';
@@ -20,13 +20,14 @@ export const renderCommand: Command = {
   exitCodes: [
     [0, 'the files were printed'],
     [EXIT_INVALID, 'the repo is invalid, or SERVICE or HOST is unknown'],
-    [2, 'usage error'],
+    [EXIT_USAGE, 'usage error'],
   ],
+  usageExitCode: EXIT_USAGE,
   maxPositionals: 2,
   async run({ terminal, values, positionals }) {
     const [serviceName, dir] = positionals;
     if (serviceName === undefined) {
-      throw new UsageError('name the service to render', 'tend render SERVICE [--host HOST] [DIR]');
+      throw new UsageError('name the service to render', 'For example `tend render api`; the services are the folders under services/.');
     }
     const json = values['json'] === true;
     const repo = await resolveRepoArgument(dir, terminal.cwd);

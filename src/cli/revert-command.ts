@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { TendError } from '../errors/index.js';
 import { createRevertCommit, gitFailed, revertMessage, runNativeGit, type NativeGitResult, type RevertIdentity } from '../rollback/index.js';
-import type { Command, Terminal } from './command.js';
+import { EXIT_USAGE, type Command, type Terminal } from './command.js';
 import { UsageError } from './usage-error.js';
 
 const EXIT_DONE = 0;
@@ -39,8 +39,9 @@ export const revertCommand: Command = {
   exitCodes: [
     [EXIT_DONE, 'the revert commit is on the branch (and pushed, with --push)'],
     [1, 'refused: a conflict, nothing to revert, an unknown commit, local changes in the way, a rejected push'],
-    [2, 'usage error (no COMMIT, DIR is not a git clone)'],
+    [EXIT_USAGE, 'usage error (no COMMIT, DIR is not a git clone)'],
   ],
+  usageExitCode: EXIT_USAGE,
   maxPositionals: 1,
   async run({ terminal, values, positionals }) {
     const given = positionals[0];

@@ -5,7 +5,7 @@ import { DEFAULT_CONFIG_PATH, daemonConfigFrom, loadDaemonConfig, type DaemonCon
 import { runDaemon } from '../daemon/run-daemon.js';
 import { formatIssue } from '../errors/index.js';
 import { createLogger } from '../observability/index.js';
-import type { Command, CommandContext, OptionSpec } from './command.js';
+import { EXIT_USAGE, type Command, type CommandContext, type OptionSpec } from './command.js';
 import { EXIT_INVALID } from './issue-report.js';
 import { UsageError } from './usage-error.js';
 
@@ -54,8 +54,9 @@ export const runCommand: Command = {
   exitCodes: [
     [EXIT_STOPPED, 'stopped by SIGTERM or SIGINT'],
     [EXIT_INVALID, 'invalid configuration (every problem is printed), a `listen` address tend cannot bind (E_CONFIG_LISTEN), or the state directory is locked by another tend'],
-    [2, 'usage error'],
+    [EXIT_USAGE, 'usage error'],
   ],
+  usageExitCode: EXIT_USAGE,
   maxPositionals: 0,
   async run(context) {
     const { terminal } = context;

@@ -1,6 +1,6 @@
 import { asTendError } from '../errors/index.js';
 import { worstFirst, type DaemonStatus } from '../status/index.js';
-import type { Command } from './command.js';
+import { EXIT_USAGE, type Command } from './command.js';
 import { callDaemon, serverOptions } from './daemon-client.js';
 import { formatError, errorJson } from './error-report.js';
 
@@ -24,10 +24,11 @@ export const statusCommand: Command = {
   exitCodes: [
     [EXIT_CONVERGED, 'nothing is Degraded or Stalled'],
     [EXIT_NEEDS_ATTENTION, 'something is Degraded or Stalled (or the whole repo is stalled), or SERVICE is not in the deploy repo'],
-    [2, 'usage error'],
+    [EXIT_USAGE, 'usage error'],
     [EXIT_NO_DAEMON, 'no daemon answered'],
     [EXIT_NOT_SETTLED, 'the daemon is starting: what it shows is its journal, not yet confirmed by a pass'],
   ],
+  usageExitCode: EXIT_USAGE,
   maxPositionals: 1,
   async run(context) {
     const { terminal, values, positionals } = context;

@@ -147,6 +147,7 @@ export const ERROR_CODES = {
 
   // --- plan and rollout ---
   E_PRUNE_LIMIT: { errorClass: 'invalid', summary: 'The plan would prune more services than prune.max_fraction allows.', hint: 'If the removal is intended, raise prune.max_fraction in tend.yml or remove services in smaller commits; otherwise check that the commit did not drop services or empty a group by mistake.' },
+  E_PLAN_INCOMPLETE: { errorClass: 'transient', summary: 'Hosts could not be observed, so `tend plan` or `tend apply` cannot say what they need (conflict when a host refused tend, as its own code says).', hint: 'Nothing was changed on those hosts. Each host\'s own code and message are in the plan: make them reachable, then plan again.' },
   E_FOREIGN_UNIT: { errorClass: 'conflict', summary: 'A unit or env file tend would write exists on the host without tend\'s marker.', hint: 'Remove or rename the existing unit on the host (or give the service another name), then reconcile again.' },
   E_UNIT_FAILED: { errorClass: 'change', summary: 'The new version failed or exited on start.', hint: 'Read `journalctl -u <unit>` on the host; tend reverts the commit unless auto_rollback is off.' },
   E_UNIT_RESTARTED: { errorClass: 'change', summary: 'The new version crashed and systemd restarted it.', hint: 'Read `journalctl -u <unit>` on the host for the crash.' },

@@ -14,6 +14,7 @@ export { formatDuration, formatSize, parseDuration, parseSize } from './units.js
 export { cronToOnCalendar, parseCron, validateCron } from './cron-schedule.js';
 export type { CronFields, CronResult } from './cron-schedule.js';
 export { parseSecretParts } from './env-block.js';
+export { closestMatch } from './did-you-mean.js';
 export { readSchema, schemaUrl } from './schema-validation.js';
 export type { SchemaName } from './schema-validation.js';
 export type * from './model.js';
