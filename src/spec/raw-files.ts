@@ -38,7 +38,11 @@ export interface RawLimits {
 
 export interface RawRun {
   readonly artifact?: string;
+  readonly url?: string;
   readonly sha256?: string;
+  readonly file?: string;
+  readonly allow_http?: boolean;
+  readonly fetch?: 'host' | 'tend';
   readonly package?: string;
   readonly version?: string;
   readonly command?: RawCommand;
