@@ -176,10 +176,29 @@ export interface PruneSettings {
   readonly maxFraction: number;
 }
 
+/** An apt repository of tend.yml, as the hosts get it: a deb822 source and, unless trusted, its keyring. */
+export interface AptRepository {
+  /** Names the files on the hosts: tend-<name>.sources and tend-<name>.gpg. */
+  readonly name: string;
+  readonly uri: string;
+  readonly suite: string;
+  /** Empty for a flat repository (a suite ending in /). */
+  readonly components: readonly string[];
+  /** The signing key, dearmored: the binary OpenPGP public key apt reads from Signed-By=. Undefined only when trusted. */
+  readonly keyring: Uint8Array | undefined;
+  /** The key's path in the repo, for messages. */
+  readonly keyPath: string | undefined;
+  /** apt's Trusted: yes, only when tend.yml says `trusted: true`. */
+  readonly trusted: boolean;
+  readonly source: SourceRef;
+}
+
 export interface RepoSettings {
   readonly prune: PruneSettings;
   /** Hosts worked on at once. */
   readonly concurrency: number;
   /** Releases kept on each host for a rollback without upload. */
   readonly keepReleases: number;
+  /** In tend.yml's order; empty when it declares none. */
+  readonly aptRepositories: readonly AptRepository[];
 }

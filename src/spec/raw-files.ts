@@ -90,4 +90,14 @@ export interface RawSettingsFile {
   readonly prune?: { readonly enabled?: boolean; readonly max_fraction?: number };
   readonly concurrency?: number;
   readonly keep_releases?: number;
+  readonly apt_repositories?: readonly RawAptRepository[];
+}
+
+export interface RawAptRepository {
+  readonly name: string;
+  readonly uri: string;
+  readonly suite: string;
+  readonly components?: readonly string[];
+  readonly signing_key?: string;
+  readonly trusted?: boolean;
 }
