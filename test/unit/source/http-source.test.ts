@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -265,6 +266,21 @@ describe('httpSource first clone, made by native git', () => {
     const port = await closedPort();
     const source = httpSource({ url: `http://127.0.0.1:${port}/deploy.git`, branch: 'main', dir: join(scratch.path, 'refused'), credentials: new GitCredentials(USER, PASSWORD) });
     expect(await failureOf(source.fetch())).toMatchObject({ code: 'E_GIT_UNREACHABLE', errorClass: 'transient' });
+  });
+
+  it.each([
+    ['a web page where the repository should be', 200, 'E_GIT_HTTP'],
+    ['a refusal to read (HTTP 403)', 403, 'E_GIT_AUTH'],
+  ] as const)('reports %s on the first clone as %s', async (_, status, code) => {
+    const web = createHttpServer((req, res) => res.writeHead(status, { 'content-type': 'text/html' }).end('<html>not git</html>\n'));
+    await new Promise<void>((done) => web.listen(0, '127.0.0.1', done));
+    try {
+      const { port } = web.address() as AddressInfo;
+      const source = httpSource({ url: `http://127.0.0.1:${port}/deploy.git`, branch: 'main', dir: join(scratch.path, `web-${status}`), credentials: new GitCredentials(USER, PASSWORD) });
+      expect(await failureOf(source.fetch())).toMatchObject({ code, errorClass: 'conflict' });
+    } finally {
+      await new Promise<void>((done) => web.close(() => done()));
+    }
   });
 
   it('ends a first clone past its deadline with E_GIT_TIMEOUT, and leaves no git process holding the connection', async () => {
