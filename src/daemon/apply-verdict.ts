@@ -137,8 +137,10 @@ export function judgeApply(input: ApplyVerdictInput): ApplyVerdict {
 
   let journal: Journal = withConditions({ ...input.journal, halted, retries, services: stableAt(input.journal.services, healthy, head, now) }, conditions, now);
   let next: NextStep;
-  if (superseded) next = input.stopping ? { kind: 'idle' } : { kind: 'again' };
-  else if (changeFailure !== undefined) next = { kind: 'revert', service: changeFailure.service, evidence: evidenceOf(changeFailure, input.journal.inFlight?.rolloutId ?? '') };
+  // A change failure comes first: the services it stopped show as superseded, and a newer head is for the
+  // revert decision to notice (it reverts only the head).
+  if (changeFailure !== undefined) next = { kind: 'revert', service: changeFailure.service, evidence: evidenceOf(changeFailure, input.journal.inFlight?.rolloutId ?? '') };
+  else if (superseded) next = input.stopping ? { kind: 'idle' } : { kind: 'again' };
   else {
     const due = Object.values(retries).flatMap((budget) => (budget.commit === head && budget.nextAt !== undefined ? [budget.nextAt] : []));
     next = due.length === 0 ? { kind: 'idle' } : { kind: 'retry', at: Math.min(...due) };

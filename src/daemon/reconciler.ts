@@ -16,7 +16,7 @@ import { conditionsForServices, withConditions, type ConditionFields } from './c
 import type { CrashPoint } from './crash-points.js';
 import { nextWindowOpening } from './deploy-window.js';
 import { grantAttempt, nextAttemptAt, spendAttempt } from './retry-budget.js';
-import { conditionOfHold, gatePlan, holdAllBeforeObserve, type Hold, type PassReason } from './service-gate.js';
+import { carryForward, conditionOfHold, gatePlan, holdAllBeforeObserve, type Hold, type PassReason } from './service-gate.js';
 
 export type { PassReason } from './service-gate.js';
 
@@ -323,6 +323,7 @@ export class Reconciler {
   /** `converged`: the head is the last applied commit with nothing in flight, so any change found is drift. */
   async #rollOut(head: string, repo: RepoSpec, reason: PassReason, converged: boolean): Promise<PassOutcome> {
     const now = this.#now();
+    await this.#record(carryForward(this.#journal, head, repo.services.map((one) => one.name), await this.#changedSince(head), now));
     const heldBefore = holdAllBeforeObserve(repo.services, this.#journal, head, reason, now);
     if (repo.services.length > 0 && heldBefore.size === repo.services.length) {
       // Nobody may act: observe no host, and wake when the first backoff ends.
@@ -337,7 +338,10 @@ export class Reconciler {
     };
     let pass: PreparedPass;
     try {
-      pass = await preparePass(repo, this.#options.secrets, this.#options.fleet, resume);
+      // Only the services that may act are rendered, observed and planned: a commit that touches one service
+      // looks at that service's hosts. A pass that leaves some out prunes nothing.
+      const only = heldBefore.size === 0 ? undefined : new Set(repo.services.filter((one) => !heldBefore.has(one.name)).map((one) => one.name));
+      pass = await preparePass(repo, this.#options.secrets, this.#options.fleet, resume, only);
     } catch (error) {
       return this.#passFailedBeforeActing(head, asTendError(error));
     }
@@ -408,6 +412,7 @@ export class Reconciler {
             keepReleases: repo.settings.keepReleases,
             superseded: () => this.#stopping || (this.#latestHead !== undefined && this.#latestHead !== head),
             onProbe: (service, _host, probe) => this.#options.metrics?.probeFinished(service, probe.latencyMs),
+            changeFailureStopsOthers: (service) => service.deploy.autoRollback,
           },
         );
     await this.#journalWrites;
@@ -467,6 +472,31 @@ export class Reconciler {
     }
   }
 
+  /**
+   * The paths changed from each service's last healthy commit to the head, for `carryForward`; undefined
+   * for a commit that is not an ancestor of the head (or unreadable: then the service is observed).
+   */
+  async #changedSince(head: string): Promise<(commit: string) => readonly string[] | undefined> {
+    const source = this.#options.source;
+    const changed = new Map<string, readonly string[] | undefined>();
+    for (const record of Object.values(this.#journal.services)) {
+      const from = record.stableCommit;
+      if (from === head || changed.has(from)) continue;
+      try {
+        if (!(await source.isAncestor(from, head))) {
+          changed.set(from, undefined);
+          continue;
+        }
+        const paths = new Set<string>();
+        for (const commit of await source.commitsBetween(from, head)) for (const path of await source.changedPaths(commit.sha)) paths.add(path);
+        changed.set(from, [...paths]);
+      } catch {
+        changed.set(from, undefined);
+      }
+    }
+    return (commit) => changed.get(commit);
+  }
+
   /** When nothing may act now: the next backoff's end, or the next deploy window's opening. */
   async #waitOutcome(head: string, held: ReadonlyMap<string, Hold>): Promise<PassOutcome> {
     const now = this.#now();
@@ -475,7 +505,11 @@ export class Reconciler {
       const fields = conditionOfHold(hold, head);
       if (fields !== undefined) conditions.set(service, fields);
     }
-    await this.#record(withConditions(this.#journal, conditions, now));
+    const journal = withConditions(this.#journal, conditions, now);
+    // Every service healthy at the head without acting (nothing it runs changed): the head is applied.
+    const applied = journal.halted['*'] === undefined && Object.keys(journal.conditions).every((service) => journal.services[service]?.stableCommit === head && journal.halted[service] === undefined && journal.paused[service] === undefined);
+    await this.#record(applied && journal.lastApplied !== head ? { ...journal, lastApplied: head, inFlight: undefined } : journal);
+    if (applied && journal.lastApplied !== head) this.#options.metrics?.commitApplied(head, now);
     const due = nextAttemptAt(this.#journal, head);
     if (due !== undefined) return { kind: 'retry', delayMs: Math.max(0, due - now) };
     const windows = [...held.values()].flatMap((hold) => (hold.kind === 'window' ? [nextWindowOpening(hold.window, now)] : []));

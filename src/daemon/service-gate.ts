@@ -1,8 +1,9 @@
 import { orderServices } from '../plan/index.js';
 import type { Plan, ServicePlan } from '../plan/model.js';
+import { pathBearsOn } from '../spec/index.js';
 import type { ServiceSpec } from '../spec/model.js';
 import type { Journal } from '../state/index.js';
-import type { ConditionFields } from './conditions.js';
+import { nextCondition, type ConditionFields } from './conditions.js';
 import { windowOpen } from './deploy-window.js';
 import { backoffUntil, budgetSpent } from './retry-budget.js';
 
@@ -117,4 +118,30 @@ export function conditionOfHold(hold: Hold, head: string): ConditionFields | und
     default:
       return undefined;
   }
+}
+
+/**
+ * Services a new head leaves as they were: healthy (Synced or RolledBack) at an earlier commit, and no commit
+ * since changed their folder or the repo-wide files, so their desired state at the head is the one their
+ * hosts were proven healthy at. They become healthy at the head without a host being looked at; a pass
+ * for a commit that touches one service observes only that service's hosts. `changedSince` gives the paths
+ * changed from a commit to the head, or undefined when it is not an ancestor. Drift is the resync's to find.
+ */
+export function carryForward(journal: Journal, head: string, services: readonly string[], changedSince: (commit: string) => readonly string[] | undefined, now: number): Journal {
+  const records = { ...journal.services };
+  const conditions = { ...journal.conditions };
+  let carried = false;
+  for (const service of services) {
+    const stable = journal.services[service];
+    const condition = journal.conditions[service];
+    if (stable === undefined || stable.stableCommit === head || condition === undefined) continue;
+    if (condition.desiredCommit !== stable.stableCommit || (condition.state !== 'Synced' && condition.state !== 'RolledBack')) continue;
+    if (journal.halted[service] !== undefined || journal.paused[service] !== undefined || journal.retries[service] !== undefined) continue;
+    const changed = changedSince(stable.stableCommit);
+    if (changed === undefined || changed.some((path) => pathBearsOn(service, path) !== 'none')) continue;
+    records[service] = { stableCommit: head, since: now };
+    conditions[service] = nextCondition(condition, { state: 'Synced', message: 'every host runs the desired commit and is healthy (nothing since its last healthy commit changed it)', desiredCommit: head }, now);
+    carried = true;
+  }
+  return carried ? { ...journal, services: records, conditions } : journal;
 }

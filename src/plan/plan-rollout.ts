@@ -18,6 +18,11 @@ export interface PlanOptions {
    * healthy_deadline, or by a new restart when that run is not known (`restart`).
    */
   readonly resume?: (service: string, host: string) => ResumePoint | undefined;
+  /**
+   * The desired state holds only some of the repo's services (a pass that looks at what a commit touched):
+   * the observed hosts' other services are not leftovers, so nothing is pruned or reported as orphaned.
+   */
+  readonly partial?: boolean;
 }
 
 export type ResumePoint = { readonly kind: 'restart' } | { readonly kind: 'judge'; readonly run: KnownRun };
@@ -36,7 +41,7 @@ export function planRollout(desired: DesiredState, observed: readonly ObservedHo
     planService(spec, placementsByService.get(spec.name) ?? [], hosts, options.resume),
   );
 
-  const leftovers = findLeftovers(desired, observed);
+  const leftovers = options.partial === true ? [] : findLeftovers(desired, observed);
   const prunes = options.prune.enabled ? leftovers.map(pruneStep) : [];
   const orphans: Orphan[] = options.prune.enabled ? [] : leftovers.map(({ service, host }) => ({ service, host }));
   const empty = prunes.length === 0 && services.every((service) => service.batches.length === 0);

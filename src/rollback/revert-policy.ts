@@ -1,3 +1,5 @@
+import { pathBearsOn } from '../spec/index.js';
+
 import { hintOf } from '../errors/index.js';
 
 /**
@@ -52,8 +54,6 @@ export type RevertDecision =
   /** A newer commit is the desired state now: re-plan against it instead of reverting. */
   | { readonly kind: 'superseded' };
 
-/** Files whose change can break every service: a service's failure may come from them. */
-const REPO_WIDE_FILES: ReadonlySet<string> = new Set(['inventory.yml', 'tend.yml']);
 
 export function decideRevert(input: RevertPolicyInput): RevertDecision {
   if (input.currentHead !== input.failedCommit) return { kind: 'superseded' };
@@ -90,10 +90,9 @@ export function decideRevert(input: RevertPolicyInput): RevertDecision {
  * inventory or default can break a service whose spec never changed).
  */
 function culpritsOf(service: string, commits: readonly CandidateCommit[]): CandidateCommit[] {
-  const prefix = `services/${service}/`;
-  const own = commits.filter((commit) => commit.changedPaths.some((path) => path.startsWith(prefix)));
+  const own = commits.filter((commit) => commit.changedPaths.some((path) => pathBearsOn(service, path) === 'own'));
   if (own.length > 0) return own;
-  return commits.filter((commit) => commit.changedPaths.some((path) => REPO_WIDE_FILES.has(path)));
+  return commits.filter((commit) => commit.changedPaths.some((path) => pathBearsOn(service, path) === 'repo-wide'));
 }
 
 function halt(code: RevertHaltCode, message: string): RevertDecision {

@@ -6,6 +6,7 @@ import { releaseDir, unitName, type RenderedService } from '../render/index.js';
 import type { RepoSpec, ServiceSpec } from '../spec/model.js';
 import { runHostStep, timerUnitsAmong, type HostStepResult, type RolloutEffects } from './host-step-effects.js';
 import { decideRollout, recordRolloutEvent, startRollout, type RolloutOutcome } from './progress-decision.js';
+import { scheduleServices, type ServiceProgress } from './service-schedule.js';
 
 export interface ServiceRolloutResult {
   readonly service: string;
@@ -40,36 +41,54 @@ export function renderKey(service: string, host: string): string {
 }
 
 /**
- * Carries out a plan: services in `after:` order, each in its batches as the pure progress decision says,
- * stopping a service at its budget and skipping what waits for a service that did not become healthy.
+ * Carries out a plan: each service in its batches as the pure progress decision says, services side by side
+ * as `scheduleServices` allows (the `after:` order kept, at most tend.yml `parallel_services` at once),
+ * stopping a service at its budget and skipping what comes after a service that did not become healthy.
  */
 export async function applyPlan(input: ApplyInput, effects: RolloutEffects): Promise<ApplyResult> {
+  const specs = new Map(input.repo.services.map((service) => [service.name, service]));
+  const progress = new Map<string, ServiceProgress>();
   const results = new Map<string, ServiceRolloutResult>();
-  for (const servicePlan of input.plan.services) {
-    const spec = input.repo.services.find((service) => service.name === servicePlan.service);
-    if (spec === undefined) throw new InternalError(`the plan names ${servicePlan.service}, which is not in the repo`);
-    if (effects.superseded?.() === true) {
-      results.set(spec.name, supersededResult(spec.name, []));
-      continue;
+  const running = new Map<string, Promise<void>>();
+  let failure: unknown;
+  // A change failure that tend will revert makes the rest of this apply pointless: the others stop at their
+  // next safe point, so the revert does not wait for rollouts it is about to change anyway.
+  let stopAll = false;
+  const stopped = (): boolean => stopAll || effects.superseded?.() === true;
+  for (;;) {
+    const step = scheduleServices(input.plan.services, progress, input.repo.settings.parallelServices);
+    for (const { service, blockedBy } of step.skip) {
+      progress.set(service, 'failed');
+      results.set(service, { service, result: 'skipped', code: 'E_DEPENDENCY_NOT_HEALTHY', detail: `waits for ${blockedBy.join(', ')}, which did not become healthy`, outcome: undefined, steps: [] });
     }
-    const blockedBy = servicePlan.waitsFor.filter((name) => {
-      const result = results.get(name)?.result;
-      return result !== undefined && result !== 'succeeded' && result !== 'unchanged';
-    });
-    if (blockedBy.length > 0) {
-      results.set(spec.name, {
-        service: spec.name,
-        result: 'skipped',
-        code: 'E_DEPENDENCY_NOT_HEALTHY',
-        detail: `waits for ${blockedBy.join(', ')}, which did not become healthy`,
-        outcome: undefined,
-        steps: [],
-      });
-      continue;
+    for (const service of step.start) {
+      const spec = specs.get(service);
+      const plan = input.plan.services.find((one) => one.service === service);
+      if (spec === undefined || plan === undefined) throw new InternalError(`the plan names ${service}, which is not in the repo`);
+      if (stopped()) {
+        progress.set(service, 'failed');
+        results.set(service, supersededResult(service, []));
+        continue;
+      }
+      progress.set(service, 'running');
+      const done = rollOutService(spec, plan, input, { ...effects, superseded: stopped }).then(
+        (result) => {
+          results.set(service, result);
+          progress.set(service, result.result === 'succeeded' || result.result === 'unchanged' ? 'healthy' : 'failed');
+          if (result.result === 'failed-change' && effects.changeFailureStopsOthers?.(spec) === true) stopAll = true;
+        },
+        (error: unknown) => {
+          failure ??= error;
+          progress.set(service, 'failed');
+        },
+      );
+      running.set(service, done.finally(() => running.delete(service)));
     }
-    results.set(spec.name, await rollOutService(spec, servicePlan, input, effects));
+    if (running.size === 0) break;
+    await Promise.race(running.values());
   }
-  const services = [...results.values()];
+  if (failure !== undefined) throw failure;
+  const services = input.plan.services.map((one) => results.get(one.service) ?? supersededResult(one.service, []));
   // Prunes follow the commit being applied; a superseded apply leaves them to the newer commit's plan.
   const pruned = services.some((service) => service.result === 'superseded') ? [] : await applyPrunes(input, effects);
   return {

@@ -37,6 +37,11 @@ export interface RolloutEffects {
   readonly superseded?: () => boolean;
   /** Every probe result of a new run, for the probe-duration metric. */
   readonly onProbe?: (service: string, host: string, result: ProbeResult) => void;
+  /**
+   * Whether this service's change failure stops the other services of the apply at their next safe point:
+   * the daemon says yes when it will revert the commit, which changes their desired state anyway.
+   */
+  readonly changeFailureStopsOthers?: (service: ServiceSpec) => boolean;
 }
 
 export type StepPhase = 'stage' | 'write' | 'reload' | 'switch' | 'restart' | 'probe' | 'healthy' | 'failed' | 'unreachable' | 'superseded';

@@ -74,6 +74,7 @@ export function buildSettings(doc: YamlFile | undefined, aptRepositories: readon
       maxFraction: raw.prune?.max_fraction ?? SETTINGS_DEFAULTS.pruneMaxFraction,
     },
     concurrency: raw.concurrency ?? SETTINGS_DEFAULTS.concurrency,
+    parallelServices: raw.parallel_services ?? SETTINGS_DEFAULTS.parallelServices,
     keepReleases: raw.keep_releases ?? SETTINGS_DEFAULTS.keepReleases,
     aptRepositories,
   };

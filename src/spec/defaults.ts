@@ -32,6 +32,7 @@ export const SETTINGS_DEFAULTS = {
   pruneEnabled: false,
   pruneMaxFraction: 0.5,
   concurrency: 16,
+  parallelServices: 4,
   keepReleases: 3,
 } as const;
 

@@ -17,3 +17,4 @@ export { parseSecretParts } from './env-block.js';
 export { readSchema, schemaUrl } from './schema-validation.js';
 export type { SchemaName } from './schema-validation.js';
 export type * from './model.js';
+export { pathBearsOn } from './repo-paths.js';

@@ -197,6 +197,8 @@ export interface RepoSettings {
   readonly prune: PruneSettings;
   /** Hosts worked on at once. */
   readonly concurrency: number;
+  /** Services rolled out at once (those with no `after:` path between them). */
+  readonly parallelServices: number;
   /** Releases kept on each host for a rollback without upload. */
   readonly keepReleases: number;
   /** In tend.yml's order; empty when it declares none. */

@@ -90,6 +90,7 @@ export interface RawSettingsFile {
   readonly prune?: { readonly enabled?: boolean; readonly max_fraction?: number };
   readonly concurrency?: number;
   readonly keep_releases?: number;
+  readonly parallel_services?: number;
   readonly apt_repositories?: readonly RawAptRepository[];
 }
 

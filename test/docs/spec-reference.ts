@@ -314,6 +314,7 @@ function settingsExample(): string {
   const settings = {
     prune: { enabled: SETTINGS_DEFAULTS.pruneEnabled, max_fraction: SETTINGS_DEFAULTS.pruneMaxFraction },
     concurrency: SETTINGS_DEFAULTS.concurrency,
+    parallel_services: SETTINGS_DEFAULTS.parallelServices,
     keep_releases: SETTINGS_DEFAULTS.keepReleases,
   };
   return `# Optional. These are the defaults, which apply without the file.\n${stringify(settings)}`;

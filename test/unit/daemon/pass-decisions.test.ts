@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { judgeApply, type ApplyVerdictInput } from '../../../src/daemon/apply-verdict.js';
 import { nextCondition } from '../../../src/daemon/conditions.js';
 import { grantAttempt, spendAttempt } from '../../../src/daemon/retry-budget.js';
-import { holdAllBeforeObserve, type PassReason } from '../../../src/daemon/service-gate.js';
+import { carryForward, holdAllBeforeObserve, type PassReason } from '../../../src/daemon/service-gate.js';
 import type { ServiceRolloutResult } from '../../../src/rollout/index.js';
 import type { ServiceSpec } from '../../../src/spec/model.js';
 import { emptyJournal, type Journal } from '../../../src/state/index.js';
@@ -81,6 +81,7 @@ describe('judgeApply', () => {
     ['a transient failure: retry later', ['failed-transient', 'succeeded'], 'retry', ['Degraded', 'Synced'], false],
     ['a conflict: stalled, idle, no retry', ['failed-conflict', 'succeeded'], 'idle', ['Stalled', 'Synced'], false],
     ['a superseded rollout: again, no verdict', ['superseded', 'succeeded'], 'again', [undefined, 'Synced'], false],
+    ['a change failure that stopped the others: revert first', ['superseded', 'failed-change'], 'revert', [undefined, 'Degraded'], false],
   ] as const)('%s', (_, kinds, next, states, applied) => {
     const verdict = judge(kinds.map((kind, index) => result(`s${index}`, kind)));
     expect(verdict.next.kind).toBe(next);
@@ -129,5 +130,24 @@ describe('nextCondition', () => {
     expect(nextCondition(first, { state: 'Stalled', code: 'E_X', message: 'b' }, 2).since).toBe(1);
     expect(nextCondition(first, { state: 'Stalled', code: 'E_Y', message: 'b' }, 2).since).toBe(2);
     expect(nextCondition(first, { state: 'Degraded', code: 'E_X', message: 'b' }, 3).since).toBe(3);
+  });
+});
+
+describe('carryForward', () => {
+  const synced = (commit: string) => ({ state: 'Synced' as const, code: undefined, errorClass: undefined, message: 'ok', hint: undefined, since: 1, desiredCommit: commit, revertCommit: undefined, nextAttemptAt: undefined, failedHosts: undefined, window: undefined });
+  const base = journal({ services: { api: { stableCommit: OLD, since: 1 } }, conditions: { api: synced(OLD) } });
+
+  it.each<[string, Journal, readonly string[] | undefined, boolean]>([
+    ['nothing since its healthy commit touched it: healthy at the head', base, ['services/queue/spec.yml', 'README.md'], true],
+    ['its own folder changed: it must be rolled out', base, ['services/api/api'], false],
+    ['a repo-wide file changed: it must be looked at', base, ['inventory.yml'], false],
+    ['its healthy commit is not an ancestor (a rewrite): it must be looked at', base, undefined, false],
+    ['it is halted: a person must see to it first', { ...base, halted: { api: { code: 'E_X', errorClass: 'conflict', message: 'x', hint: undefined, commit: OLD, since: 1, until: 'operator', issues: [] } } }, [], false],
+    ['it is retrying: its budget decides', { ...base, retries: { api: { commit: OLD, attempts: 1, allowed: 3, code: 'E_X', detail: 'x', lastAt: 1, nextAt: 2 } } }, [], false],
+    ['its last state was not healthy', { ...base, conditions: { api: { ...synced(OLD), state: 'Degraded' } } }, [], false],
+  ])('%s', (_, before, changed, carried) => {
+    const after = carryForward(before, HEAD, ['api'], () => changed, NOW);
+    expect(after.services['api']?.stableCommit).toBe(carried ? HEAD : OLD);
+    expect(after.conditions['api']?.desiredCommit).toBe(carried ? HEAD : OLD);
   });
 });

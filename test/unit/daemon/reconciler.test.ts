@@ -115,6 +115,37 @@ describe('Reconciler: commits', () => {
   });
 });
 
+describe('Reconciler: a commit is looked at where it changes something', () => {
+  it('observes only the hosts of the service a commit changed, and keeps the others healthy at the new head', async () => {
+    const world = await convergedWorld();
+    const observations = world.fleet.observations.length;
+    world.source.commitChanges('reports: a new port', { 'services/reports/spec.yml': (world.source.fileAt(world.source.head, 'services/reports/spec.yml') ?? '').replace('REPORTS_PORT=8090', 'REPORTS_PORT=8090\n    LOG_LEVEL=debug') });
+    await world.settle('webhook');
+    expect(world.reconciler.status.stalled).toBeUndefined();
+    expect(world.fleet.observations.slice(observations)).toEqual([['batch-1']]);
+    expect(world.journal.lastApplied).toBe(world.source.head);
+    expect(world.reconciler.status.services.every((one) => one.state === 'Synced' && one.stableCommit === world.source.head)).toBe(true);
+  });
+
+  it('observes every host on a scheduled resync, and puts back a host changed by hand (drift)', async () => {
+    const world = await convergedWorld();
+    world.landApi('2.0.0');
+    await world.settle('webhook');
+    const observations = world.fleet.observations.length;
+    await world.settle('resync');
+    expect(world.fleet.observations.slice(observations).map((hosts) => [...hosts].sort())).toEqual([['batch-1', 'web-1', 'web-2']]);
+  });
+
+  it('touches no host for a commit that changes nothing a service runs', async () => {
+    const world = await convergedWorld();
+    const observations = world.fleet.observations.length;
+    world.source.commitChanges('docs', { 'README.md': 'notes' });
+    await world.settle('webhook');
+    expect(world.fleet.observations.slice(observations)).toEqual([]);
+    expect(world.journal.lastApplied).toBe(world.source.head);
+  });
+});
+
 describe('Reconciler: never retry forever', () => {
   async function unreachableWorld(): Promise<DaemonWorld> {
     const world = await convergedWorld();
@@ -125,9 +156,9 @@ describe('Reconciler: never retry forever', () => {
 
   it(`makes exactly max_attempts (${RETRY.maxAttempts}) attempts, then stalls with E_RETRIES_EXHAUSTED that survives 50 polls, 10 webhooks and a restart`, async () => {
     const world = await unreachableWorld();
-    const before = world.rolloutStarts();
+    const before = world.rolloutStarts('api');
     await world.settle('webhook');
-    expect(world.rolloutStarts() - before).toBe(RETRY.maxAttempts);
+    expect(world.rolloutStarts('api') - before).toBe(RETRY.maxAttempts);
     const stalled = world.service('api');
     expect(stalled).toMatchObject({ state: 'Stalled', code: 'E_RETRIES_EXHAUSTED', errorClass: 'transient' });
 
@@ -141,19 +172,19 @@ describe('Reconciler: never retry forever', () => {
     await world.settle('startup');
     await world.settle('poll');
 
-    expect(world.rolloutStarts() - before).toBe(RETRY.maxAttempts);
+    expect(world.rolloutStarts('api') - before).toBe(RETRY.maxAttempts);
     expect(world.service('api')).toMatchObject({ state: 'Stalled', code: 'E_RETRIES_EXHAUSTED', since: stalled?.since });
   });
 
   it('makes exactly one attempt per scheduled resync while the hosts stay down, and clears on the resync that finds them back', async () => {
     const world = await unreachableWorld();
     await world.settle('webhook');
-    const spent = world.rolloutStarts();
+    const spent = world.rolloutStarts('api');
     const since = world.service('api')?.since;
     for (let resync = 1; resync <= 3; resync += 1) {
       world.now += 600_000;
       await world.settle('resync');
-      expect(world.rolloutStarts()).toBe(spent + resync);
+      expect(world.rolloutStarts('api')).toBe(spent + resync);
       expect(world.service('api')).toMatchObject({ state: 'Stalled', code: 'E_RETRIES_EXHAUSTED', since });
     }
     world.fleet.unreachable.clear();
@@ -166,10 +197,10 @@ describe('Reconciler: never retry forever', () => {
   it('`tend retry api` grants exactly one attempt on a spent budget', async () => {
     const world = await unreachableWorld();
     await world.settle('webhook');
-    const spent = world.rolloutStarts();
+    const spent = world.rolloutStarts('api');
     expect(await world.reconciler.operatorClear('retry', 'api')).toEqual(['api']);
     await world.settle('operator');
-    expect(world.rolloutStarts()).toBe(spent + 1);
+    expect(world.rolloutStarts('api')).toBe(spent + 1);
     expect(world.service('api')?.code).toBe('E_RETRIES_EXHAUSTED');
     world.fleet.unreachable.clear();
     await world.reconciler.operatorClear('retry', 'api');

@@ -146,6 +146,14 @@ describe('planRollout', () => {
     expect(result.ok && result.plan.empty).toBe(true);
   });
 
+  it('prunes nothing and reports no orphan when it plans only some services (a partial pass)', () => {
+    const kept = aPlacement('api', 'host-01');
+    const other = convergedService(aPlacement('queue', 'host-01'));
+    const observed = [aHost('host-01', [convergedService(kept), other])];
+    const result = planRollout(aDesiredState([aService('api')], [kept]), observed, { prune: { enabled: true, maxFraction: 1 }, partial: true });
+    expect(result.ok && result.plan).toMatchObject({ prunes: [], orphans: [], empty: true });
+  });
+
   describe('prune', () => {
     const kept = aPlacement('api', 'host-01');
     const gone = aPlacement('old', 'host-01');

@@ -62,9 +62,9 @@ export class DaemonWorld {
     this.reconciler = this.#start(this.journal);
   }
 
-  /** `rollout started` events so far: one per rollout attempt. */
-  rolloutStarts(): number {
-    return this.log.filter((event) => event.msg === 'rollout started').length;
+  /** `rollout started` events so far (one per pass that acts), or the attempts of one service. */
+  rolloutStarts(service?: string): number {
+    return this.log.filter((event) => event.msg === 'rollout started' && (service === undefined || (event['services'] as string[]).includes(service))).length;
   }
 
   events(msg: string): LogEvent[] {

@@ -49,7 +49,11 @@ export class FakeFleet implements Fleet {
     return this.#hosts.get(host)?.get(service)?.version;
   }
 
+  /** The hosts each observation looked at. */
+  readonly observations: string[][] = [];
+
   async observe(hosts: readonly HostSpec[]): Promise<ReadonlyMap<string, ObservedHost>> {
+    this.observations.push(hosts.map((host) => host.name));
     const out = new Map<string, ObservedHost>();
     for (const host of hosts) {
       if (this.unreachable.has(host.name)) {
