@@ -4,7 +4,12 @@
  * fetch within 3× of native git. tend is timed in-process around `fetch()`, which is what the daemon
  * pays; native git as the wall time of the whole process, which is what a script calling git pays.
  *
- *   npx tsx bench/git.ts            (from the repository root)
+ * Then issue 13's case: the first clone of a repo that commits its releases (a 20 MiB binary with a new
+ * version every 100 commits), tend against native git, each a whole process under `/usr/bin/time -v` for
+ * its peak RSS. Target: tend's peak RSS ≤ 300 MiB. The history size is a parameter; the default is short.
+ *
+ *   npx tsx bench/git.ts                       (from the repository root; 100 MiB of history)
+ *   npx tsx bench/git.ts --history-mib=1000    (the issue's 1 GB: 50 releases, 5,000 commits)
  */
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
@@ -15,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { GitCredentials, httpSource } from '../src/source/index.js';
 import { GitServer } from '../test/e2e/harness/git-server.js';
 import { importDeployHistory } from './support/deploy-history.js';
+import { importLargeHistory } from './support/large-history.js';
 import { NATIVE_GIT_ENV, nativeGit, timedGit } from './support/git-native.js';
 import { describeRuns, formatMiB, formatMs, formatRatio, median, repeat, report, targetLine } from './support/stats.js';
 import { expectExit, timedRun } from './support/timed-process.js';
@@ -29,6 +35,11 @@ const REPO = 'deploy';
 const BRANCH = 'main';
 const USER = 'tend';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const LARGE_REPO = 'releases';
+const BINARY_BYTES = 20 * 1024 * 1024;
+const RELEASE_EVERY = 100;
+const DEFAULT_HISTORY_MIB = 100;
+const TARGET_CLONE_RSS_MIB = 300;
 const TEND_CLONE_SCRIPT = fileURLToPath(new URL('./support/git-tend-clone.ts', import.meta.url));
 
 interface SideBySide {
@@ -197,6 +208,72 @@ async function bench(workspace: string, server: GitServer, credentials: GitCrede
   );
 }
 
+/** `--history-mib=N`: the size of the large history, in MiB of binaries (rounded to whole releases). */
+function historyMiB(argv: readonly string[]): number {
+  const given = argv.find((arg) => arg.startsWith('--history-mib='));
+  if (given === undefined) return DEFAULT_HISTORY_MIB;
+  const value = Number(given.slice('--history-mib='.length));
+  if (!Number.isInteger(value) || value < 20) throw new Error(`--history-mib wants a whole number of MiB, at least 20; got ${given}`);
+  return value;
+}
+
+async function benchLargeClone(workspace: string, server: GitServer, credentials: GitCredentials, mib: number): Promise<void> {
+  const gitDir = server.repoPath(LARGE_REPO);
+  const releases = Math.max(1, Math.round((mib * 1024 * 1024) / BINARY_BYTES));
+  const generating = performance.now();
+  await nativeGit(['init', '--quiet', '--bare', `--initial-branch=${BRANCH}`, gitDir]);
+  const { commits } = await importLargeHistory(gitDir, { releases, releaseEvery: RELEASE_EVERY, binaryBytes: BINARY_BYTES, seed: SEED }, BRANCH);
+  const generatedMs = performance.now() - generating;
+  const head = await server.head(LARGE_REPO, BRANCH);
+  const served = await packBytes(gitDir);
+
+  const tendDir = join(workspace, 'tend-large');
+  const tend = expectExit(
+    await timedRun(process.execPath, ['--import', 'tsx', TEND_CLONE_SCRIPT, server.repoUrl(LARGE_REPO), tendDir], {
+      cwd: ROOT,
+      env: { TEND_GIT_USERNAME: credentials.username, TEND_GIT_PASSWORD: credentials.password },
+    }),
+    [0],
+    'tend clone of the large history under time -v',
+  );
+  const tendOut = JSON.parse(tend.stdout) as { head: string; rssBeforeKiB: number };
+  if (tendOut.head !== head) throw new Error(`tend cloned ${tendOut.head}, expected ${head}`);
+  await rm(tendDir, { recursive: true, force: true });
+  const gitClone = join(workspace, 'git-large.git');
+  const git = expectExit(
+    await timedRun('git', ['clone', '--bare', '--quiet', server.repoUrlWithCredentials(LARGE_REPO), gitClone], { env: NATIVE_GIT_ENV }),
+    [0],
+    'git clone of the large history under time -v',
+  );
+  await expectNativeRef(gitClone, BRANCH, head);
+  await rm(gitClone, { recursive: true, force: true });
+
+  const tendMiB = tend.maxRssKiB / 1024;
+  report(
+    'git: first clone of a history with releases in it (issue 13)',
+    [
+      `repo: ${commits} commits, a ${formatMiB(BINARY_BYTES / 1024)} binary with a new version every ${RELEASE_EVERY} commits (${releases} versions), ` +
+        `pack ${formatMiB(served / 1024)}, generated in ${formatMs(generatedMs)}; one run each, whole process under time -v`,
+      `tend (native git clone in httpSource)  wall ${formatMs(tend.wallMs)}  peak RSS ${formatMiB(tend.maxRssKiB)} (${formatMiB(tendOut.rssBeforeKiB)} before the fetch)`,
+      `git clone --bare                        wall ${formatMs(git.wallMs)}  peak RSS ${formatMiB(git.maxRssKiB)}`,
+      '',
+      targetLine({
+        name: 'peak RSS of the first clone',
+        measured: tendMiB,
+        limit: TARGET_CLONE_RSS_MIB,
+        shown: formatMiB(tend.maxRssKiB),
+        target: `≤ ${TARGET_CLONE_RSS_MIB} MiB`,
+      }),
+    ],
+    {
+      repo: { commits, releases, binaryBytes: BINARY_BYTES, packBytes: served },
+      wallMs: { tend: tend.wallMs, git: git.wallMs },
+      peakRssKiB: { tend: tend.maxRssKiB, tendBeforeFetch: tendOut.rssBeforeKiB, git: git.maxRssKiB },
+      target: { name: `first clone peak RSS ≤ ${TARGET_CLONE_RSS_MIB} MiB`, met: tendMiB <= TARGET_CLONE_RSS_MIB },
+    },
+  );
+}
+
 const workspace = await mkdtemp(join(tmpdir(), 'tend-bench-git-'));
 let server: GitServer | undefined;
 try {
@@ -205,7 +282,9 @@ try {
   const root = join(workspace, 'server');
   await mkdir(root);
   server = await GitServer.start({ user: USER, password, root });
+  const mib = historyMiB(process.argv.slice(2));
   await bench(workspace, server, new GitCredentials(USER, password));
+  await benchLargeClone(workspace, server, new GitCredentials(USER, password), mib);
 } finally {
   await server?.close();
   await rm(workspace, { recursive: true, force: true });

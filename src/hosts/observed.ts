@@ -32,6 +32,17 @@ export interface ObservedService {
    * observations built by hand (tests, fakes) need not carry them; observeHost always fills it.
    */
   readonly timerUnits?: ReadonlyMap<string, UnitProperties>;
+  /**
+   * The service's Debian package as `dpkg-query` reports it, for a package run. Absent when the observation
+   * did not ask (an observe script without package support, a fake): the planner then plans no package change.
+   */
+  readonly installedPackage?: InstalledPackage;
+}
+
+export interface InstalledPackage {
+  readonly name: string;
+  /** The installed version, or undefined when the package is not installed. */
+  readonly version: string | undefined;
 }
 
 export type ObservedHost =

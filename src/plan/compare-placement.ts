@@ -1,5 +1,5 @@
 import type { ObservedService } from '../hosts/observed.js';
-import type { ChangeReason, DesiredFile, DesiredFileKind, DesiredPlacement, HostStep } from './model.js';
+import type { ChangeReason, DesiredFile, DesiredFileKind, DesiredPlacement, HostStep, PackageChange } from './model.js';
 import { compareText } from './compare-text.js';
 import { shortHash } from './short-hash.js';
 
@@ -35,10 +35,13 @@ export function comparePlacement(desired: DesiredPlacement, observed: ObservedSe
     });
   }
 
+  const packageChange = packageChangeOf(desired, observed);
+  if (packageChange !== undefined) reasons.push({ what: 'package', detail: describePackageChange(packageChange) });
+
   const unitReasons = unitStateReasons(observed);
   // A stale file we delete is always a unit or timer: the env file is the only other kind and it never goes away.
   const filesTouchSystemd = writes.some((file) => SYSTEMD_KINDS.has(file.kind)) || deletes.length > 0;
-  const changes = writes.length > 0 || deletes.length > 0 || releaseChanges;
+  const changes = writes.length > 0 || deletes.length > 0 || releaseChanges || packageChange !== undefined;
   const action = changes ? 'update' : unitReasons.length > 0 ? 'restart' : 'unchanged';
 
   return {
@@ -51,11 +54,36 @@ export function comparePlacement(desired: DesiredPlacement, observed: ObservedSe
     release: releaseChanges ? desired.release : undefined,
     releasePresent: releaseChanges && desired.release !== undefined && observed.releases.includes(desired.release),
     needsDaemonReload: filesTouchSystemd || observed.unit.needDaemonReload,
+    ...(packageChange === undefined ? {} : { package: packageChange }),
   };
+}
+
+/**
+ * The package install a step needs, if any. Nothing when the observation did not report the package (it
+ * cannot tell), or when the installed version is the pinned one, or any version when none is pinned.
+ */
+function packageChangeOf(desired: DesiredPlacement, observed: ObservedService): PackageChange | undefined {
+  const wanted = desired.package;
+  const installed = observed.installedPackage;
+  if (wanted === undefined || installed === undefined || installed.name !== wanted.name) return undefined;
+  if (installed.version !== undefined && (wanted.version === undefined || sameDebianVersion(installed.version, wanted.version))) return undefined;
+  return { name: wanted.name, from: installed.version, to: wanted.version };
+}
+
+/** dpkg reads a missing epoch as 0 and prints none for 0: `0:1.2-1` and `1.2-1` are one version. */
+function sameDebianVersion(a: string, b: string): boolean {
+  const withoutZeroEpoch = (version: string): string => version.replace(/^0+:/, '');
+  return withoutZeroEpoch(a) === withoutZeroEpoch(b);
+}
+
+/** `nginx 1.4.2-1 → 1.4.3-1`, `nginx not installed → 1.4.3-1`, `nginx not installed → the repository's version`. */
+export function describePackageChange(change: PackageChange): string {
+  return `${change.name} ${change.from ?? 'not installed'} → ${change.to ?? "the repository's version"}`;
 }
 
 function createStep(desired: DesiredPlacement): HostStep {
   const writes = sortedFiles(desired.files);
+  const install = desired.package === undefined ? undefined : { name: desired.package.name, from: undefined, to: desired.package.version };
   return {
     host: desired.host,
     service: desired.service,
@@ -67,6 +95,7 @@ function createStep(desired: DesiredPlacement): HostStep {
     // Nothing of the service was observed, so nothing tells us a release is already there.
     releasePresent: false,
     needsDaemonReload: writes.some((file) => SYSTEMD_KINDS.has(file.kind)),
+    ...(install === undefined ? {} : { package: install }),
   };
 }
 

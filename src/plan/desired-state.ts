@@ -17,8 +17,9 @@ export function desiredStateOf(services: readonly ServiceSpec[], rendered: reado
       service: one.service,
       host: one.host,
       files: one.files.map(({ path, sha256, mode, kind }) => ({ path, sha256, mode, kind })),
-      // A package run has no release of tend's: its version is in the unit, so a change shows as a unit diff.
-      release: spec.run.kind === 'artifact' ? spec.run.sha256 : undefined,
+      // A package run has no release of tend's; its version is compared with what dpkg reports instead.
+      release: spec.run.kind === 'package' ? undefined : spec.run.sha256,
+      ...(spec.run.kind === 'package' ? { package: { name: spec.run.package, version: spec.run.version } } : {}),
     };
   });
   return { services, placements };

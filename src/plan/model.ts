@@ -24,6 +24,22 @@ export interface DesiredPlacement {
   readonly files: readonly DesiredFile[];
   /** sha256 of the artifact that must be `current`, or undefined for a package run. */
   readonly release: string | undefined;
+  /** For a package run: the package and the exact version it must have (undefined: any installed version). */
+  readonly package?: DesiredPackage;
+}
+
+export interface DesiredPackage {
+  readonly name: string;
+  readonly version: string | undefined;
+}
+
+/** A package to install at a version: what the plan shows as `nginx 1.4.2-1 → 1.4.3-1`. */
+export interface PackageChange {
+  readonly name: string;
+  /** The installed version, or undefined when the package is not installed. */
+  readonly from: string | undefined;
+  /** The version to install, or undefined for the repository's candidate (the spec pins none). */
+  readonly to: string | undefined;
 }
 
 export interface DesiredState {
@@ -51,6 +67,8 @@ export type ChangeWhat =
   /** A file tend wrote for the service that the spec no longer produces (a removed timer). */
   | 'stale-file'
   | 'release'
+  /** The service's Debian package is not installed, or at another version than the spec pins. */
+  | 'package'
   /** The unit is not active/running. */
   | 'inactive'
   /** systemd reports NeedDaemonReload=yes: the unit on disk is not the one loaded. */
@@ -79,6 +97,8 @@ export interface HostStep {
   readonly release: string | undefined;
   /** Whether the release is already on the host (a rollback needs no upload). */
   readonly releasePresent: boolean;
+  /** The package to install, when a package run's installed version differs from the spec's. */
+  readonly package?: PackageChange;
   readonly needsDaemonReload: boolean;
   /**
    * Set when an interrupted rollout already restarted the unit at this commit: judge that run from its

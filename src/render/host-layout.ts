@@ -43,3 +43,15 @@ export function releasePath(service: string, sha256: string): string {
 export function currentArtifactPath(service: string, fileName: string): string {
   return `${releaseDir(service)}/current/${fileName}`;
 }
+
+/** apt's own directories for third-party keys and deb822 sources; tend's files are the `tend-` ones. */
+export const APT_KEYRING_DIR = '/etc/apt/keyrings';
+export const APT_SOURCES_DIR = '/etc/apt/sources.list.d';
+
+export function aptKeyringPath(repository: string): string {
+  return `${APT_KEYRING_DIR}/tend-${repository}.gpg`;
+}
+
+export function aptSourcesPath(repository: string): string {
+  return `${APT_SOURCES_DIR}/tend-${repository}.sources`;
+}

@@ -27,4 +27,10 @@ export {
   releaseDir,
   releasePath,
   currentArtifactPath,
+  APT_KEYRING_DIR,
+  APT_SOURCES_DIR,
+  aptKeyringPath,
+  aptSourcesPath,
 } from './host-layout.js';
+export { renderAptRepository, APT_FILE_MODE } from './apt-sources.js';
+export type { RenderedAptRepository } from './apt-sources.js';

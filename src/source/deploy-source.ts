@@ -29,7 +29,8 @@ export interface DeploySource {
   /**
    * Fetches the branch; returns its head sha. Errors: E_GIT_UNREACHABLE, E_GIT_TIMEOUT, E_GIT_SERVER
    * (transient); E_GIT_AUTH, E_GIT_BRANCH_MISSING, E_GIT_REPO_MISSING, E_GIT_HTTP, E_GIT_REDIRECT
-   * (conflict).
+   * (conflict); for an HTTP source's first fetch, which native git makes, also E_GIT_NOT_FOUND and
+   * E_GIT_FAILED (conflict).
    */
   fetch(): Promise<string>;
   /** A RepoReader over the tree of a commit, without checking it out. */

@@ -95,3 +95,48 @@ export function pushRaceError(branch: string, description: string, detail: strin
     ...(cause === undefined ? {} : { cause }),
   });
 }
+
+/**
+ * What native git's stderr says about a failed fetch, in the codes isomorphic-git's fetch gets, so the first
+ * clone and every later fetch fail alike. git runs with LC_ALL=C, so its messages are matched in English;
+ * they name the URL tend configured, which never carries credentials, and git never prints headers.
+ */
+export function classifyNativeFetchFailure(stderr: string, op: GitOperation): TendError {
+  const where = `${op.action} of ${op.branch} from ${op.description}`;
+  const said = stderr.trim().split('\n').slice(-3).join(' / ');
+  const status = /returned error: (\d{3})/.exec(stderr)?.[1];
+  if (/could not read (Username|Password)|Authentication failed|terminal prompts disabled/.test(stderr) || status === '401' || status === '403') {
+    return authError(op, where, new Error(said));
+  }
+  if (/couldn't find remote ref/.test(stderr)) return branchMissingError(op.branch, op.description);
+  if (/repository '.*' not found/.test(stderr) || status === '404') {
+    return new TendError('E_GIT_REPO_MISSING', 'conflict', `${where}: no repository at this URL (HTTP 404)`, {
+      hint: 'Check the repository URL. Some servers answer 404 instead of 401 when the credentials may not see the repository.',
+    });
+  }
+  if (status !== undefined && (Number(status) >= 500 || status === '429' || status === '408')) {
+    return new TendError('E_GIT_SERVER', 'transient', `${where}: the git server answered HTTP ${status}`, {
+      hint: 'tend retries with backoff. If it persists, check the git server.',
+    });
+  }
+  if (/Operation too slow|timed out|curl 28/.test(stderr)) {
+    return new TendError('E_GIT_TIMEOUT', 'transient', `${where}: the git server went silent (${said})`, {
+      hint:
+        'tend retries with backoff. Check that the git server is up and reachable from this machine; a proxy or ' +
+        'firewall that accepts connections and drops them looks like this.',
+    });
+  }
+  if (/Could not resolve|Failed to connect|Couldn't connect|Connection refused|Connection reset|Recv failure|SSL|TLS|Empty reply|early EOF|unexpected disconnect/i.test(stderr)) {
+    return new TendError('E_GIT_UNREACHABLE', 'transient', `${where} failed: ${said}`, {
+      hint: 'tend retries with backoff. Check the URL, DNS, and that the git server is up and reachable from this machine.',
+    });
+  }
+  if (status !== undefined || /not valid: is this a git repository|dumb http transport/.test(stderr)) {
+    return new TendError('E_GIT_HTTP', 'conflict', `${where}: the URL does not answer as a git smart-HTTP server (${said})`, {
+      hint: 'Check the repository URL: it should be the clone URL (often ending in .git), not a web page.',
+    });
+  }
+  return new TendError('E_GIT_FAILED', 'conflict', `${where}: git failed: ${said}`, {
+    hint: 'git refused an operation tend expected to work; its message says why (a full disk, permissions, a damaged repository). A person has to look.',
+  });
+}

@@ -9,8 +9,9 @@ import type { DeploySource } from './deploy-source.js';
 import { authHandlers, checkRepositoryUrl } from './git-credentials.js';
 import type { GitCredentials } from './git-credentials.js';
 import { branchMissingError, classifyGitError, pushRaceError } from './git-errors.js';
-import { gitHttpClient } from './git-http-client.js';
+import { GIT_HTTP_DEFAULTS, gitHttpClient } from './git-http-client.js';
 import { gitStore } from './git-store.js';
+import { nativeFirstFetch } from './native-clone.js';
 
 export interface HttpSourceOptions {
   /** Smart-HTTP(S) clone URL, without credentials (refused with E_GIT_URL_CREDENTIALS). */
@@ -21,7 +22,7 @@ export interface HttpSourceOptions {
   readonly credentials?: GitCredentials;
   /** Connect and idle timeout of each request (default 30 s). */
   readonly timeoutMs?: number;
-  /** Deadline of each request, body included (default 120 s). */
+  /** Deadline of each request, body included (default 120 s); of the whole first fetch, which native git makes. */
   readonly deadlineMs?: number;
 }
 
@@ -33,9 +34,10 @@ const REMOTE = 'origin';
 const LOST_RACE = /non-fast-forward|fetch first|failed to update ref|failed to lock|cannot lock|stale info|incorrect old value/i;
 
 /**
- * A deploy repo on a git server, over smart HTTP(S) with isomorphic-git. The clone is a bare git
- * directory holding only the branch, as `refs/remotes/origin/<branch>`: the first fetch makes it, later
- * fetches bring only what is new. Native git works in it (`git worktree add --detach`, `git revert`), and
+ * A deploy repo on a git server, over smart HTTP(S). The clone is a bare git directory holding only the
+ * branch, as `refs/remotes/origin/<branch>`: the first fetch makes it with native git, which streams the
+ * pack to disk (isomorphic-git holds it in memory: 4.4 GiB of RSS for a 1 GB history); later fetches,
+ * a few commits each, bring only what is new with isomorphic-git. Native git works in it (`git worktree add --detach`, `git revert`), and
  * commits native git writes there can be pushed.
  */
 export function httpSource(options: HttpSourceOptions): DeploySource {
@@ -68,6 +70,16 @@ export function httpSource(options: HttpSourceOptions): DeploySource {
     prepared = true;
   }
 
+  async function hasTrackingRef(): Promise<boolean> {
+    try {
+      await git.resolveRef({ fs, gitdir, ref: trackingRef });
+      return true;
+    } catch (error) {
+      if (error instanceof git.Errors.NotFoundError) return false;
+      throw new InternalError(`reading ${trackingRef} in ${gitdir} failed`, error);
+    }
+  }
+
   return {
     description,
     branch,
@@ -76,6 +88,19 @@ export function httpSource(options: HttpSourceOptions): DeploySource {
 
     async fetch() {
       await prepare();
+      if (!(await hasTrackingRef())) {
+        await nativeFirstFetch({
+          gitdir,
+          remote: REMOTE,
+          branch,
+          trackingRef,
+          description,
+          credentials: options.credentials,
+          timeoutMs: options.timeoutMs ?? GIT_HTTP_DEFAULTS.timeoutMs,
+          deadlineMs: options.deadlineMs ?? GIT_HTTP_DEFAULTS.deadlineMs,
+        });
+        return git.resolveRef({ fs, gitdir, ref: trackingRef });
+      }
       const auth = authHandlers(options.credentials);
       let head: string | null;
       try {

@@ -3,7 +3,7 @@ import { INVENTORY_DEFAULTS, SETTINGS_DEFAULTS } from './defaults.js';
 import { closestMatch } from './did-you-mean.js';
 import { normalizeHostKey } from './host-key.js';
 import { specIssue } from './issue-codes.js';
-import type { HostSpec, Inventory, RepoSettings } from './model.js';
+import type { AptRepository, HostSpec, Inventory, RepoSettings } from './model.js';
 import type { RawInventoryFile, RawSettingsFile } from './raw-files.js';
 import { childPointer } from './yaml-document.js';
 import type { YamlFile } from './yaml-document.js';
@@ -66,7 +66,7 @@ export function buildInventory(doc: YamlFile): InventoryBuildResult {
   return { ok: true, value: { inventory: { hosts, groups: sortedGroups }, groupAt } };
 }
 
-export function buildSettings(doc: YamlFile | undefined): RepoSettings {
+export function buildSettings(doc: YamlFile | undefined, aptRepositories: readonly AptRepository[]): RepoSettings {
   const raw = (doc?.value ?? {}) as RawSettingsFile;
   return {
     prune: {
@@ -76,5 +76,6 @@ export function buildSettings(doc: YamlFile | undefined): RepoSettings {
     concurrency: raw.concurrency ?? SETTINGS_DEFAULTS.concurrency,
     parallelServices: raw.parallel_services ?? SETTINGS_DEFAULTS.parallelServices,
     keepReleases: raw.keep_releases ?? SETTINGS_DEFAULTS.keepReleases,
+    aptRepositories,
   };
 }

@@ -1,6 +1,7 @@
 import type { FileLocation, Issue } from '../errors/index.js';
 import { currentArtifactPath } from '../render/host-layout.js';
 import { resolveArtifact } from './artifact.js';
+import { checkRunUrl } from './run-url.js';
 import { cronToOnCalendar, validateCron } from './cron-schedule.js';
 import { SPEC_DEFAULTS } from './defaults.js';
 import { parseEnvBlock } from './env-block.js';
@@ -256,6 +257,7 @@ async function buildRun(sink: IssueSink, raw: RawService, context: ServiceBuildC
         : programArgv(sink, '/service/run/command', 'service.run.command', run.command);
     return { kind: 'package', package: run.package, version: run.version, argv };
   }
+  if (run.url !== undefined) return buildUrlRun(sink, raw, run.url);
   const artifact = await resolveArtifact(context.reader, {
     folder: context.folder,
     relativePath: run.artifact ?? raw.name,
@@ -275,6 +277,41 @@ async function buildRun(sink: IssueSink, raw: RawService, context: ServiceBuildC
     fileName: artifact.fileName,
     sha256: artifact.sha256,
     argv: [currentArtifactPath(raw.name, artifact.fileName), ...args],
+  };
+}
+
+function buildUrlRun(sink: IssueSink, raw: RawService, url: string): RunSpec | undefined {
+  const run = raw.run ?? {};
+  const checked = checkRunUrl(url, run.allow_http ?? SPEC_DEFAULTS.allowHttp);
+  if (!checked.ok) {
+    const hint =
+      checked.code === 'E_RUN_URL_INSECURE'
+        ? 'Use https, or set `allow_http: true` if the store is on a network you trust (the sha256 still checks the content).'
+        : 'Write the full https:// URL of the file, without `user:password@`; a private store\'s credentials come from the secrets directory.';
+    sink.add(checked.code, '/service/run/url', `service.run.url: ${checked.message}`, hint);
+    return undefined;
+  }
+  if (run.file !== undefined && checked.archive === undefined) {
+    sink.add('E_RUN_FILE', '/service/run/file', `service.run.file: ${checked.downloadName} is not a tarball, so there is no file inside it to name`, 'Remove run.file to run the download itself, or point run.url at a tarball (.tar, .tar.gz, .tgz, .tar.xz, .txz, .tar.bz2, .tbz2, .tar.zst).');
+    return undefined;
+  }
+  const inside = run.file ?? raw.name;
+  if (inside.split('/').some((segment) => segment === '.' || segment === '..')) {
+    sink.add('E_RUN_FILE', '/service/run/file', `service.run.file: \`${inside}\` leaves the tarball`, 'Name the program relative to the top of the tarball, without . or .. segments.');
+    return undefined;
+  }
+  const fileName = checked.archive === undefined ? checked.downloadName : inside;
+  const args = run.command === undefined ? [] : commandArgv(run.command);
+  return {
+    kind: 'url',
+    url,
+    // The schema made it 64 hex digits and required it with url.
+    sha256: (run.sha256 ?? '').toLowerCase(),
+    downloadName: checked.downloadName,
+    archive: checked.archive,
+    fileName,
+    fetch: run.fetch ?? SPEC_DEFAULTS.fetch,
+    argv: [currentArtifactPath(raw.name, fileName), ...args],
   };
 }
 

@@ -18,6 +18,9 @@ export const SPEC_DEFAULTS = {
   mem: '512M',
   noFile: 65536,
   packageBinDir: '/usr/bin',
+  /** Each host downloads a run.url itself: no double hop through tend, whose bandwidth would grow with the fleet. */
+  fetch: 'host',
+  allowHttp: false,
 } as const;
 
 export const INVENTORY_DEFAULTS = {

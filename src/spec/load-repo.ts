@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 
 import { asTendError, sortIssues } from '../errors/index.js';
 import type { Issue } from '../errors/index.js';
+import { buildAptRepositories } from './apt-repositories.js';
 import { buildInventory, buildSettings } from './build-inventory.js';
 import type { BuiltInventory } from './build-inventory.js';
 import { buildService } from './build-service.js';
@@ -74,7 +75,9 @@ class RepoLoader {
 
     const settingsDoc = await this.readYaml(root, '', 'tend.yml', 'tend', false);
     const settingsFailed = settingsDoc === undefined && root.some((entry) => entry.name === 'tend.yml');
-    const settings = buildSettings(settingsDoc);
+    const apt = await buildAptRepositories(settingsDoc, this.reader);
+    this.issues.push(...apt.issues);
+    const settings = buildSettings(settingsDoc, apt.repositories);
 
     const { services, declared, folders } = await this.loadServices(root);
     const cross = checkCrossRules({ declared, services, folders, inventory });

@@ -37,8 +37,8 @@ export interface HostSpec {
   readonly source: SourceRef;
 }
 
-/** One release of one service: exactly one of an in-repo artifact or an OS package. */
-export type RunSpec = ArtifactRun | PackageRun;
+/** One release of one service: exactly one of an in-repo artifact, a file from an artifact store, or a Debian package. */
+export type RunSpec = ArtifactRun | UrlRun | PackageRun;
 
 export interface ArtifactRun {
   readonly kind: 'artifact';
@@ -52,10 +52,34 @@ export interface ArtifactRun {
   readonly argv: readonly string[];
 }
 
+/** Who downloads a url: each host itself, or tend once per rollout, staging it over SSH. */
+export type FetchMode = 'host' | 'tend';
+
+/** Tarball formats a url may name (by its file name); the release is the unpacked tree. */
+export type ArchiveFormat = 'tar' | 'tar.gz' | 'tar.xz' | 'tar.bz2' | 'tar.zst';
+
+export interface UrlRun {
+  readonly kind: 'url';
+  /** As written; https, or http to loopback or with allow_http. Never carries credentials. */
+  readonly url: string;
+  /** Lowercase hex sha256 the download must have, checked on the host before anything running is touched. */
+  readonly sha256: string;
+  /** The last segment of the URL's path: the name the download gets in the release directory. */
+  readonly downloadName: string;
+  /** The tarball format, or undefined for a single file that is the program itself. */
+  readonly archive: ArchiveFormat | undefined;
+  /** The program, relative to the release directory: the download itself, or run.file inside the tarball. */
+  readonly fileName: string;
+  readonly fetch: FetchMode;
+  /** argv of ExecStart: the program's path on the host (`currentArtifactPath`), then the arguments of `run.command`. */
+  readonly argv: readonly string[];
+}
+
 export interface PackageRun {
   readonly kind: 'package';
+  /** A Debian package name (validated by Debian's rules). */
   readonly package: string;
-  /** Exact version, or undefined for "whatever is installed". */
+  /** Exact version ([epoch:]upstream[-revision]), or undefined for "whatever is installed". */
   readonly version: string | undefined;
   /** argv of ExecStart; default `/usr/bin/<service name>`. */
   readonly argv: readonly string[];
@@ -152,6 +176,23 @@ export interface PruneSettings {
   readonly maxFraction: number;
 }
 
+/** An apt repository of tend.yml, as the hosts get it: a deb822 source and, unless trusted, its keyring. */
+export interface AptRepository {
+  /** Names the files on the hosts: tend-<name>.sources and tend-<name>.gpg. */
+  readonly name: string;
+  readonly uri: string;
+  readonly suite: string;
+  /** Empty for a flat repository (a suite ending in /). */
+  readonly components: readonly string[];
+  /** The signing key, dearmored: the binary OpenPGP public key apt reads from Signed-By=. Undefined only when trusted. */
+  readonly keyring: Uint8Array | undefined;
+  /** The key's path in the repo, for messages. */
+  readonly keyPath: string | undefined;
+  /** apt's Trusted: yes, only when tend.yml says `trusted: true`. */
+  readonly trusted: boolean;
+  readonly source: SourceRef;
+}
+
 export interface RepoSettings {
   readonly prune: PruneSettings;
   /** Hosts worked on at once. */
@@ -160,4 +201,6 @@ export interface RepoSettings {
   readonly parallelServices: number;
   /** Releases kept on each host for a rollback without upload. */
   readonly keepReleases: number;
+  /** In tend.yml's order; empty when it declares none. */
+  readonly aptRepositories: readonly AptRepository[];
 }

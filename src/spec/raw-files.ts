@@ -38,7 +38,11 @@ export interface RawLimits {
 
 export interface RawRun {
   readonly artifact?: string;
+  readonly url?: string;
   readonly sha256?: string;
+  readonly file?: string;
+  readonly allow_http?: boolean;
+  readonly fetch?: 'host' | 'tend';
   readonly package?: string;
   readonly version?: string;
   readonly command?: RawCommand;
@@ -87,4 +91,14 @@ export interface RawSettingsFile {
   readonly concurrency?: number;
   readonly keep_releases?: number;
   readonly parallel_services?: number;
+  readonly apt_repositories?: readonly RawAptRepository[];
+}
+
+export interface RawAptRepository {
+  readonly name: string;
+  readonly uri: string;
+  readonly suite: string;
+  readonly components?: readonly string[];
+  readonly signing_key?: string;
+  readonly trusted?: boolean;
 }

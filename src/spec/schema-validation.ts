@@ -6,7 +6,8 @@ import addFormatsModule from 'ajv-formats';
 
 import type { FileLocation, Issue } from '../errors/index.js';
 import { closestMatch } from './did-you-mean.js';
-import { specIssue } from './issue-codes.js';
+import { SPEC_ISSUE_CODES, specIssue } from './issue-codes.js';
+import type { SpecIssueCode } from './issue-codes.js';
 import type { Pointer, YamlFile } from './yaml-document.js';
 
 /**
@@ -16,7 +17,9 @@ import type { Pointer, YamlFile } from './yaml-document.js';
  * sentence instead of a keyword, and a hint.
  *
  * Schemas may carry `x-error`: the message to show when that (sub)schema fails, for constraints whose
- * raw form (a regular expression, an anyOf) would mean nothing to the reader.
+ * raw form (a regular expression, an anyOf) would mean nothing to the reader; and `x-code`: the code the
+ * failure is reported under instead of E_SCHEMA, for rules that have a code of their own (a Debian version,
+ * a url without its sha256). ajv refuses an `x-code` that is not a validation code.
  */
 export type SchemaName = 'spec' | 'inventory' | 'tend';
 
@@ -45,6 +48,7 @@ function validator(name: SchemaName): ValidateFunction {
     const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
     addFormats(ajv);
     ajv.addKeyword({ keyword: 'x-error', schemaType: 'string' });
+    ajv.addKeyword({ keyword: 'x-code', schemaType: 'string', metaSchema: { enum: [...SPEC_ISSUE_CODES] } });
     compiled = new Map((Object.keys(SCHEMA_FILES) as SchemaName[]).map((key) => [key, ajv.compile(readSchema(key))]));
   }
   const validate = compiled.get(name);
@@ -61,6 +65,11 @@ function schemaObject(value: unknown): SchemaObject {
 function xError(schema: SchemaObject): string | undefined {
   const message = schema['x-error'];
   return typeof message === 'string' ? message : undefined;
+}
+
+function xCode(schema: SchemaObject): SpecIssueCode | undefined {
+  const code = schema['x-code'];
+  return typeof code === 'string' && (SPEC_ISSUE_CODES as readonly string[]).includes(code) ? (code as SpecIssueCode) : undefined;
 }
 
 function description(schema: SchemaObject): string | undefined {
@@ -285,7 +294,7 @@ export function validateAgainstSchema(name: SchemaName, doc: YamlFile): Issue[] 
     const key = `${mapped.at.line}:${mapped.at.col}:${mapped.message}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    issues.push(specIssue('E_SCHEMA', mapped.at, mapped.message, mapped.hint));
+    issues.push(specIssue(xCode(schemaObject(error.parentSchema)) ?? 'E_SCHEMA', mapped.at, mapped.message, mapped.hint));
   }
   return issues;
 }

@@ -102,4 +102,43 @@ describe('comparePlacement', () => {
     expect(step.action).toBe('update');
     expect(step.reasons.map((reason) => reason.what)).toEqual(['unit', 'inactive']);
   });
+
+  describe('a package run', () => {
+    const placement = aPlacement('api', 'host-01', { release: undefined, package: { name: 'api', version: '1.4.3-1' } });
+
+    it.each([
+      ['another version installed', { name: 'api', version: '1.4.2-1' }, 'api 1.4.2-1 → 1.4.3-1'],
+      ['not installed', { name: 'api', version: undefined }, 'api not installed → 1.4.3-1'],
+    ])('installs the pinned version when %s, and says so as the plan shows it', (_, installed, detail) => {
+      const step = comparePlacement(placement, convergedService(placement, { installedPackage: installed }));
+      expect(step.action).toBe('update');
+      expect(step.reasons).toEqual([{ what: 'package', detail }]);
+      expect(step.package).toEqual({ name: 'api', from: installed.version, to: '1.4.3-1' });
+      expect(step.writes).toEqual([]);
+    });
+
+    it.each([
+      ['the pinned version', '1.4.3-1'],
+      ['the pinned version with the epoch 0 dpkg does not print', '0:1.4.3-1'],
+    ])('leaves a host with %s installed unchanged', (_, version) => {
+      const step = comparePlacement(placement, convergedService(placement, { installedPackage: { name: 'api', version } }));
+      expect(step).toMatchObject({ action: 'unchanged', reasons: [] });
+      expect(step.package).toBeUndefined();
+    });
+
+    it('takes any installed version when the spec pins none, and installs the candidate when none is installed', () => {
+      const unpinned = { ...placement, package: { name: 'api', version: undefined } };
+      expect(comparePlacement(unpinned, convergedService(unpinned, { installedPackage: { name: 'api', version: '0.9-1' } })).action).toBe('unchanged');
+      const step = comparePlacement(unpinned, convergedService(unpinned, { installedPackage: { name: 'api', version: undefined } }));
+      expect(step.reasons).toEqual([{ what: 'package', detail: "api not installed → the repository's version" }]);
+    });
+
+    it('plans no package change when the observation did not report the package', () => {
+      expect(comparePlacement(placement, convergedService(placement)).action).toBe('unchanged');
+    });
+
+    it('installs the package of a service new to the host', () => {
+      expect(comparePlacement(placement, undefined).package).toEqual({ name: 'api', from: undefined, to: '1.4.3-1' });
+    });
+  });
 });

@@ -27,6 +27,19 @@ describe('desiredStateOf', () => {
     expect(state.placements.map((placement) => placement.release)).toEqual([hash('api-v1'), undefined]);
   });
 
+  it('carries the package and its pinned version of a package run, and the sha256 of a url run as its release', () => {
+    const pkg = { ...aService('db'), run: { kind: 'package' as const, package: 'postgresql', version: '15.4-1', argv: ['/usr/bin/postgres'] } };
+    const url = {
+      ...aService('api'),
+      run: { kind: 'url' as const, url: 'https://store.example.com/api', sha256: 'c'.repeat(64), downloadName: 'api', archive: undefined, fileName: 'api', fetch: 'host' as const, argv: ['/x'] },
+    };
+    const state = desiredStateOf([url, pkg], [rendered('api', 'h'), rendered('db', 'h')]);
+    expect(state.placements.map((placement) => [placement.release, placement.package])).toEqual([
+      ['c'.repeat(64), undefined],
+      [undefined, { name: 'postgresql', version: '15.4-1' }],
+    ]);
+  });
+
   it('treats a render of an unknown service as tend\'s bug', () => {
     expect(() => desiredStateOf([], [rendered('api', 'h')])).toThrow(InternalError);
   });

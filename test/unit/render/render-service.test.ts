@@ -268,7 +268,7 @@ describe('renderHost', () => {
   const repo: RepoSpec = {
     inventory: { hosts: [host], groups: new Map([['web', ['web-1']], ['batch', ['web-1', 'batch-1']]]) },
     services: [db, web],
-    settings: { prune: { enabled: false, maxFraction: 0.5 }, concurrency: 4, parallelServices: 4, keepReleases: 3 },
+    settings: { prune: { enabled: false, maxFraction: 0.5 }, concurrency: 4, parallelServices: 4, keepReleases: 3, aptRepositories: [] },
   };
 
   it('renders the services whose group holds the host and orders them on it', () => {

@@ -1,5 +1,8 @@
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -7,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TendError } from '../../../src/errors/index.js';
 import { directoryReader, loadRepo } from '../../../src/spec/index.js';
 import { GitCredentials, httpSource } from '../../../src/source/index.js';
+import { nativeFetchEnv } from '../../../src/source/native-clone.js';
 import type { DeploySource } from '../../../src/source/index.js';
 import { GitServer } from '../../e2e/harness/git-server.js';
 import { rejectionOf } from '../../support/tend-error.js';
@@ -158,16 +162,27 @@ describe('httpSource fetch', () => {
     expect(await failureOf(source.fetch())).toMatchObject({ code: 'E_GIT_REPO_MISSING', errorClass: 'conflict' });
   });
 
-  it('gives up at the first refused password: E_GIT_AUTH, and one attempt with credentials after the anonymous probe', async () => {
+  it('gives up at the first refused password on the first clone: E_GIT_AUTH after one request, credentials sent at once', async () => {
     const { source } = await freshRepo({ password: 'wrong-password-99' });
     const before = server.requests.length;
     const error = await failureOf(source.fetch());
     expect(error).toMatchObject({ code: 'E_GIT_AUTH', errorClass: 'conflict', retryable: false });
     expect(error.hint).toMatch(/does not retry/);
+    // Native git sends the header with its first request and never prompts: one refusal ends the clone.
+    expect(requestsSince(before)).toEqual([{ method: 'GET', path: `/${source.description.split('/').at(-1) ?? ''}/info/refs?service=git-upload-pack`, status: 401 }]);
+  });
+
+  it('gives up at the first refused password on a later fetch: E_GIT_AUTH, and one attempt with credentials after the anonymous probe', async () => {
+    const { name, source } = await freshRepo();
+    await source.fetch();
+    const wrong = httpSource({ url: server.repoUrl(name), branch: 'main', dir: dirname(source.gitdir), credentials: new GitCredentials(USER, 'wrong-password-99') });
+    const before = server.requests.length;
+    const error = await failureOf(wrong.fetch());
+    expect(error).toMatchObject({ code: 'E_GIT_AUTH', errorClass: 'conflict', retryable: false });
     // isomorphic-git always asks anonymously first; the second request is the only one with credentials.
     expect(requestsSince(before)).toEqual([
-      { method: 'GET', path: `/${source.description.split('/').at(-1) ?? ''}/info/refs?service=git-upload-pack`, status: 401 },
-      { method: 'GET', path: `/${source.description.split('/').at(-1) ?? ''}/info/refs?service=git-upload-pack`, status: 401 },
+      { method: 'GET', path: `/${name}.git/info/refs?service=git-upload-pack`, status: 401 },
+      { method: 'GET', path: `/${name}.git/info/refs?service=git-upload-pack`, status: 401 },
     ]);
   });
 
@@ -204,6 +219,124 @@ describe('httpSource fetch', () => {
     expect(await source.fetch()).toBe(first);
   });
 });
+
+describe('httpSource first clone, made by native git', () => {
+  const basic = Buffer.from(`${USER}:${PASSWORD}`).toString('base64');
+
+  it('clones with native git: credentials on the first request, no anonymous probe, the pack streamed to disk', async () => {
+    const { name, first, source } = await freshRepo();
+    const before = server.requests.length;
+    expect(await source.fetch()).toBe(first);
+    // isomorphic-git always probes anonymously first (a 401); native git sends the header at once.
+    const requests = requestsSince(before);
+    expect(requests[0]).toEqual({ method: 'GET', path: `/${name}.git/info/refs?service=git-upload-pack`, status: 200 });
+    // Protocol v2: the ref listing and the pack, each a POST of its own.
+    expect(requests.slice(1)).toEqual([
+      { method: 'POST', path: `/${name}.git/git-upload-pack`, status: 200 },
+      { method: 'POST', path: `/${name}.git/git-upload-pack`, status: 200 },
+    ]);
+    expect(await nativeGit(source.gitdir, ['for-each-ref', '--format=%(refname)'])).toBe('refs/remotes/origin/main');
+    expect(await nativeGit(source.gitdir, ['fsck', '--no-dangling'])).toBe('');
+  });
+
+  it('keeps the credentials out of every command line while git runs, and out of every file of the clone', async () => {
+    const { name, first, source } = await freshRepo({ timeoutMs: 1_000 });
+    server.setFault('hang');
+    const fetching = failureOf(source.fetch());
+    await expect.poll(() => server.openRequests()).toBe(1);
+    const commandLines = await processCommandLines();
+    expect(commandLines.some((line) => line.includes(source.gitdir))).toBe(true);
+    for (const line of commandLines) {
+      expect(line).not.toContain(PASSWORD);
+      expect(line).not.toContain(basic);
+    }
+    expect(JSON.stringify(process.env)).not.toContain(basic);
+    server.setFault('none');
+    expect(await fetching).toMatchObject({ code: 'E_GIT_TIMEOUT' });
+    expect(await source.fetch()).toBe(first);
+    for (const file of await filesUnder(source.gitdir)) {
+      const text = (await readFile(file)).toString('latin1');
+      expect(text, file).not.toContain(PASSWORD);
+      expect(text, file).not.toContain(basic);
+    }
+    expect(await readFile(join(source.gitdir, 'config'), 'utf8')).toContain(`url = ${server.repoUrl(name)}`);
+  }, 15_000);
+
+  it('reports a server that refuses connections as E_GIT_UNREACHABLE, transient', async () => {
+    const port = await closedPort();
+    const source = httpSource({ url: `http://127.0.0.1:${port}/deploy.git`, branch: 'main', dir: join(scratch.path, 'refused'), credentials: new GitCredentials(USER, PASSWORD) });
+    expect(await failureOf(source.fetch())).toMatchObject({ code: 'E_GIT_UNREACHABLE', errorClass: 'transient' });
+  });
+
+  it.each([
+    ['a web page where the repository should be', 200, 'E_GIT_HTTP'],
+    ['a refusal to read (HTTP 403)', 403, 'E_GIT_AUTH'],
+  ] as const)('reports %s on the first clone as %s', async (_, status, code) => {
+    const web = createHttpServer((req, res) => res.writeHead(status, { 'content-type': 'text/html' }).end('<html>not git</html>\n'));
+    await new Promise<void>((done) => web.listen(0, '127.0.0.1', done));
+    try {
+      const { port } = web.address() as AddressInfo;
+      const source = httpSource({ url: `http://127.0.0.1:${port}/deploy.git`, branch: 'main', dir: join(scratch.path, `web-${status}`), credentials: new GitCredentials(USER, PASSWORD) });
+      expect(await failureOf(source.fetch())).toMatchObject({ code, errorClass: 'conflict' });
+    } finally {
+      await new Promise<void>((done) => web.close(() => done()));
+    }
+  });
+
+  it('ends a first clone past its deadline with E_GIT_TIMEOUT, and leaves no git process holding the connection', async () => {
+    const { name } = await freshRepo();
+    const source = httpSource({ url: server.repoUrl(name), branch: 'main', dir: join(scratch.path, `deadline-${name}`), credentials: new GitCredentials(USER, PASSWORD), timeoutMs: 30_000, deadlineMs: 700 });
+    server.setFault('hang');
+    const error = await failureOf(source.fetch());
+    expect(error).toMatchObject({ code: 'E_GIT_TIMEOUT', errorClass: 'transient' });
+    expect(error.message).toContain('700 ms');
+    await expect.poll(() => server.openRequests()).toBe(0);
+  });
+});
+
+describe('nativeFetchEnv', () => {
+  it('gives git the credentials as a config header only, and drops what could redirect git or prompt', () => {
+    const env = nativeFetchEnv(new GitCredentials(USER, PASSWORD), { PATH: '/usr/bin', GIT_DIR: '/elsewhere', GIT_ASKPASS: '/bin/echo', SSH_ASKPASS: '/bin/echo' });
+    expect(env).toEqual({
+      PATH: '/usr/bin',
+      LC_ALL: 'C',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'http.extraHeader',
+      GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`,
+    });
+    expect(nativeFetchEnv(undefined, {})).not.toHaveProperty('GIT_CONFIG_COUNT');
+  });
+});
+
+/** Command lines of every process on the machine, as any user sees them in `ps`. */
+async function processCommandLines(): Promise<string[]> {
+  const lines: string[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      lines.push((await readFile(`/proc/${entry}/cmdline`)).toString('utf8').replaceAll('\0', ' '));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return lines;
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+}
+
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((done) => probe.close(() => done()));
+  return port;
+}
 
 describe('httpSource reading commits', () => {
   it('gives loadRepo the same result from the fetched tree as from the directory', async () => {

@@ -224,7 +224,7 @@ export const hostileCases: readonly HostileCase[] = [
   { name: 'artifact path climbing out of the service folder', files: withSpec(`${ARTICLE_SPEC}  run:\n    artifact: ../../inventory.yml\n`), code: 'E_ARTIFACT_PATH', file: SPEC_PATH, line: 20, col: 15 },
   { name: 'absolute artifact path', files: withSpec(`${ARTICLE_SPEC}  run:\n    artifact: /etc/passwd\n`), code: 'E_SCHEMA', file: SPEC_PATH, line: 20, col: 15 },
   { name: 'artifact sha256 that does not match', files: withSpec(`${ARTICLE_SPEC}  run:\n    sha256: ${'f'.repeat(64)}\n`), code: 'E_ARTIFACT_HASH', file: SPEC_PATH, line: 20, col: 13 },
-  { name: 'an all-digit sha256 that YAML reads as a number', files: withSpec(`${ARTICLE_SPEC}  run:\n    sha256: ${'1'.repeat(64)}\n`), code: 'E_SCHEMA', file: SPEC_PATH, line: 20, col: 13 },
+  { name: 'an all-digit sha256 that YAML reads as a number', files: withSpec(`${ARTICLE_SPEC}  run:\n    sha256: ${'1'.repeat(64)}\n`), code: 'E_RUN_SHA256', file: SPEC_PATH, line: 20, col: 13 },
   { name: 'artifact that is a directory', files: repoWith({ 'services/api/api': null, 'services/api/api/x': API_ARTIFACT }), code: 'E_NOT_A_FILE', file: SPEC_PATH, line: 2, col: 3 },
 
   // --- inventory values that would reach an ssh command line ---

@@ -76,9 +76,9 @@ describe('the Kinescope article spec, pasted unchanged', () => {
   });
 
   it('uses the settings defaults without tend.yml and reads tend.yml when present', async () => {
-    expect((await loadValid(baseRepo())).repo.settings).toEqual({ prune: { enabled: false, maxFraction: 0.5 }, concurrency: 16, parallelServices: 4, keepReleases: 3 });
+    expect((await loadValid(baseRepo())).repo.settings).toEqual({ prune: { enabled: false, maxFraction: 0.5 }, concurrency: 16, parallelServices: 4, keepReleases: 3, aptRepositories: [] });
     const { repo } = await loadValid(repoWith({ 'tend.yml': 'prune: { enabled: true, max_fraction: 0.25 }\nconcurrency: 4\nparallel_services: 2\nkeep_releases: 5\n' }));
-    expect(repo.settings).toEqual({ prune: { enabled: true, maxFraction: 0.25 }, concurrency: 4, parallelServices: 2, keepReleases: 5 });
+    expect(repo.settings).toEqual({ prune: { enabled: true, maxFraction: 0.25 }, concurrency: 4, parallelServices: 2, keepReleases: 5, aptRepositories: [] });
   });
 });
 

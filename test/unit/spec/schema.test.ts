@@ -49,6 +49,7 @@ describe('the JSON Schemas are the reference documentation', () => {
   const deploy = at(spec, '$defs', 'deploy', 'properties');
   const probe = at(spec, '$defs', 'probe', 'properties');
   const limits = at(spec, '$defs', 'limits', 'properties');
+  const run = at(spec, '$defs', 'run', 'properties');
   const host = at(readSchema('inventory'), '$defs', 'host', 'properties');
   const settings = at(readSchema('tend'), 'properties');
   it.each([
@@ -65,6 +66,8 @@ describe('the JSON Schemas are the reference documentation', () => {
     ['timeout', probe['timeout'], `Default \`${SPEC_DEFAULTS.timeout}\`.`],
     ['mem', limits['mem'], `Default \`${SPEC_DEFAULTS.mem}\`.`],
     ['no_file', limits['no_file'], `Default ${SPEC_DEFAULTS.noFile}.`],
+    ['fetch', run['fetch'], `Default \`${SPEC_DEFAULTS.fetch}\`.`],
+    ['allow_http', run['allow_http'], `Default ${String(SPEC_DEFAULTS.allowHttp)}.`],
     ['port', host['port'], `Default ${INVENTORY_DEFAULTS.port}.`],
     ['user', host['user'], `Default \`${INVENTORY_DEFAULTS.user}\``],
     ['concurrency', settings['concurrency'], `Default ${SETTINGS_DEFAULTS.concurrency}.`],
