@@ -157,6 +157,7 @@ export const ERROR_CODES = {
   E_RELEASE_MISSING: { errorClass: 'transient', summary: 'The release to switch to is not staged on the host.', hint: 'The host changed since it was observed; tend re-observes and stages the release again.' },
 
   // --- plan and rollout ---
+  E_DELIVERY_NOT_BUILT: { errorClass: 'invalid', summary: 'A service asks for a delivery this tend cannot carry out yet: an artifact downloaded from run.url.', hint: 'Until url delivery lands, commit the artifact into the service folder (run.artifact with its sha256); nothing was changed on any host.' },
   E_PRUNE_LIMIT: { errorClass: 'invalid', summary: 'The plan would prune more services than prune.max_fraction allows.', hint: 'If the removal is intended, raise prune.max_fraction in tend.yml or remove services in smaller commits; otherwise check that the commit did not drop services or empty a group by mistake.' },
   E_PLAN_INCOMPLETE: { errorClass: 'transient', summary: 'Hosts could not be observed, so `tend plan` or `tend apply` cannot say what they need (conflict when a host refused tend, as its own code says).', hint: 'Nothing was changed on those hosts. Each host\'s own code and message are in the plan: make them reachable, then plan again.' },
   E_FOREIGN_UNIT: { errorClass: 'conflict', summary: 'A unit or env file tend would write exists on the host without tend\'s marker.', hint: 'Remove or rename the existing unit on the host (or give the service another name), then reconcile again.' },
