@@ -40,13 +40,14 @@ export const renderCommand: Command = {
       });
     }
     const groupHosts = spec.inventory.groups.get(service.group) ?? [];
+    const members = spec.inventory.members.get(service.group) ?? new Set<string>();
     const wanted = values['host'];
-    if (typeof wanted === 'string' && !groupHosts.includes(wanted)) {
+    if (typeof wanted === 'string' && !members.has(wanted)) {
       throw new TendError('E_UNKNOWN_HOST', 'invalid', `${serviceName} does not run on host "${wanted}"`, {
         hint: `Its group ${service.group} has: ${groupHosts.join(', ') || '(no hosts)'}.`,
       });
     }
-    const hosts = spec.inventory.hosts.filter((host) => (typeof wanted === 'string' ? host.name === wanted : groupHosts.includes(host.name)));
+    const hosts = spec.inventory.hosts.filter((host) => (typeof wanted === 'string' ? host.name === wanted : members.has(host.name)));
     const rendered = hosts.map((host) =>
       renderService({
         service,

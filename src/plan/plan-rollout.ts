@@ -125,7 +125,9 @@ function groupPlacements(desired: DesiredState, hosts: ReadonlyMap<string, Obser
     if (!names.has(placement.service)) throw new InternalError(`placement of unknown service ${placement.service}`);
     // Every placed host must have been looked at (or have failed to be): planning blind would read as "create".
     if (!hosts.has(placement.host)) throw new InternalError(`host ${placement.host} was placed but not observed`);
-    byService.set(placement.service, [...(byService.get(placement.service) ?? []), placement]);
+    const list = byService.get(placement.service);
+    if (list === undefined) byService.set(placement.service, [placement]);
+    else list.push(placement);
   }
   return byService;
 }

@@ -77,7 +77,7 @@ function file(path: string, content: string, mode: number, kind: RenderedFileKin
 
 /** The services whose group lists this host, sorted by name (the order of `RepoSpec.services`). */
 export function servicesOnHost(repo: RepoSpec, host: string): ServiceSpec[] {
-  return repo.services.filter((service) => repo.inventory.groups.get(service.group)?.includes(host) ?? false);
+  return repo.services.filter((service) => repo.inventory.members.get(service.group)?.has(host) ?? false);
 }
 
 /**

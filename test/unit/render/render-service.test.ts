@@ -266,7 +266,11 @@ describe('renderHost', () => {
   const db = service({ name: 'db', group: 'batch', after: [], environment: [] });
   const web = service({ name: 'web', group: 'web', after: ['db'], environment: [] });
   const repo: RepoSpec = {
-    inventory: { hosts: [host], groups: new Map([['web', ['web-1']], ['batch', ['web-1', 'batch-1']]]) },
+    inventory: {
+      hosts: [host],
+      groups: new Map([['web', ['web-1']], ['batch', ['web-1', 'batch-1']]]),
+      members: new Map([['web', new Set(['web-1'])], ['batch', new Set(['web-1', 'batch-1'])]]),
+    },
     services: [db, web],
     settings: { prune: { enabled: false, maxFraction: 0.5 }, concurrency: 4, keepReleases: 3 },
   };
