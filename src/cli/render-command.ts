@@ -7,7 +7,6 @@ import { UsageError } from './usage-error.js';
 
 export const renderCommand: Command = {
   name: 'render',
-  summary: 'Print the exact files tend would write for a service on its hosts.',
   usage: 'tend render SERVICE [--host HOST] [--json] [DIR]',
   description:
     'Renders the systemd unit, env file and timer units of SERVICE for every host of its group (or one\n' +
