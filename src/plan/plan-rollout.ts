@@ -30,13 +30,14 @@ export type ResumePoint = { readonly kind: 'restart' } | { readonly kind: 'judge
  */
 export function planRollout(desired: DesiredState, observed: readonly ObservedHost[], options: PlanOptions): PlanResult {
   const hosts = indexHosts(observed);
+  const placed = placedHosts(desired);
   const placementsByService = groupPlacements(desired, hosts);
 
   const services = orderServices(desired.services).map((spec) =>
     planService(spec, placementsByService.get(spec.name) ?? [], hosts, options.resume),
   );
 
-  const leftovers = findLeftovers(desired, observed);
+  const leftovers = findLeftovers(desired, placed, observed);
   const prunes = options.prune.enabled ? leftovers.map(pruneStep) : [];
   const orphans: Orphan[] = options.prune.enabled ? [] : leftovers.map(({ service, host }) => ({ service, host }));
   const empty = prunes.length === 0 && services.every((service) => service.batches.length === 0);
@@ -68,7 +69,7 @@ function planService(
       unreachable.push({ host: host.host, code: host.code, errorClass: host.errorClass, message: host.message });
       continue;
     }
-    const foreign = placement.files.map((file) => file.path).filter((path) => host.foreignUnits.includes(path));
+    const foreign = host.foreignUnits.length === 0 ? [] : placement.files.map((file) => file.path).filter((path) => host.foreignUnits.includes(path));
     if (foreign.length > 0) {
       blocked.push({ host: host.host, code: 'E_FOREIGN_UNIT', errorClass: 'conflict', message: foreignUnitMessage(foreign) });
       continue;
@@ -117,11 +118,7 @@ function indexHosts(observed: readonly ObservedHost[]): Map<string, ObservedHost
 function groupPlacements(desired: DesiredState, hosts: ReadonlyMap<string, ObservedHost>): Map<string, DesiredPlacement[]> {
   const names = new Set(desired.services.map((service) => service.name));
   const byService = new Map<string, DesiredPlacement[]>();
-  const seen = new Set<string>();
   for (const placement of desired.placements) {
-    const key = `${placement.service}\u0000${placement.host}`;
-    if (seen.has(key)) throw new InternalError(`${placement.service} is placed on ${placement.host} twice`);
-    seen.add(key);
     if (!names.has(placement.service)) throw new InternalError(`placement of unknown service ${placement.service}`);
     // Every placed host must have been looked at (or have failed to be): planning blind would read as "create".
     if (!hosts.has(placement.host)) throw new InternalError(`host ${placement.host} was placed but not observed`);
@@ -130,6 +127,21 @@ function groupPlacements(desired: DesiredState, hosts: ReadonlyMap<string, Obser
     else list.push(placement);
   }
   return byService;
+}
+
+/** Service -> the hosts it is placed on; a placement made twice is tend's bug. */
+function placedHosts(desired: DesiredState): Map<string, Set<string>> {
+  const placed = new Map<string, Set<string>>();
+  for (const placement of desired.placements) {
+    let hosts = placed.get(placement.service);
+    if (hosts === undefined) {
+      hosts = new Set();
+      placed.set(placement.service, hosts);
+    }
+    if (hosts.has(placement.host)) throw new InternalError(`${placement.service} is placed on ${placement.host} twice`);
+    hosts.add(placement.host);
+  }
+  return placed;
 }
 
 interface Leftover {
@@ -141,14 +153,13 @@ interface Leftover {
 }
 
 /** Managed services on reachable hosts that the repo no longer places there. Unreachable hosts tell us nothing. */
-function findLeftovers(desired: DesiredState, observed: readonly ObservedHost[]): Leftover[] {
-  const placed = new Set(desired.placements.map((placement) => `${placement.service}\u0000${placement.host}`));
+function findLeftovers(desired: DesiredState, placed: ReadonlyMap<string, ReadonlySet<string>>, observed: readonly ObservedHost[]): Leftover[] {
   const inRepo = new Set(desired.services.map((service) => service.name));
   const leftovers: Leftover[] = [];
   for (const host of observed) {
     if (!host.reachable) continue;
     for (const [service, observedService] of host.services) {
-      if (placed.has(`${service}\u0000${host.host}`)) continue;
+      if (placed.get(service)?.has(host.host) === true) continue;
       leftovers.push({ service, host: host.host, observed: observedService, stillInRepo: inRepo.has(service) });
     }
   }

@@ -5,7 +5,7 @@ import { renderEnvFile } from './env-file.js';
 import { envFilePath, timerServiceName, timerUnitName, unitPath, UNIT_DIR } from './host-layout.js';
 import type { SecretMode, SecretResolver } from './secrets.js';
 import { renderTimerServiceUnit, renderTimerUnit } from './timer-units.js';
-import { renderServiceUnit } from './unit-file.js';
+import { orderingSettings, renderServiceUnit } from './unit-file.js';
 import { checkServiceName, checkTimerName } from './unit-names.js';
 
 export type RenderedFileKind = 'unit' | 'env' | 'timer' | 'timer-service';
@@ -81,13 +81,43 @@ export function servicesOnHost(repo: RepoSpec, host: string): ServiceSpec[] {
 }
 
 /**
+ * A service's files depend on the host only through which of its `after:` services run there too (its
+ * After=/Wants= line), so hosts that agree on that share one render. Without this, 150 services on each
+ * of 2,000 hosts rendered and hashed 300,000 units to find 150 distinct ones, and held them all. Kept per
+ * repo and per resolver, as weak keys: a new commit or new secrets render afresh, and nothing outlives them.
+ */
+const sharedFiles = new WeakMap<RepoSpec, WeakMap<SecretResolver<SecretMode>, Map<string, readonly RenderedFile[]>>>();
+
+function filesShared(repo: RepoSpec, secrets: SecretResolver<SecretMode>): Map<string, readonly RenderedFile[]> {
+  let byResolver = sharedFiles.get(repo);
+  if (byResolver === undefined) {
+    byResolver = new WeakMap();
+    sharedFiles.set(repo, byResolver);
+  }
+  let files = byResolver.get(secrets);
+  if (files === undefined) {
+    files = new Map();
+    byResolver.set(secrets, files);
+  }
+  return files;
+}
+
+/**
  * Every service of one host, for `tend render` and the planner. Also refuses two services that would
  * write the same file on the host (a timer unit named like another service).
  */
 export function renderHost<M extends SecretMode>(repo: RepoSpec, host: HostSpec, secrets: SecretResolver<M>): RenderedService<M>[] {
   const services = servicesOnHost(repo, host.name);
   const names = new Set(services.map((service) => service.name));
-  const rendered = services.map((service) => renderService({ service, host, servicesOnHost: names, secrets }));
+  const shared = filesShared(repo, secrets);
+  const rendered = services.map((service): RenderedService<M> => {
+    const key = `${service.name}\u0000${orderingSettings(service, names).map(([name, value]) => `${name}=${value}`).join('\u0000')}`;
+    const files = shared.get(key);
+    if (files !== undefined) return { service: service.name, host: host.name, secrets: secrets.mode, files };
+    const one = renderService({ service, host, servicesOnHost: names, secrets });
+    shared.set(key, one.files);
+    return one;
+  });
   const owner = new Map<string, string>();
   for (const result of rendered) {
     for (const { path } of result.files) {
