@@ -1,8 +1,10 @@
 /**
  * How load, render and plan grow with the fleet, with no host at all: generated repos of 100×10, 500×50 and
- * 2,000×150 hosts × services, laid out two ways: grouped (each service on a group of 17 hosts, Dyploma's
- * 2,500 instances of 150 services at the top size) and all-on-all (every service on every host: 300,000
- * instances). Per size, tend's own code in this process:
+ * 2,000×150 hosts × services, laid out two ways: grouped (each service on one group of hosts, at Dyploma's
+ * density of 2,550 instances on 2,000 hosts at every size: 17 hosts a service at the top size) and
+ * all-on-all (every service on every host: 300,000 instances at the top size). Grouped keeps instances in
+ * step with hosts, so what tend does once per host is not billed as growth beyond the instances. Per size,
+ * tend's own code in this process:
  *   validate   loadRepo of the whole repo (what `tend validate` does after start-up)
  *   render     one service on every host of its group (what `tend render SERVICE` does after loading)
  *   plan       render every instance, desired state, planRollout against an observation made from the
@@ -28,9 +30,11 @@ const SIZES = [
   { hosts: 500, services: 50 },
   { hosts: 2000, services: 150 },
 ] as const;
-const LAYOUTS: readonly { readonly name: string; readonly placement: FleetPlacement }[] = [
-  { name: 'grouped', placement: { kind: 'grouped', groupSize: 17 } },
-  { name: 'all-on-all', placement: { kind: 'all' } },
+/** Dyploma: 2,550 service instances on 2,000 machines. */
+const INSTANCES_PER_HOST = 2550 / 2000;
+const LAYOUTS: readonly { readonly name: string; readonly placement: (hosts: number, services: number) => FleetPlacement }[] = [
+  { name: 'grouped', placement: (hosts, services) => ({ kind: 'grouped', groupSize: Math.round((INSTANCES_PER_HOST * hosts) / services) }) },
+  { name: 'all-on-all', placement: () => ({ kind: 'all' }) },
 ];
 const TIMING = { serial: 5, interval: '1s', minHealthyTime: '5s' };
 /** The figure's allowance over linear: each size step may cost at most this times its growth in instances. */
@@ -104,7 +108,7 @@ const figures: Record<string, unknown> = {};
 for (const layout of LAYOUTS) {
   const sizes: SizeFigures[] = [];
   for (const size of SIZES) {
-    const measured = await measureSize(size.hosts, size.services, layout.placement, RUNS);
+    const measured = await measureSize(size.hosts, size.services, layout.placement(size.hosts, size.services), RUNS);
     process.stderr.write(`fleet-size: ${layout.name} ${measured.label} (${measured.instances} instances) done\n`);
     sizes.push(measured);
   }

@@ -75,9 +75,34 @@ function file(path: string, content: string, mode: number, kind: RenderedFileKin
   return { path, content, mode, kind, sha256: createHash('sha256').update(content, 'utf8').digest('hex') };
 }
 
+/**
+ * Host -> its services, built once per repo from each service's group: asking every service about every
+ * host is hosts × services questions, 300,000 for a fleet of 2,000 hosts and 150 services that places
+ * 2,500 instances. Weakly keyed, so it lives as long as the repo it describes.
+ */
+const servicesByHost = new WeakMap<RepoSpec, ReadonlyMap<string, readonly ServiceSpec[]>>();
+
+function indexServicesByHost(repo: RepoSpec): ReadonlyMap<string, readonly ServiceSpec[]> {
+  const index = new Map<string, ServiceSpec[]>();
+  for (const service of repo.services) {
+    for (const host of repo.inventory.groups.get(service.group) ?? []) {
+      const list = index.get(host);
+      if (list === undefined) index.set(host, [service]);
+      // A group that lists a host twice still runs the service there once.
+      else if (list.at(-1) !== service) list.push(service);
+    }
+  }
+  return index;
+}
+
 /** The services whose group lists this host, sorted by name (the order of `RepoSpec.services`). */
 export function servicesOnHost(repo: RepoSpec, host: string): ServiceSpec[] {
-  return repo.services.filter((service) => repo.inventory.members.get(service.group)?.has(host) ?? false);
+  let index = servicesByHost.get(repo);
+  if (index === undefined) {
+    index = indexServicesByHost(repo);
+    servicesByHost.set(repo, index);
+  }
+  return [...(index.get(host) ?? [])];
 }
 
 /**
