@@ -136,7 +136,8 @@ export function renderHost<M extends SecretMode>(repo: RepoSpec, host: HostSpec,
   const names = new Set(services.map((service) => service.name));
   const shared = filesShared(repo, secrets);
   const rendered = services.map((service): RenderedService<M> => {
-    const key = `${service.name}\u0000${orderingSettings(service, names).map(([name, value]) => `${name}=${value}`).join('\u0000')}`;
+    // Most services come after nothing: then every host renders them alike, and the name is the whole key.
+    const key = service.after.length === 0 ? service.name : `${service.name}\u0000${orderingSettings(service, names).map(([name, value]) => `${name}=${value}`).join('\u0000')}`;
     const files = shared.get(key);
     if (files !== undefined) return { service: service.name, host: host.name, secrets: secrets.mode, files };
     const one = renderService({ service, host, servicesOnHost: names, secrets });
