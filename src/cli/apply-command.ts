@@ -12,7 +12,6 @@ const EXIT_ROLLOUT_FAILED = 3;
 
 export const applyCommand: Command = {
   name: 'apply',
-  summary: 'Carry out the plan: roll changes out host by host, gated by health probes.',
   usage: 'tend apply [--repo DIR] [--yes] [--json] [--ssh-key FILE] [--secrets-dir DIR]',
   description:
     'Plans as `tend plan` does, asks for confirmation (or takes --yes), then rolls each service out in\n' +

@@ -20,8 +20,6 @@ export interface CommandContext {
 
 export interface Command {
   readonly name: string;
-  /** One line, shown in `tend --help`. */
-  readonly summary: string;
   /** `tend validate [DIR]` */
   readonly usage: string;
   /** Paragraphs shown by `tend COMMAND --help` after the usage line. */

@@ -1,9 +1,11 @@
 import type { Command } from './command.js';
+import type { CommandEntry } from './commands.js';
 
 const PROGRAM_SUMMARY = 'tend: a GitOps reconciler for plain Linux hosts (systemd units over SSH, rollbacks as git reverts).';
 
-export function commandHelp(command: Command): string {
-  const lines = [`Usage: ${command.usage}`, '', command.summary, ''];
+/** `summary` is the command's line in `commands.ts`. */
+export function commandHelp(command: Command, summary: string): string {
+  const lines = [`Usage: ${command.usage}`, '', summary, ''];
   if (command.description !== '') lines.push(command.description, '');
   lines.push('Options:');
   const rows = Object.entries(command.options).map(([name, option]) => {
@@ -19,7 +21,7 @@ export function commandHelp(command: Command): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function programHelp(commands: readonly Command[]): string {
+export function programHelp(commands: readonly CommandEntry[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   const lines = [
     PROGRAM_SUMMARY,

@@ -6,20 +6,20 @@ import { errorJson, formatError } from './error-report.js';
 import { commandHelp, programHelp } from './help-text.js';
 import { processTerminal } from './process-terminal.js';
 import { UsageError } from './usage-error.js';
-import { commands } from './commands.js';
+import { commands, type CommandEntry } from './commands.js';
 
 /** Exit code of a failure that is not the command's own verdict (tend's bug, an unexpected error). */
 const EXIT_FAILURE = 1;
 
-async function findCommand(name: string): Promise<Command | undefined> {
-  return commands.find((command) => command.name === name)?.load();
+function findCommand(name: string): CommandEntry | undefined {
+  return commands.find((command) => command.name === name);
 }
 
 export async function main(argv: readonly string[], terminal: Terminal = processTerminal()): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    const topic = name === 'help' && rest[0] !== undefined ? await findCommand(rest[0]) : undefined;
-    terminal.out(topic === undefined ? programHelp(await Promise.all(commands.map((command) => command.load()))) : commandHelp(topic));
+    const topic = name === 'help' && rest[0] !== undefined ? findCommand(rest[0]) : undefined;
+    terminal.out(topic === undefined ? programHelp(commands) : commandHelp(await topic.load(), topic.summary));
     return name === undefined ? EXIT_USAGE : 0;
   }
   if (name === '--version' || name === '-V') {
@@ -28,18 +28,18 @@ export async function main(argv: readonly string[], terminal: Terminal = process
     terminal.out(`${await packageVersion()}\n`);
     return 0;
   }
-  const command = await findCommand(name);
-  if (command === undefined) {
+  const entry = findCommand(name);
+  if (entry === undefined) {
     const meant = closestMatch(name, commands.map((entry) => entry.name));
     const what = name.startsWith('-') ? 'option' : 'command';
     const hint = `${meant === undefined ? '' : `Did you mean \`tend ${meant}\`? `}Run \`tend --help\` to list the commands.`;
     terminal.err(formatError(new UsageError(`unknown ${what} "${name}"`, hint), false));
     return EXIT_USAGE;
   }
-  return runCommand(command, rest, terminal);
+  return runCommand(entry, await entry.load(), rest, terminal);
 }
 
-async function runCommand(command: Command, args: readonly string[], terminal: Terminal): Promise<number> {
+async function runCommand(entry: CommandEntry, command: Command, args: readonly string[], terminal: Terminal): Promise<number> {
   let parsed: ReturnType<typeof parseCommandLine>;
   try {
     parsed = parseCommandLine(command, args);
@@ -49,7 +49,7 @@ async function runCommand(command: Command, args: readonly string[], terminal: T
     return command.usageExitCode;
   }
   if (parsed.values['help'] === true) {
-    terminal.out(commandHelp(command));
+    terminal.out(commandHelp(command, entry.summary));
     return 0;
   }
   const json = parsed.values['json'] === true;

@@ -29,7 +29,6 @@ async function answer(context: CommandContext, route: string, done: (body: Recor
 
 export const retryCommand: Command = {
   name: 'retry',
-  summary: 'Clear a stall (conflict, failed rollback, exhausted retries) so the daemon tries again now.',
   usage: 'tend retry [SERVICE] [--server URL] [--token-file FILE] [--json]',
   description:
     'Invalid and conflict errors stall a service with zero retries until its inputs change. When a person\n' +
@@ -48,7 +47,6 @@ export const retryCommand: Command = {
 
 export const ackCommand: Command = {
   name: 'ack',
-  summary: 'Acknowledge a rewritten history (force-push) so the daemon follows the new head.',
   usage: 'tend ack [--server URL] [--token-file FILE] [--json]',
   description:
     'When the branch head stops descending from the last commit tend applied (a force-push, a reset), tend\n' +
@@ -67,7 +65,6 @@ export const ackCommand: Command = {
 
 export const pauseCommand: Command = {
   name: 'pause',
-  summary: 'Stop tend from rolling out a service for a while, with an owner and a reason.',
   usage: 'tend pause SERVICE --reason TEXT --for DURATION [--owner NAME] [--server URL] [--token-file FILE] [--json]',
   description:
     'While paused, no rollout or rollback touches SERVICE; status shows it as Paused with who, why and until\n' +
@@ -105,7 +102,6 @@ export const pauseCommand: Command = {
 
 export const resumeCommand: Command = {
   name: 'resume',
-  summary: 'End a pause: tend rolls the service out again at once.',
   usage: 'tend resume SERVICE [--server URL] [--token-file FILE] [--json]',
   description: 'Lifts `tend pause SERVICE`; the daemon reconciles at once, so a commit that waited rolls out now.',
   options: { ...serverOptions, ...tokenOption },

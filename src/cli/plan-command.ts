@@ -11,7 +11,6 @@ const EXIT_PLAN_USAGE = 64;
 
 export const planCommand: Command = {
   name: 'plan',
-  summary: 'Show what an apply would change on every host, in order, with reasons.',
   usage: 'tend plan [--repo DIR] [--json] [--ssh-key FILE] [--secrets-dir DIR]',
   description:
     'Validates the deploy repo, observes every host of the inventory (one SSH round trip each, nothing is\n' +

@@ -7,7 +7,6 @@ import { UsageError } from './usage-error.js';
 
 export const renderCommand: Command = {
   name: 'render',
-  summary: 'Print the exact files tend would write for a service on its hosts.',
   usage: 'tend render SERVICE [--host HOST] [--json] [DIR]',
   description:
     'Renders the systemd unit, env file and timer units of SERVICE for every host of its group (or one\n' +
@@ -41,13 +40,14 @@ export const renderCommand: Command = {
       });
     }
     const groupHosts = spec.inventory.groups.get(service.group) ?? [];
+    const members = spec.inventory.members.get(service.group) ?? new Set<string>();
     const wanted = values['host'];
-    if (typeof wanted === 'string' && !groupHosts.includes(wanted)) {
+    if (typeof wanted === 'string' && !members.has(wanted)) {
       throw new TendError('E_UNKNOWN_HOST', 'invalid', `${serviceName} does not run on host "${wanted}"`, {
         hint: `Its group ${service.group} has: ${groupHosts.join(', ') || '(no hosts)'}.`,
       });
     }
-    const hosts = spec.inventory.hosts.filter((host) => (typeof wanted === 'string' ? host.name === wanted : groupHosts.includes(host.name)));
+    const hosts = spec.inventory.hosts.filter((host) => (typeof wanted === 'string' ? host.name === wanted : members.has(host.name)));
     const rendered = hosts.map((host) =>
       renderService({
         service,

@@ -21,7 +21,6 @@ interface ChangedFile {
 
 export const revertCommand: Command = {
   name: 'revert',
-  summary: "Revert a commit on the current branch exactly as tend's rollback does, and optionally push it.",
   usage: 'tend revert [--repo DIR] [--push] [--reason TEXT] [--json] COMMIT',
   description:
     'In a clone with the deploy branch checked out (default: the current directory), writes the commit tend\n' +

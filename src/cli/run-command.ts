@@ -35,7 +35,6 @@ const PATH_FIELDS = new Set(['source.path', 'source.credentials_file', 'state_di
 
 export const runCommand: Command = {
   name: 'run',
-  summary: 'Run the reconciler: follow the deploy repo, roll out each commit, revert what breaks.',
   usage: 'tend run [--config FILE] | tend run --repo-url URL [--state-dir DIR] [...flags]',
   description:
     'The long-running daemon (see systemd/tend.service). It fetches the branch on a timer (with jitter), on a\n' +

@@ -12,7 +12,6 @@ const EXIT_NOT_SETTLED = 4;
 
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'Ask the running daemon what it is doing: per service state, reason, since when, what to do.',
   usage: 'tend status [--json] [--server URL] [SERVICE]',
   description:
     'Reads /status from `tend run` and prints the source, the last applied commit, any repo-wide stall\n' +

@@ -8,7 +8,6 @@ const EXIT_VALID = 0;
 
 export const validateCommand: Command = {
   name: 'validate',
-  summary: 'Check a deploy repo: every file, every rule, all errors at once.',
   usage: 'tend validate [--json] [DIR]',
   description:
     'Loads the deploy repo in DIR (default: the current directory) as tend would load a commit: YAML with\n' +

@@ -12,6 +12,7 @@ const SYSTEMD_KINDS: ReadonlySet<DesiredFileKind> = new Set(['unit', 'timer', 't
  */
 export function comparePlacement(desired: DesiredPlacement, observed: ObservedService | undefined): HostStep {
   if (observed === undefined) return createStep(desired);
+  if (isConverged(desired, observed) && packageChangeOf(desired, observed) === undefined) return unchangedStep(desired);
 
   const reasons: ChangeReason[] = [];
   const writes: DesiredFile[] = [];
@@ -56,6 +57,24 @@ export function comparePlacement(desired: DesiredPlacement, observed: ObservedSe
     needsDaemonReload: filesTouchSystemd || observed.unit.needDaemonReload,
     ...(packageChange === undefined ? {} : { package: packageChange }),
   };
+}
+
+/**
+ * The common case, every instance of a converged fleet on every pass, decided without building the lists a
+ * change needs: every desired file there with its hash and no other (render never gives one path twice),
+ * the release in place, the unit running and loaded. The full comparison below finds nothing in exactly
+ * this case.
+ */
+function isConverged(desired: DesiredPlacement, observed: ObservedService): boolean {
+  if (observed.files.size !== desired.files.length) return false;
+  for (const file of desired.files) if (observed.files.get(file.path) !== file.sha256) return false;
+  if (desired.release !== undefined && desired.release !== observed.currentRelease) return false;
+  const { activeState, subState, needDaemonReload } = observed.unit;
+  return activeState === 'active' && subState === 'running' && !needDaemonReload;
+}
+
+function unchangedStep(desired: DesiredPlacement): HostStep {
+  return { host: desired.host, service: desired.service, action: 'unchanged', reasons: [], writes: [], deletes: [], release: undefined, releasePresent: false, needsDaemonReload: false };
 }
 
 /**

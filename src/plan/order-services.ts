@@ -21,7 +21,11 @@ export function orderServices(services: readonly ServiceSpec[]): ServiceSpec[] {
   for (const service of services) {
     const known = [...new Set(service.after)].filter((name) => byName.has(name));
     waitingOn.set(service.name, known.length);
-    for (const name of known) dependents.set(name, [...(dependents.get(name) ?? []), service.name]);
+    for (const name of known) {
+      const list = dependents.get(name);
+      if (list === undefined) dependents.set(name, [service.name]);
+      else list.push(service.name);
+    }
   }
 
   const ready = services.filter((service) => waitingOn.get(service.name) === 0).map((service) => service.name);

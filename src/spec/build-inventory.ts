@@ -63,7 +63,8 @@ export function buildInventory(doc: YamlFile): InventoryBuildResult {
   }
   if (issues.length > 0) return { ok: false, issues };
   const sortedGroups = new Map([...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return { ok: true, value: { inventory: { hosts, groups: sortedGroups }, groupAt } };
+  const members = new Map([...sortedGroups].map(([group, names]) => [group, new Set(names)]));
+  return { ok: true, value: { inventory: { hosts, groups: sortedGroups, members }, groupAt } };
 }
 
 export function buildSettings(doc: YamlFile | undefined, aptRepositories: readonly AptRepository[]): RepoSettings {

@@ -140,11 +140,12 @@ class RepoLoader {
       this.issues.push(specIssue('E_NOT_A_FILE', fileStart(path), `${path} is not a regular file`, `Make ${path} a YAML file.`));
       return undefined;
     }
+    const limit = this.sizeLimit(schema);
     let bytes: Uint8Array;
     try {
       const size = await this.reader.size(path);
-      if (size > this.limits.maxYamlBytes) {
-        this.issues.push(specIssue('E_FILE_TOO_LARGE', fileStart(path), `${path} is ${size} bytes, over the limit of ${this.limits.maxYamlBytes} for a YAML file`, 'A spec is a few kilobytes; move data out of it.'));
+      if (size > limit.bytes) {
+        this.issues.push(specIssue('E_FILE_TOO_LARGE', fileStart(path), `${path} is ${size} bytes, over the limit of ${limit.bytes} bytes for ${limit.what}`, limit.hint));
         return undefined;
       }
       bytes = await this.reader.readFile(path);
@@ -153,8 +154,8 @@ class RepoLoader {
       return undefined;
     }
     // The size was checked before reading, but a reader may not know sizes exactly (or the file grew).
-    if (bytes.length > this.limits.maxYamlBytes) {
-      this.issues.push(specIssue('E_FILE_TOO_LARGE', fileStart(path), `${path} is over the limit of ${this.limits.maxYamlBytes} bytes for a YAML file`, 'A spec is a few kilobytes; move data out of it.'));
+    if (bytes.length > limit.bytes) {
+      this.issues.push(specIssue('E_FILE_TOO_LARGE', fileStart(path), `${path} is over the limit of ${limit.bytes} bytes for ${limit.what}`, limit.hint));
       return undefined;
     }
     const parsed = parseYamlFile(path, bytes);
@@ -168,6 +169,13 @@ class RepoLoader {
       return undefined;
     }
     return parsed.doc;
+  }
+
+  private sizeLimit(schema: SchemaName): { readonly bytes: number; readonly what: string; readonly hint: string } {
+    if (schema === 'inventory') {
+      return { bytes: this.limits.maxInventoryBytes, what: 'an inventory', hint: 'The limit holds 10,000 hosts with room to spare; look for generated bulk (repeated comments, data that is not hosts and groups).' };
+    }
+    return { bytes: this.limits.maxSpecBytes, what: schema === 'spec' ? 'a spec' : 'tend.yml', hint: 'A spec or tend.yml is a few kilobytes; move data out of it.' };
   }
 
   private async loadServices(root: readonly RepoEntry[]): Promise<{ services: BuiltService[]; declared: DeclaredService[]; folders: Set<string> }> {

@@ -23,6 +23,12 @@ export interface Inventory {
   readonly hosts: readonly HostSpec[];
   /** Group name -> host names (sorted), as declared in inventory.yml. */
   readonly groups: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Group name -> the same hosts as a set, built once per load: "does this group hold this host?" is asked
+   * for every host and service, and searching a 2,000-host list for each made load and render grow as
+   * hosts² × services.
+   */
+  readonly members: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 export interface HostSpec {

@@ -1,7 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRecap } from '../../../bench/support/ansible-peer.js';
-import { newFleetRepo, releaseService, serviceName, servicePort } from '../../../bench/support/fleet-repo.js';
+import { changedInstances, convergedObservation, loadFleet, planFleet, renderOneService } from '../../../bench/support/fleet-pipeline.js';
+import { fleetGroups, fleetInstances, newFleetRepo, releaseService, serviceName, servicePort, syntheticHosts, writeFleetRepo } from '../../../bench/support/fleet-repo.js';
 import { formatRatio, median, targetLine } from '../../../bench/support/stats.js';
 import { parseTimeReport, timedRun } from '../../../bench/support/timed-process.js';
 import { maskedSecrets, RELEASE_ROOT, renderHost } from '../../../src/render/index.js';
@@ -94,5 +97,37 @@ describe('the bench fleet repo', () => {
     expect(tasks).toContain(`${RELEASE_ROOT}/{{ svc.name }}/{{ svc.sha256 }}`);
     expect(tasks).toContain('/etc/systemd/system/{{ svc.name }}.service');
     expect(tasks).toContain('/etc/tend/env/{{ svc.name }}.env');
+  });
+});
+
+describe('the host-free fleet of bench/fleet-size.ts', () => {
+  const timing = { serial: 5, interval: '1s', minHealthyTime: '0s' };
+
+  it('places Dyploma-sized groups: 2,544 instances of 150 services on 2,000 hosts, 300,000 all-on-all', () => {
+    const hosts = syntheticHosts(2000);
+    expect(new Set(hosts.map((host) => host.hostKey)).size).toBe(2000);
+    expect(fleetGroups(hosts, { kind: 'grouped', groupSize: 17 })).toHaveLength(118);
+    expect(fleetInstances(hosts, 150, { kind: 'grouped', groupSize: 17 })).toBe(2544);
+    expect(fleetInstances(hosts, 150, { kind: 'all' })).toBe(300_000);
+    expect(fleetInstances(syntheticHosts(100), 10, { kind: 'grouped', groupSize: 17 })).toBe(168);
+  });
+
+  it('is a valid repo that places what it counts, plans nothing when converged and one service after its bump', async () => {
+    const hosts = syntheticHosts(40);
+    const placement = { kind: 'grouped', groupSize: 17 } as const;
+    const dir = await writeFleetRepo(await mkdtemp(join(tmpdir(), 'tend-bench-fleet-size-test-')), { hosts, services: 5, timing, version: '1', placement });
+    try {
+      const repo = await loadFleet(dir);
+      expect(repo.inventory.hosts).toHaveLength(40);
+      const observed = convergedObservation(repo);
+      const instances = observed.reduce((sum, host) => sum + (host.reachable ? host.services.size : 0), 0);
+      expect(instances).toBe(fleetInstances(hosts, 5, placement));
+      expect(renderOneService(repo, serviceName(0)).map((one) => one.host)).toEqual(hosts.slice(0, 17).map((host) => host.name));
+      expect(planFleet(repo, observed).empty).toBe(true);
+      await releaseService(dir, 0, '2');
+      expect(changedInstances(planFleet(await loadFleet(dir), observed))).toEqual([{ service: serviceName(0), hosts: 17 }]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -266,7 +266,11 @@ describe('renderHost', () => {
   const db = service({ name: 'db', group: 'batch', after: [], environment: [] });
   const web = service({ name: 'web', group: 'web', after: ['db'], environment: [] });
   const repo: RepoSpec = {
-    inventory: { hosts: [host], groups: new Map([['web', ['web-1']], ['batch', ['web-1', 'batch-1']]]) },
+    inventory: {
+      hosts: [host],
+      groups: new Map([['web', ['web-1']], ['batch', ['web-1', 'batch-1']]]),
+      members: new Map([['web', new Set(['web-1'])], ['batch', new Set(['web-1', 'batch-1'])]]),
+    },
     services: [db, web],
     settings: { prune: { enabled: false, maxFraction: 0.5 }, concurrency: 4, parallelServices: 4, keepReleases: 3, aptRepositories: [] },
   };
@@ -275,6 +279,29 @@ describe('renderHost', () => {
     const rendered = renderHost(repo, host, maskedSecrets);
     expect(rendered.map((r) => r.service)).toEqual(['db', 'web']);
     expect(rendered[1]?.files[0]?.content).toContain('After=network-online.target db.service\n');
+  });
+
+  it('shares one render between hosts that agree on their after: services, and gives a host where one runs its own After=', () => {
+    const web2 = { ...host, name: 'web-2' };
+    const web3 = { ...host, name: 'web-3' };
+    const fleet: RepoSpec = {
+      ...repo,
+      inventory: {
+        hosts: [host, web2, web3],
+        groups: new Map([['web', ['web-1', 'web-2', 'web-3']], ['batch', ['web-1']]]),
+        members: new Map([['web', new Set(['web-1', 'web-2', 'web-3'])], ['batch', new Set(['web-1'])]]),
+      },
+    };
+    const [onWeb1, onWeb2, onWeb3] = [host, web2, web3].map((one) => renderHost(fleet, one, maskedSecrets).find((r) => r.service === 'web'));
+    expect([onWeb1?.host, onWeb2?.host, onWeb3?.host]).toEqual(['web-1', 'web-2', 'web-3']);
+    expect(onWeb1?.files[0]?.content).toContain('After=network-online.target db.service\n');
+    expect(onWeb2?.files[0]?.content).toContain('After=network-online.target\n');
+    expect(onWeb3?.files).toBe(onWeb2?.files);
+    expect(onWeb1?.files).not.toBe(onWeb2?.files);
+    // Another resolver is another render: masked placeholders never stand in for resolved values.
+    const resolved = renderHost(fleet, web3, secrets).find((r) => r.service === 'web');
+    expect(resolved?.secrets).toBe('resolved');
+    expect(resolved?.files).not.toBe(onWeb3?.files);
   });
 
   it('refuses two services that would write the same unit', () => {

@@ -75,6 +75,11 @@ describe('the Kinescope article spec, pasted unchanged', () => {
     ]);
   });
 
+  it("keeps each group's hosts as a set too, built once per load, holding the same hosts as its list", async () => {
+    const { repo } = await loadValid(baseRepo());
+    expect([...repo.inventory.members.entries()]).toEqual([...repo.inventory.groups.entries()].map(([group, hosts]) => [group, new Set(hosts)]));
+  });
+
   it('uses the settings defaults without tend.yml and reads tend.yml when present', async () => {
     expect((await loadValid(baseRepo())).repo.settings).toEqual({ prune: { enabled: false, maxFraction: 0.5 }, concurrency: 16, parallelServices: 4, keepReleases: 3, aptRepositories: [] });
     const { repo } = await loadValid(repoWith({ 'tend.yml': 'prune: { enabled: true, max_fraction: 0.25 }\nconcurrency: 4\nparallel_services: 2\nkeep_releases: 5\n' }));

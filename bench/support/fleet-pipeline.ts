@@ -1,0 +1,69 @@
+import type { ObservedHost, ObservedService } from '../../src/hosts/index.js';
+import { desiredStateOf, planRollout } from '../../src/plan/index.js';
+import type { Plan } from '../../src/plan/index.js';
+import { maskedSecrets, renderHost, renderService, resolvedSecrets, servicesOnHost } from '../../src/render/index.js';
+import type { RenderedService } from '../../src/render/index.js';
+import { directoryReader, loadRepo } from '../../src/spec/index.js';
+import type { RepoSpec } from '../../src/spec/index.js';
+
+/**
+ * tend's own load, render and plan, run in this process on a generated repo with no host: what `tend
+ * validate`, `tend render` and the plan half of a pass cost as the fleet grows. The observed state is made
+ * from a render, as a converged fleet would report it, so the planner compares real hashes.
+ */
+
+/** No bench spec holds a `{{ secret }}`; a resolved render is what a pass plans from. */
+const NO_SECRETS = resolvedSecrets(new Map(), 'the bench fleet (no secrets)');
+
+export async function loadFleet(dir: string): Promise<RepoSpec> {
+  const loaded = await loadRepo(directoryReader(dir));
+  if (!loaded.ok) throw new Error(`the bench repo ${dir} is invalid: ${loaded.issues.map((issue) => issue.message).join('; ')}`);
+  return loaded.repo;
+}
+
+/** What `tend render SERVICE` computes: the service's files on every host of its group, secrets masked. */
+export function renderOneService(repo: RepoSpec, name: string): RenderedService<'masked'>[] {
+  const service = repo.services.find((candidate) => candidate.name === name);
+  if (service === undefined) throw new Error(`no service ${name} in the bench repo`);
+  const members = repo.inventory.members.get(service.group) ?? new Set<string>();
+  return repo.inventory.hosts
+    .filter((host) => members.has(host.name))
+    .map((host) => renderService({ service, host, servicesOnHost: new Set(servicesOnHost(repo, host.name).map((one) => one.name)), secrets: maskedSecrets }));
+}
+
+/** Every service on every host, as a pass renders before it plans. */
+export function renderFleet(repo: RepoSpec): RenderedService<'resolved'>[] {
+  return repo.inventory.hosts.flatMap((host) => renderHost(repo, host, NO_SECRETS));
+}
+
+/** The plan half of a pass: render everything, keep the hashes, compare with what the hosts reported. */
+export function planFleet(repo: RepoSpec, observed: readonly ObservedHost[]): Plan {
+  const desired = desiredStateOf(repo.services, renderFleet(repo));
+  const result = planRollout(desired, observed, { prune: repo.settings.prune });
+  if (!result.ok) throw new Error(`the bench plan was refused: ${result.error.message}`);
+  return result.plan;
+}
+
+/** What observing a fleet that runs exactly `repo` would return: every file's hash, every unit running. */
+export function convergedObservation(repo: RepoSpec): ObservedHost[] {
+  const releases = new Map(repo.services.map((service) => [service.name, service.run.kind === 'artifact' ? service.run.sha256 : undefined]));
+  const byHost = new Map<string, Map<string, ObservedService>>(repo.inventory.hosts.map((host) => [host.name, new Map()]));
+  for (const rendered of renderFleet(repo)) {
+    const release = releases.get(rendered.service);
+    byHost.get(rendered.host)?.set(rendered.service, {
+      service: rendered.service,
+      files: new Map(rendered.files.map((file) => [file.path, file.sha256])),
+      currentRelease: release,
+      releases: release === undefined ? [] : [release],
+      unit: { activeState: 'active', subState: 'running', invocationId: `run-${rendered.service}`, nRestarts: 0, needDaemonReload: false, mainPid: 4242, unitFileState: 'enabled' },
+    });
+  }
+  return [...byHost].map(([host, services]) => ({ host, reachable: true, services, foreignUnits: [] }));
+}
+
+/** Host steps of a plan, for checking that a figure measured the change it claims. */
+export function changedInstances(plan: Plan): { service: string; hosts: number }[] {
+  return plan.services
+    .map((service) => ({ service: service.service, hosts: service.batches.reduce((sum, batch) => sum + batch.length, 0) }))
+    .filter((service) => service.hosts > 0);
+}
