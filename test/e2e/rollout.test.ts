@@ -227,8 +227,9 @@ describe('tend apply on real hosts', () => {
       const { run, json } = await apply(staged);
       expect(run.code, run.stderr).toBe(3);
       const api = service(json, 'api');
-      expect(api.result).toBe('failed-transient');
-      expect(api.steps.map((step) => [step.host, step.outcome, step.errorClass])).toEqual([['web-1', 'failed', 'transient']]);
+      // A full disk is a person's to free (E_HOST_DISK_FULL, conflict): no retry fills it again, no revert blames the version.
+      expect(api.result).toBe('failed-conflict');
+      expect(api.steps.map((step) => [step.host, step.outcome, step.errorClass, step.code])).toEqual([['web-1', 'failed', 'conflict', 'E_HOST_DISK_FULL']]);
       expect(await unitProperty(host('web-1'), 'api.service', 'InvocationID')).toBe(running);
       expect(await unitProperty(host('web-1'), 'api.service', 'ActiveState')).toBe('active');
     } finally {
