@@ -331,8 +331,11 @@ export class Reconciler {
     }
 
     const resumed = this.#journal.inFlight?.commit === head ? this.#journal.inFlight : undefined;
+    // Sets, built once: a resumed rollout asks about every placement, and lists would make that hosts².
+    const planned = new Map(Object.entries(resumed?.planned ?? {}).map(([service, hosts]) => [service, new Set(hosts)]));
+    const verified = new Map(Object.entries(resumed?.verified ?? {}).map(([service, hosts]) => [service, new Set(hosts)]));
     const resume = resumed === undefined ? undefined : (service: string, host: string): ResumePoint | undefined => {
-      if (!(resumed.planned[service] ?? []).includes(host) || (resumed.verified[service] ?? []).includes(host)) return undefined;
+      if (planned.get(service)?.has(host) !== true || verified.get(service)?.has(host) === true) return undefined;
       const run = resumed.runs[service]?.[host];
       return run === undefined ? { kind: 'restart' } : { kind: 'judge', run };
     };
