@@ -311,6 +311,7 @@ describe('Reconciler: crash safety', () => {
   it.each([
     ['stage', 'rolling bad; knownBad no'],
     ['write', 'rolling bad; knownBad no'],
+    ['reload', 'rolling bad; knownBad no'],
     ['switch', 'rolling bad; knownBad no'],
     ['restart', 'rolling bad; knownBad no'],
     ['probe', 'rolling bad; knownBad no'],
@@ -321,15 +322,22 @@ describe('Reconciler: crash safety', () => {
   ] as const)('killed at %s, the journal reads "%s", and the restarted tend reverts the bad commit exactly once', async (point, journalAtKill) => {
     const world = await convergedWorld();
     const bad = world.landApi('3.1.0', 'crash');
+    if (point === 'reload') {
+      // Only a changed unit file makes a daemon-reload: the bad commit changes api's limits too.
+      world.source.resetHead(world.source.log()[1]?.sha ?? '');
+      const spec = (world.source.fileAt(world.source.head, 'services/api/spec.yml') ?? '').replace('mem: 1G', 'mem: 768M');
+      world.source.commitChanges('api 3.1.0', { 'services/api/api': world.source.fileAt(bad, 'services/api/api') ?? '', 'services/api/spec.yml': spec });
+    }
+    const culprit = world.source.head;
     let seen: string | undefined;
     world.killWhen = (reached) => {
       if (reached !== point || seen !== undefined) return false;
-      seen = atKill(world, bad);
+      seen = atKill(world, culprit);
       return true;
     };
     await world.settle('webhook');
     expect(seen).toBe(journalAtKill);
-    expect(revertsIn(world)).toEqual([{ subject: 'Revert "api 3.1.0"', reverted: bad }]);
+    expect(revertsIn(world)).toEqual([{ subject: 'Revert "api 3.1.0"', reverted: culprit }]);
     expect(apiVersions(world)).toEqual(['1.0.0', '1.0.0']);
     expect(world.journal.inFlight).toBeUndefined();
     expect(world.service('api')?.state).toBe('RolledBack');
