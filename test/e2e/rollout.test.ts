@@ -272,11 +272,13 @@ describe('tend apply on real hosts', () => {
 
       const reports = await repo.read('services/reports/reports');
       await repo.releaseArtifact('reports', 'reports', reports.replace(/VERSION=\S+/, 'VERSION=9.9.9'));
-      const { run, json } = await apply(repo);
-      expect(run.code).toBe(3);
-      const result = service(json, 'reports');
-      expect(result.result).toBe('failed-conflict');
-      expect(result.outcome?.evidence).toEqual([expect.objectContaining({ host: 'batch-1', code: 'E_HOSTKEY', errorClass: 'conflict' })]);
+      // batch-1 is reports' only host: nothing can be planned for it, so apply stops before any change (exit
+      // 1) with the error plan reports too, naming the host and its own code; it never says "No changes".
+      const run = await runTend(['apply', '--yes', '--json', ...fleetArgs(repo)]);
+      expect(run.code, run.stderr).toBe(1);
+      const json = JSON.parse(run.stdout) as { ok: boolean; error: { code: string; errorClass: string; message: string } };
+      expect(json).toMatchObject({ ok: false, error: { code: 'E_PLAN_INCOMPLETE', errorClass: 'conflict' } });
+      expect(json.error.message).toContain('batch-1 (E_HOSTKEY)');
       expect(await unitProperty(host('batch-1'), 'reports.service', 'InvocationID')).toBe(reportsBefore);
     } finally {
       await fault.restore();
