@@ -276,8 +276,8 @@ describe('tend apply on real hosts', () => {
       // 1) with the error plan reports too, naming the host and its own code; it never says "No changes".
       const run = await runTend(['apply', '--yes', '--json', ...fleetArgs(repo)]);
       expect(run.code, run.stderr).toBe(1);
-      const json = JSON.parse(run.stdout) as { ok: boolean; error: { code: string; errorClass: string; message: string } };
-      expect(json).toMatchObject({ ok: false, error: { code: 'E_PLAN_INCOMPLETE', errorClass: 'conflict' } });
+      const json = JSON.parse(run.stdout) as { ok: boolean; error: { code: string; class: string; message: string } };
+      expect(json).toMatchObject({ ok: false, error: { code: 'E_PLAN_INCOMPLETE', class: 'conflict' } });
       expect(json.error.message).toContain('batch-1 (E_HOSTKEY)');
       expect(await unitProperty(host('batch-1'), 'reports.service', 'InvocationID')).toBe(reportsBefore);
     } finally {
