@@ -42,6 +42,8 @@ export function baseStatus(services: readonly ServiceStatus[], overrides: Partia
     stalled: undefined,
     inFlight: undefined,
     services,
+    hosts: [],
+    recentRollouts: [],
     ...overrides,
   };
 }
