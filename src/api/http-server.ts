@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { RolloutRecord } from '../state/index.js';
 import type { DaemonStatus } from '../status/index.js';
 import { TendError } from '../errors/index.js';
 import type { Logger } from '../observability/index.js';
@@ -10,6 +11,8 @@ import { renderStatusPage, STATUS_PAGE_HEADERS } from './status-page.js';
 /** What the HTTP surface needs from the daemon; the server itself knows nothing of git or hosts. */
 export interface DaemonApi {
   readonly status: () => DaemonStatus;
+  /** Every kept rollout record, oldest first (`GET /history`, `tend history`). */
+  readonly history: () => readonly RolloutRecord[];
   /** The Prometheus exposition of tend's metrics. */
   readonly metrics: () => Promise<{ readonly contentType: string; readonly text: string }>;
   /** Whether tend finished starting (journal read, source configured): /readyz. */
@@ -95,6 +98,11 @@ async function handle(api: DaemonApi, options: ApiServerOptions, request: Incomi
       return api.ready() ? send(response, 200, { ready: true }) : send(response, 503, { ready: false });
     case 'GET /status':
       return send(response, 200, api.status());
+    case 'GET /history': {
+      const service = url.searchParams.get('service');
+      const rollouts = api.history().filter((record) => service === null || record.service === service);
+      return send(response, 200, { rollouts });
+    }
     case 'GET /': {
       response.writeHead(200, STATUS_PAGE_HEADERS);
       response.end(renderStatusPage(api.status(), Date.now()));

@@ -1,29 +1,7 @@
-import { STATES_WORST_FIRST, worstFirst, type DaemonStatus, type ServiceState, type ServiceStatus } from '../status/index.js';
-
-/** One managed unit on one host, as the daemon last observed it. */
-export interface HostServiceRow {
-  readonly host: string;
-  readonly service: string;
-  readonly commit: string | undefined;
-  /** For example `healthy`, `running`, `failed`, `unreachable`. */
-  readonly state: string;
-}
-
-export interface RecentRollout {
-  readonly rolloutId: string;
-  readonly commit: string;
-  readonly service: string;
-  /** For example `succeeded`, `failed-change`, `superseded`. */
-  readonly result: string;
-  readonly startedAt: number;
-  /** Undefined while it runs. */
-  readonly endedAt: number | undefined;
-  readonly revertCommit?: string;
-}
+import type { RolloutRecord } from '../state/index.js';
+import { STATES_WORST_FIRST, worstFirst, type DaemonStatus, type HostStatus, type ServiceState, type ServiceStatus } from '../status/index.js';
 
 export interface StatusPageOptions {
-  readonly hosts?: readonly HostServiceRow[];
-  readonly recentRollouts?: readonly RecentRollout[];
   /** Seconds between automatic reloads; 10 unless told. */
   readonly refreshSeconds?: number;
 }
@@ -93,8 +71,8 @@ ${inFlight(status, now)}
 ${services.length === 0 ? html`<p class="empty">No service reported yet: the first pass has not finished.</p>` : html`<ol class="services">${services.map((service) => serviceItem(service, now))}</ol>`}
 </section>
 ${status.source.error === undefined ? sourceCard(status, now) : undefined}
-${options.hosts === undefined ? undefined : hostTable(options.hosts, services)}
-${options.recentRollouts === undefined ? undefined : rolloutTable(options.recentRollouts, now)}
+${status.hosts.length === 0 ? undefined : hostTable(status.hosts, services, now)}
+${status.recentRollouts.length === 0 ? undefined : rolloutTable(status.recentRollouts, now)}
 <footer>
 <p>tend · daemon started ${when(status.startedAt, now)} · page rendered ${absolute(now)} · reloads every ${refresh} s · <a href="/status">/status</a> as JSON</p>
 </footer>
@@ -246,50 +224,59 @@ ${service.window === undefined ? undefined : html`<dt>Deploy window</dt><dd><cod
 </li>`;
 }
 
-function hostTable(rows: readonly HostServiceRow[], services: readonly ServiceStatus[]): Html {
+function hostTable(rows: readonly HostStatus[], services: readonly ServiceStatus[], now: number): Html {
   const rank = new Map(services.map((service, index) => [service.service, index]));
   const sorted = [...rows].sort(
     (a, b) => (rank.get(a.service) ?? rank.size) - (rank.get(b.service) ?? rank.size) || a.service.localeCompare(b.service) || a.host.localeCompare(b.host),
   );
   return html`<section aria-labelledby="hosts-title">
 <h2 id="hosts-title">Hosts <span class="muted">by service, worst first</span></h2>
-${
-  sorted.length === 0
-    ? html`<p class="empty">No host observed yet.</p>`
-    : html`<div class="table-scroll"><table>
-<thead><tr><th scope="col">Service</th><th scope="col">Host</th><th scope="col">State</th><th scope="col">Commit</th></tr></thead>
+<div class="table-scroll"><table>
+<thead><tr><th scope="col">Service</th><th scope="col">Host</th><th scope="col">State</th><th scope="col">Commit</th><th scope="col">Version</th><th scope="col">Unit</th><th scope="col">Last probe</th><th scope="col">Since</th></tr></thead>
 <tbody>${sorted.map((row) => {
-        const tone = toneOfWord(row.state);
-        return html`<tr class="row-${tone}"><td>${row.service}</td><td><code>${row.host}</code></td><td><span class="pill tone-${tone}">${row.state}</span></td><td>${commit(row.commit)}</td></tr>`;
-      })}</tbody>
-</table></div>`
-}
+    const tone = toneOfWord(row.state);
+    return html`<tr class="row-${tone}" data-host="${row.host}" data-service="${row.service}"><td>${row.service}</td><td><code>${row.host}</code></td><td><span class="pill tone-${tone}">${row.state}</span></td><td>${commit(row.commit)}</td><td>${row.version === undefined ? html`<span class="muted">-</span>` : html`<code>${row.version}</code>`}</td><td>${row.unit ?? html`<span class="muted">-</span>`}</td><td>${probeCell(row.lastProbe, now)}</td><td>${ago(row.since, now)}</td></tr>`;
+  })}</tbody>
+</table></div>
 </section>`;
 }
 
-function rolloutTable(rollouts: readonly RecentRollout[], now: number): Html {
-  const sorted = [...rollouts].sort((a, b) => b.startedAt - a.startedAt || a.rolloutId.localeCompare(b.rolloutId));
+/** Compact for the table; latency, time and the error are in the title for whoever hovers. */
+function probeCell(probe: HostStatus['lastProbe'], now: number): Html {
+  if (probe === undefined) return html`<span class="muted">-</span>`;
+  const detail = `${Math.round(probe.latencyMs)} ms, ${relative(probe.at, now)} (${absolute(probe.at)})${probe.error === undefined ? '' : `: ${probe.error}`}`;
+  return html`<span class="pill tone-${probe.ok ? 'good' : 'bad'}" title="${detail}">${probe.ok ? 'ok' : 'failed'}${probe.status === undefined ? undefined : ` ${probe.status}`}</span>`;
+}
+
+function rolloutTable(rollouts: readonly RolloutRecord[], now: number): Html {
+  const sorted = [...rollouts].sort((a, b) => b.startedAt - a.startedAt || a.service.localeCompare(b.service));
   return html`<section aria-labelledby="rollouts-title">
 <h2 id="rollouts-title">Recent rollouts <span class="muted">newest first</span></h2>
-${
-  sorted.length === 0
-    ? html`<p class="empty">No rollout yet.</p>`
-    : html`<div class="table-scroll"><table>
-<thead><tr><th scope="col">Service</th><th scope="col">Result</th><th scope="col">Started</th><th scope="col">Commit</th><th scope="col">Took</th><th scope="col">Revert</th><th scope="col">Rollout</th></tr></thead>
+<div class="table-scroll"><table>
+<thead><tr><th scope="col">Started</th><th scope="col">Service</th><th scope="col">Result</th><th scope="col">Commit</th><th scope="col">Subject</th><th scope="col">Author</th><th scope="col">Took</th><th scope="col">Failed hosts</th><th scope="col">Revert</th></tr></thead>
 <tbody>${sorted.map(
-        (rollout) =>
-          html`<tr><td>${rollout.service}</td><td><span class="pill tone-${toneOfWord(rollout.result)}">${rollout.result}</span></td><td><time datetime="${new Date(rollout.startedAt).toISOString()}" title="${absolute(rollout.startedAt)}">${relative(rollout.startedAt, now)}</time></td><td>${commit(rollout.commit)}</td><td>${rollout.endedAt === undefined ? html`<span class="muted">still running</span>` : duration(rollout.endedAt - rollout.startedAt)}</td><td>${rollout.revertCommit === undefined ? html`<span class="muted">-</span>` : commit(rollout.revertCommit)}</td><td><code>${rollout.rolloutId}</code></td></tr>`,
-      )}</tbody>
-</table></div>`
-}
+    (rollout) =>
+      html`<tr data-rollout="${rollout.rolloutId}"><td>${ago(rollout.startedAt, now)}</td><td>${rollout.service}</td><td><span class="pill tone-${toneOfWord(rollout.result)}" title="${rollout.code ?? ''}">${rollout.result}</span></td><td>${commit(rollout.commit)}</td><td class="subject">${rollout.subject}</td><td title="${rollout.author}">${authorName(rollout.author)}</td><td>${duration(rollout.endedAt - rollout.startedAt)}</td><td>${rollout.failedHosts.length === 0 ? html`<span class="muted">-</span>` : rollout.failedHosts.map((host) => html`<code>${host}</code> `)}</td><td>${rollout.revertCommit === undefined ? html`<span class="muted">-</span>` : commit(rollout.revertCommit)}</td></tr>`,
+  )}</tbody>
+</table></div>
 </section>`;
+}
+
+/** `Name <email>` as git writes it: the name is what a person scans for; the whole is in the title. */
+function authorName(author: string): string {
+  return author.replace(/\s*<[^>]*>$/, '') || author;
+}
+
+/** A relative time in a table cell, with the absolute one on hover. */
+function ago(at: number, now: number): Html {
+  return html`<time datetime="${new Date(at).toISOString()}" title="${absolute(at)}">${relative(at, now)}</time>`;
 }
 
 /** Host and rollout states are open vocabularies; colour only the words whose meaning is certain. */
 function toneOfWord(word: string): Tone {
   if (/^(healthy|succeeded|synced)$/i.test(word)) return 'good';
-  if (/^(failed|unreachable|unhealthy|stalled|degraded)/i.test(word)) return 'bad';
-  if (/^(running|progressing|starting)/i.test(word)) return 'busy';
+  if (/^(failed|unreachable|unhealthy|stalled|degraded|inactive)/i.test(word)) return 'bad';
+  if (/^(running|progressing|starting|pending|superseded)/i.test(word)) return 'busy';
   return 'neutral';
 }
 
@@ -437,6 +424,7 @@ th, td { text-align: left; padding: 0.45rem 0.7rem; border-bottom: 1px solid var
 th { color: var(--muted); font-weight: 600; }
 tbody tr:last-child td { border-bottom: none; }
 tr.row-bad td { background: var(--bad-bg); }
+td.subject { white-space: normal; min-width: 8rem; overflow-wrap: anywhere; }
 td time { color: inherit; font-size: inherit; }
 .empty { color: var(--muted); }
 .in-flight { margin: 0.8rem 0 0; font-size: 0.92rem; overflow-wrap: anywhere; }

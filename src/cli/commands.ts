@@ -45,6 +45,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./status-command.js')).statusCommand,
   },
   {
+    name: 'history',
+    summary: 'Ask the running daemon which rollouts it ran: commit, subject, author, result, failed hosts, revert.',
+    load: async () => (await import('./history-command.js')).historyCommand,
+  },
+  {
     name: 'revert',
     summary: "Revert a commit on the current branch exactly as tend's rollback does, and optionally push it.",
     load: async () => (await import('./revert-command.js')).revertCommand,

@@ -16,7 +16,9 @@ export const statusCommand: Command = {
   description:
     'Reads /status from `tend run` and prints the source, the last applied commit, any repo-wide stall\n' +
     '(an invalid commit with its file:line:col, a rewritten history) and one line per service, worst first,\n' +
-    'with its reason code, since when, and a hint. The exit code lets scripts and cron check convergence.\n\n' +
+    'with its reason code, since when, and a hint. The exit code lets scripts and cron check convergence.\n' +
+    'With SERVICE, also a line per host: the commit and version it runs, its state, unit, last probe and\n' +
+    'since when.\n\n' +
     'States: Synced, Progressing, Waiting (for its deploy window), Degraded, RolledBack, Stalled (needs a\n' +
     'person), Drifted (a host changed by hand) and Paused.',
   options: serverOptions,
@@ -49,14 +51,16 @@ export const statusCommand: Command = {
       else terminal.err(`tend status: no service ${wanted} in the deploy repo (it has: ${known === '' ? 'none' : known})\n`);
       return EXIT_NEEDS_ATTENTION;
     }
+    // With SERVICE, its hosts too: the whole fleet's rows are for the page and --json without SERVICE.
+    const hosts = wanted === undefined ? status.hosts : status.hosts.filter((host) => host.service === wanted);
     const attention = status.stalled !== undefined || services.some((service) => service.state === 'Stalled' || service.state === 'Degraded');
     // Worst wins: a remembered stall is reported as one even before a pass confirms it.
     const code = attention ? EXIT_NEEDS_ATTENTION : status.settled ? EXIT_CONVERGED : EXIT_NOT_SETTLED;
     if (json) {
-      terminal.out(`${JSON.stringify({ ...status, services }, null, 2)}\n`);
+      terminal.out(`${JSON.stringify({ ...status, services, hosts }, null, 2)}\n`);
       return code;
     }
-    terminal.out(formatStatus({ ...status, services }, Date.now()));
+    terminal.out(formatStatus({ ...status, services, hosts }, Date.now(), wanted !== undefined));
     return code;
   },
 };
@@ -69,11 +73,21 @@ function ago(at: number | undefined, now: number): string {
   return `${Math.round(seconds / 3600)}h ago`;
 }
 
+function hostLines(hosts: DaemonStatus['hosts'], now: number): string[] {
+  if (hosts.length === 0) return ['', '  no host observed yet'];
+  const lines = ['', `  ${'HOST'.padEnd(16)} ${'STATE'.padEnd(12)} ${'COMMIT'.padEnd(12)} ${'VERSION'.padEnd(14)} ${'UNIT'.padEnd(18)} ${'LAST PROBE'.padEnd(24)} SINCE`];
+  for (const host of hosts) {
+    const probe = host.lastProbe === undefined ? '-' : `${host.lastProbe.ok ? 'ok' : 'failed'}${host.lastProbe.status === undefined ? '' : ` ${host.lastProbe.status}`} ${ago(host.lastProbe.at, now)}`;
+    lines.push(`  ${host.host.padEnd(16)} ${host.state.padEnd(12)} ${short(host.commit).padEnd(12)} ${(host.version ?? '-').padEnd(14)} ${(host.unit ?? '-').padEnd(18)} ${probe.padEnd(24)} ${ago(host.since, now)}`);
+  }
+  return lines;
+}
+
 function short(sha: string | undefined): string {
   return sha === undefined ? '-' : sha.slice(0, 12);
 }
 
-export function formatStatus(status: DaemonStatus, now: number): string {
+export function formatStatus(status: DaemonStatus, now: number, withHosts = false): string {
   const lines: string[] = [];
   const source = status.source;
   lines.push(`source   ${source.description} ${source.branch} @ ${short(source.head)} (fetched ${ago(source.lastFetchOkAt, now)})`);
@@ -94,6 +108,7 @@ export function formatStatus(status: DaemonStatus, now: number): string {
     lines.push(`${service.service.padEnd(16)} ${service.state.padEnd(12)}${code} since ${ago(service.since, now)}: ${service.message}`);
     lines.push(`${''.padEnd(16)} desired ${short(service.desiredCommit)}, last healthy ${short(service.stableCommit)}${service.nextAttemptAt === undefined ? '' : `, next attempt in ${Math.max(0, Math.round((service.nextAttemptAt - now) / 1000))}s`}`);
     if (service.hint !== undefined) lines.push(`${''.padEnd(16)} hint: ${service.hint}`);
+    if (withHosts) lines.push(...hostLines(status.hosts.filter((host) => host.service === service.service), now));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -15,7 +15,9 @@ import { exhaustedHalt, judgeApply, keepSince, passHalt } from './apply-verdict.
 import { conditionsForServices, withConditions, type ConditionFields } from './conditions.js';
 import type { CrashPoint } from './crash-points.js';
 import { nextWindowOpening } from './deploy-window.js';
+import { hostsAfterPass } from './host-records.js';
 import { grantAttempt, nextAttemptAt, spendAttempt } from './retry-budget.js';
+import { appendRollouts, rolloutRecordsOf, withRevertCommit } from './rollout-history.js';
 import { carryForward, conditionOfHold, gatePlan, holdAllBeforeObserve, type Hold, type PassReason } from './service-gate.js';
 
 export type { PassReason } from './service-gate.js';
@@ -433,7 +435,10 @@ export class Reconciler {
       retry: this.#options.retry,
       random: this.#random,
     });
-    await this.#record(verdict.journal);
+    const endedAt = this.#now();
+    const finished = rolloutRecordsOf({ rolloutId, commit: headCommit, startedAt: resumed?.startedAt ?? now, endedAt, reverts: reverted, finished: verdict.finished, results: result.services });
+    const facts = { head, services: repo.services.map((one) => one.name), plan: pass.planResult.plan, observed: pass.observed, steps: result.services.flatMap((one) => one.steps), now: endedAt };
+    await this.#record({ ...verdict.journal, rollouts: appendRollouts(verdict.journal.rollouts, finished), hosts: hostsAfterPass(verdict.journal.hosts, facts) });
     for (const one of verdict.finished) this.#options.metrics?.rolloutFinished(one.service, one.result);
     for (const one of result.services) {
       if (one.result === 'unchanged') continue;
@@ -662,7 +667,8 @@ export class Reconciler {
     const rollingBack = new Map<string, ConditionFields>([
       [service, { state: 'Degraded', code: evidence.errorCode, errorClass: 'change', message: `${short(target.sha)} reverted by ${short(onto)}; rolling back`, desiredCommit: onto, revertCommit: onto, failedHosts: evidence.failedHosts }],
     ]);
-    await this.#record(withConditions({ ...this.#journal, knownBad, inFlight: undefined }, rollingBack, this.#now()));
+    const rollouts = withRevertCommit(this.#journal.rollouts, evidence.rolloutId, service, onto);
+    await this.#record(withConditions({ ...this.#journal, knownBad, inFlight: undefined, rollouts }, rollingBack, this.#now()));
     this.#log.warn({ service, commit: head, revert: onto, reverted: target.sha, rolloutId: evidence.rolloutId, code: evidence.errorCode }, 'pushed revert commit');
     await this.refreshHead().catch(() => undefined);
     return { kind: 'again' };

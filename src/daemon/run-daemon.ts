@@ -79,6 +79,7 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
     const api: ApiServer = await startApiServer(
       {
         status: () => reconciler.status,
+        history: () => reconciler.journal.rollouts,
         metrics: async () => ({ contentType: metrics.contentType, text: await metrics.metricsText() }),
         pause: async (service, pause) => {
           if (!reconciler.knowsService(service)) return 'unknown-service';

@@ -4,6 +4,24 @@
  */
 export { writeFileAtomically } from './atomic-file.js';
 export { emptyJournal, journalPath, readJournal, writeJournal } from './journal.js';
-export type { ConditionState, Halt, InFlightRollout, Journal, JournalReadResult, KnownBad, Pause, RecordedRun, RetryBudget, RolloutPhase, ServiceCondition, ServiceRecord } from './journal.js';
+export type {
+  ConditionState,
+  Halt,
+  HostProbe,
+  HostRecord,
+  HostState,
+  InFlightRollout,
+  Journal,
+  JournalReadResult,
+  KnownBad,
+  Pause,
+  RecordedRun,
+  RetryBudget,
+  RolloutPhase,
+  RolloutRecord,
+  RolloutResult,
+  ServiceCondition,
+  ServiceRecord,
+} from './journal.js';
 export { acquireStateLock } from './state-lock.js';
 export type { StateLock } from './state-lock.js';

@@ -40,6 +40,65 @@ export interface Journal {
   readonly retries: Readonly<Record<string, RetryBudget>>;
   /** What on-call sees of each service of the last loaded commit; status is rebuilt from it after a restart. */
   readonly conditions: Readonly<Record<string, ServiceCondition>>;
+  /** Finished rollouts, one record per service, oldest first; bounded (`appendRollouts` drops the oldest). */
+  readonly rollouts: readonly RolloutRecord[];
+  /** Per service and host, what the last pass that looked at it saw there (`hostsAfterPass`). */
+  readonly hosts: Readonly<Record<string, Readonly<Record<string, HostRecord>>>>;
+}
+
+/** How a service's rollout of a commit ended. */
+export type RolloutResult = 'succeeded' | 'failed-change' | 'failed-transient' | 'failed-conflict' | 'failed-invalid' | 'failed-internal' | 'superseded';
+
+/** One service's rollout of one commit, as `tend history` and the status page show it. */
+export interface RolloutRecord {
+  readonly rolloutId: string;
+  readonly service: string;
+  readonly commit: string;
+  /** From git, so history reads without the repo: the commit's subject and `Name <email>` of its author. */
+  readonly subject: string;
+  readonly author: string;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly result: RolloutResult;
+  /** The reason code of a result other than succeeded. */
+  readonly code: string | undefined;
+  /** Hosts where the rollout failed or that could not be reached. */
+  readonly failedHosts: readonly string[];
+  /** For a rollout of tend's own revert commit: the bad commit it reverts. */
+  readonly reverts: string | undefined;
+  /** For a failed change: the revert commit tend pushed for it, once pushed. */
+  readonly revertCommit: string | undefined;
+}
+
+/**
+ * What one host runs of one service. `healthy`/`failed`: a rollout step judged it in the last pass;
+ * `synced`: observed matching the commit with its unit active; `inactive`: matching, unit not active;
+ * `pending`: differs from the commit and was not (yet) changed; `unreachable`: could not be looked at.
+ */
+export type HostState = 'healthy' | 'synced' | 'failed' | 'inactive' | 'pending' | 'unreachable';
+
+export interface HostRecord {
+  /** The commit the host's files of the service come from, as far as tend knows. */
+  readonly commit: string | undefined;
+  /** The installed package version, or the first 12 hex digits of the release sha256. */
+  readonly version: string | undefined;
+  readonly state: HostState;
+  /** The unit's `ActiveState/SubState` as last observed, e.g. `active/running`. */
+  readonly unit: string | undefined;
+  /** The last probe tend ran on the host for the service. */
+  readonly lastProbe: HostProbe | undefined;
+  /** When the host entered this state at this commit; it does not move while both hold. */
+  readonly since: number;
+  /** When a pass last looked at the host. */
+  readonly observedAt: number;
+}
+
+export interface HostProbe {
+  readonly ok: boolean;
+  readonly at: number;
+  readonly latencyMs: number;
+  readonly status: number | undefined;
+  readonly error: string | undefined;
 }
 
 /**
@@ -164,6 +223,8 @@ export function emptyJournal(source: string): Journal {
     paused: {},
     retries: {},
     conditions: {},
+    rollouts: [],
+    hosts: {},
   };
 }
 
@@ -209,8 +270,10 @@ type Stored<T> = { readonly [K in keyof T as undefined extends T[K] ? K : never]
   readonly [K in keyof T as undefined extends T[K] ? never : K]: T[K];
 };
 
-type StoredJournal = Stored<Omit<Journal, 'knownBad' | 'inFlight' | 'halted' | 'paused' | 'retries' | 'conditions'>> & {
+type StoredJournal = Stored<Omit<Journal, 'knownBad' | 'inFlight' | 'halted' | 'paused' | 'retries' | 'conditions' | 'rollouts' | 'hosts'>> & {
   // Journals written before these fields existed lack them.
+  readonly rollouts?: readonly Stored<RolloutRecord>[];
+  readonly hosts?: Readonly<Record<string, Readonly<Record<string, Stored<Omit<HostRecord, 'lastProbe'>> & { readonly lastProbe?: Stored<HostProbe> }>>>>;
   readonly paused?: Readonly<Record<string, Pause>>;
   readonly retries?: Readonly<Record<string, Stored<RetryBudget>>>;
   readonly conditions?: Readonly<Record<string, Stored<ServiceCondition>>>;
@@ -275,6 +338,31 @@ function fromStored(stored: StoredJournal): Journal {
       failedHosts: condition.failedHosts,
       window: condition.window,
     })),
+    rollouts: (stored.rollouts ?? []).map((record) => ({
+      rolloutId: record.rolloutId,
+      service: record.service,
+      commit: record.commit,
+      subject: record.subject,
+      author: record.author,
+      startedAt: record.startedAt,
+      endedAt: record.endedAt,
+      result: record.result,
+      code: record.code,
+      failedHosts: record.failedHosts,
+      reverts: record.reverts,
+      revertCommit: record.revertCommit,
+    })),
+    hosts: mapValues(stored.hosts ?? {}, (hosts) =>
+      mapValues(hosts, (host) => ({
+        commit: host.commit,
+        version: host.version,
+        state: host.state,
+        unit: host.unit,
+        lastProbe: host.lastProbe === undefined ? undefined : { ok: host.lastProbe.ok, at: host.lastProbe.at, latencyMs: host.lastProbe.latencyMs, status: host.lastProbe.status, error: host.lastProbe.error },
+        since: host.since,
+        observedAt: host.observedAt,
+      })),
+    ),
   };
 }
 

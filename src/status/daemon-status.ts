@@ -1,4 +1,5 @@
 import type { ErrorClass, Issue } from '../errors/index.js';
+import type { HostRecord, RolloutRecord } from '../state/index.js';
 
 /**
  * What the daemon tells on-call and scripts (`/status`, `tend status`). Plain data, derived by `statusOf`
@@ -80,4 +81,14 @@ export interface DaemonStatus {
     | undefined;
   readonly inFlight: { readonly rolloutId: string; readonly commit: string; readonly phase: string; readonly startedAt: number } | undefined;
   readonly services: readonly ServiceStatus[];
+  /** Every placement of the services above, by service then host: what each host runs and how it is. */
+  readonly hosts: readonly HostStatus[];
+  /** The last rollouts (one record per service), newest first; `/history` has the whole kept list. */
+  readonly recentRollouts: readonly RolloutRecord[];
+}
+
+/** One service on one host, as the last pass that looked at it saw it. */
+export interface HostStatus extends HostRecord {
+  readonly service: string;
+  readonly host: string;
 }

@@ -1,6 +1,9 @@
 import type { ErrorClass } from '../errors/index.js';
 import type { Journal, Pause, ServiceCondition } from '../state/index.js';
-import type { DaemonStatus, ServiceStatus, SourceStatus } from './daemon-status.js';
+import type { DaemonStatus, HostStatus, ServiceStatus, SourceStatus } from './daemon-status.js';
+
+/** How many rollout records `/status` and the page carry: enough for the last few commits of every service. */
+export const RECENT_ROLLOUTS = 20;
 
 /** What the daemon knows besides its journal: the source as last fetched, and how the last pass ended. */
 export interface StatusFacts {
@@ -42,6 +45,12 @@ export function statusOf(journal: Journal, facts: StatusFacts): DaemonStatus {
           : { code: facts.passError.code, errorClass: facts.passError.errorClass, message: facts.passError.message, hint: facts.passError.hint, commit: facts.source.head, since: facts.passError.at, issues: [] },
     inFlight: inFlight === undefined ? undefined : { rolloutId: inFlight.rolloutId, commit: inFlight.commit, phase: inFlight.phase, startedAt: inFlight.startedAt },
     services,
+    hosts: services.flatMap((service) =>
+      Object.entries(journal.hosts[service.service] ?? {})
+        .map(([host, record]): HostStatus => ({ service: service.service, host, ...record }))
+        .sort((a, b) => a.host.localeCompare(b.host)),
+    ),
+    recentRollouts: journal.rollouts.slice(-RECENT_ROLLOUTS).reverse(),
   };
 }
 

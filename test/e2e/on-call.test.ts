@@ -213,6 +213,28 @@ describe('on-call surfaces agree', () => {
     const env = await execInHost(hosts[0] as TestHost, ['cat', '/etc/tend/env/api.env']);
     expect(env.stdout).toContain(API_TOKEN_SECRET);
   });
+
+  it('lists the rollouts of api in order in `tend history api`: the bad commit with its revert, the revert, the stuck commit, the fix; the page shows a row per host', async () => {
+    const fix = (await tend.status()).lastApplied;
+    const run = await runTend(['history', 'api', '--json', '--server', tend.url]);
+    expect(run.code, run.stderr).toBe(0);
+    const rollouts = (JSON.parse(run.stdout) as { rollouts: { commit: string; subject: string; author: string; result: string; failedHosts: string[]; revertCommit?: string; reverts?: string }[] }).rollouts;
+    expect(rollouts.slice(-4).map((one) => [one.commit, one.result, one.revertCommit, one.reverts])).toEqual([
+      [bad, 'failed-change', revert, undefined],
+      [revert, 'succeeded', undefined, bad],
+      [expect.any(String), 'failed-change', undefined, undefined],
+      [fix, 'succeeded', undefined, undefined],
+    ]);
+    expect(rollouts.slice(-4).map((one) => one.subject)).toEqual(['api 3.0.1: never binds', 'Revert "api 3.0.1: never binds"', 'api 3.0.2: never binds, no auto rollback', 'api 3.0.3: fixed']);
+    for (const one of rollouts) expect(one.author).toMatch(/^.+ <.+>$/);
+    expect(rollouts.at(-4)?.failedHosts).toEqual(['web-1']);
+    const text = await runTend(['history', 'api', '--server', tend.url]);
+    expect(text.stdout).toContain(`reverted by ${revert.slice(0, 12)}`);
+
+    const dom = await chromium(['--dump-dom', `${tend.url}/`]);
+    expect([...dom.matchAll(/data-host="([^"]+)" data-service="api"/g)].map((match) => match[1])).toEqual(['web-1', 'web-2']);
+    await chromium(['--screenshot=' + join(ARTIFACTS, 'e2e-status-page-history-desktop.png'), '--window-size=1280,2200', `${tend.url}/`]);
+  });
 });
 
 /** A working tree of the branch head, for `tend plan`. */

@@ -22,6 +22,7 @@ beforeEach(async () => {
   logLines = [];
   const api: DaemonApi = {
     status: () => baseStatus([]),
+    history: () => [],
     metrics: async () => ({ contentType: 'text/plain', text: '' }),
     ready: () => true,
     poke: () => {

@@ -9,6 +9,7 @@ import { baseStatus } from './status-fixtures.js';
 
 const api: DaemonApi = {
   status: () => baseStatus([]),
+  history: () => [],
   metrics: async () => ({ contentType: 'text/plain', text: '' }),
   ready: () => true,
   poke: () => undefined,

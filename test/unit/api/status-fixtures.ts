@@ -1,5 +1,5 @@
-import type { HostServiceRow, RecentRollout } from '../../../src/api/status-page.js';
-import type { DaemonStatus, ServiceStatus } from '../../../src/status/index.js';
+import type { RolloutRecord } from '../../../src/state/index.js';
+import type { DaemonStatus, HostStatus, ServiceStatus } from '../../../src/status/index.js';
 
 /** 03:12 UTC: the hour the page is for. */
 export const NOW = Date.UTC(2024, 10, 21, 3, 12, 0);
@@ -42,6 +42,8 @@ export function baseStatus(services: readonly ServiceStatus[], overrides: Partia
     stalled: undefined,
     inFlight: undefined,
     services,
+    hosts: [],
+    recentRollouts: [],
     ...overrides,
   };
 }
@@ -80,23 +82,42 @@ export function failedRolloutStatus(): DaemonStatus {
         failedHosts: ['edge-1'],
       },
     ],
-    { inFlight: { rolloutId: 'r-20241121-0308-api', commit: REVERT, phase: 'rollback', startedAt: NOW - 3 * MINUTE } },
+    { inFlight: { rolloutId: 'r-20241121-0308-api', commit: REVERT, phase: 'rollback', startedAt: NOW - 3 * MINUTE }, hosts: FAILED_ROLLOUT_HOSTS, recentRollouts: FAILED_ROLLOUT_HISTORY },
   );
 }
 
-export const FAILED_ROLLOUT_HOSTS: readonly HostServiceRow[] = [
-  { host: 'web-1', service: 'api', commit: BAD, state: 'failed' },
-  { host: 'web-2', service: 'api', commit: GOOD, state: 'healthy' },
-  { host: 'edge-1', service: 'gateway', commit: GATEWAY_BAD, state: 'failed' },
-  { host: 'edge-2', service: 'gateway', commit: GOOD, state: 'healthy' },
-  { host: 'mq-1', service: 'queue', commit: GOOD, state: 'healthy' },
+function host(service: string, name: string, commit: string, state: HostStatus['state'], patch: Partial<HostStatus> = {}): HostStatus {
+  return {
+    service,
+    host: name,
+    commit,
+    version: commit === GOOD ? '1.4.2-1' : '1.5.0-1',
+    state,
+    unit: state === 'failed' ? 'failed/failed' : 'active/running',
+    lastProbe: { ok: state !== 'failed', at: NOW - 5 * MINUTE, latencyMs: 4, status: state === 'failed' ? 503 : 200, error: undefined },
+    since: NOW - (state === 'failed' ? 5 : 240) * MINUTE,
+    observedAt: NOW - MINUTE,
+    ...patch,
+  };
+}
+
+export const FAILED_ROLLOUT_HOSTS: readonly HostStatus[] = [
+  host('api', 'web-1', BAD, 'failed'),
+  host('api', 'web-2', GOOD, 'pending'),
+  host('gateway', 'edge-1', GATEWAY_BAD, 'failed', { unit: undefined, lastProbe: { ok: false, at: NOW - 17 * MINUTE, latencyMs: 2_001, status: undefined, error: 'connect ECONNREFUSED 127.0.0.1:8443' } }),
+  host('gateway', 'edge-2', GOOD, 'synced'),
+  host('queue', 'mq-1', GOOD, 'synced', { lastProbe: undefined }),
 ];
 
-export const FAILED_ROLLOUT_HISTORY: readonly RecentRollout[] = [
-  { rolloutId: 'r-20241121-0308-api', commit: REVERT, service: 'api', result: 'running', startedAt: NOW - 3 * MINUTE, endedAt: undefined },
-  { rolloutId: 'r-20241121-0306-api', commit: BAD, service: 'api', result: 'failed-change', startedAt: NOW - 6 * MINUTE, endedAt: NOW - 4 * MINUTE, revertCommit: REVERT },
-  { rolloutId: 'r-20241121-0254-gateway', commit: GATEWAY_BAD, service: 'gateway', result: 'failed-change', startedAt: NOW - 18 * MINUTE, endedAt: NOW - 17 * MINUTE },
-  { rolloutId: 'r-20241120-2301-queue', commit: GOOD, service: 'queue', result: 'succeeded', startedAt: NOW - 250 * MINUTE, endedAt: NOW - 247 * MINUTE },
+function rollout(rolloutId: string, service: string, commit: string, subject: string, author: string, result: RolloutRecord['result'], startedAt: number, endedAt: number, patch: Partial<RolloutRecord> = {}): RolloutRecord {
+  return { rolloutId, service, commit, subject, author, startedAt, endedAt, result, code: undefined, failedHosts: [], reverts: undefined, revertCommit: undefined, ...patch };
+}
+
+/** Newest first, as /status carries them. */
+export const FAILED_ROLLOUT_HISTORY: readonly RolloutRecord[] = [
+  rollout('r-20241121-0306-api', 'api', BAD, 'api: raise the connection pool to 400', 'Bob Builder <bob@example.com>', 'failed-change', NOW - 6 * MINUTE, NOW - 4 * MINUTE, { code: 'E_UNIT_FAILED', failedHosts: ['web-1'], revertCommit: REVERT }),
+  rollout('r-20241121-0254-gateway', 'gateway', GATEWAY_BAD, 'gateway: TLS 1.3 only', 'Ada Lovelace <ada@example.com>', 'failed-change', NOW - 18 * MINUTE, NOW - 17 * MINUTE, { code: 'E_PROBE_FAILED', failedHosts: ['edge-1'] }),
+  rollout('r-20241120-2301-queue', 'queue', GOOD, 'queue: 3 workers', 'Ada Lovelace <ada@example.com>', 'succeeded', NOW - 250 * MINUTE, NOW - 247 * MINUTE),
 ];
 
 /** A commit whose spec does not validate: nothing moves until a new commit. */

@@ -13,18 +13,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATUS_PAGE_HEADERS, renderStatusPage } from '../../../src/api/status-page.js';
 import type { DaemonStatus } from '../../../src/status/index.js';
 import { chromium, CHROMIUM_TIMEOUT_MS, ensureChromium, INSTALL_TIMEOUT_MS } from '../../support/chromium.js';
-import { FAILED_ROLLOUT_HISTORY, FAILED_ROLLOUT_HOSTS, GOOD, NOW, baseStatus, failedRolloutStatus, invalidCommitStatus, synced } from './status-fixtures.js';
+import { GOOD, NOW, baseStatus, failedRolloutStatus, invalidCommitStatus, synced } from './status-fixtures.js';
 
 const run = promisify(execFile);
 
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 const PHONE = '412,915';
 const DESKTOP = '1280,1000';
+const DESKTOP_FULL = '1280,1900';
 
 const INJECTED = `<script>document.documentElement.setAttribute('data-pwned', 'yes')</script><img src=x onerror="document.documentElement.setAttribute('data-pwned', 'img')">`;
 
 const pages: Readonly<Record<string, () => string>> = {
-  '/failed-rollout': () => renderStatusPage(failedRolloutStatus(), NOW, { hosts: FAILED_ROLLOUT_HOSTS, recentRollouts: FAILED_ROLLOUT_HISTORY }),
+  '/failed-rollout': () => renderStatusPage(failedRolloutStatus(), NOW),
   '/invalid-commit': () => renderStatusPage(invalidCommitStatus(), NOW),
   '/converged': () => {
     const converged = baseStatus([synced('api'), synced('gateway'), synced('queue')]);
@@ -79,6 +80,15 @@ describe('the status page in headless chromium', () => {
     expect(dom).toMatch(/data-verdict="bad"/);
   }, CHROMIUM_TIMEOUT_MS);
 
+  it('shows a row per host and the recent rollouts with their subjects and authors in the rendered DOM', async () => {
+    const dom = await chromium(['--dump-dom', `${base}/failed-rollout`]);
+    const hosts = [...dom.matchAll(/<tr [^>]*data-host="([^"]*)" data-service="([^"]*)"/g)].map((match) => `${match[2]}/${match[1]}`);
+    expect(hosts).toEqual(['gateway/edge-1', 'gateway/edge-2', 'api/web-1', 'api/web-2', 'queue/mq-1']);
+    expect([...dom.matchAll(/<tr data-rollout="([^"]*)"/g)]).toHaveLength(3);
+    expect(dom).toContain('api: raise the connection pool to 400');
+    expect(dom).toContain('Bob Builder');
+  }, CHROMIUM_TIMEOUT_MS);
+
   it('renders an injected <script> and onerror as inert text', async () => {
     const dom = await chromium(['--dump-dom', `${base}/injected`]);
     // The message must reach the browser (or this test proves nothing) and stay text: no element, no effect.
@@ -92,6 +102,8 @@ describe('the status page in headless chromium', () => {
     const shots: readonly (readonly [string, string, string, number])[] = [
       ['/failed-rollout', 'failed-rollout-phone', PHONE, 412],
       ['/failed-rollout', 'failed-rollout-desktop', DESKTOP, 1280],
+      // Tall enough to show the host and rollout tables below the services.
+      ['/failed-rollout', 'failed-rollout-desktop-full', DESKTOP_FULL, 1280],
       ['/invalid-commit', 'invalid-commit-phone', PHONE, 412],
       ['/converged', 'converged-phone', PHONE, 412],
     ];

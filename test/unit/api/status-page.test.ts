@@ -121,17 +121,31 @@ describe('renderStatusPage', () => {
     expect(page).not.toMatch(/\b(src|href)="(?!data:|\/status")/);
   });
 
-  it('renders hosts and recent rollouts only when given', () => {
-    const without = renderStatusPage(failedRolloutStatus(), NOW);
+  it('leaves the host and rollout tables out while the status has none', () => {
+    const without = renderStatusPage({ ...failedRolloutStatus(), hosts: [], recentRollouts: [] }, NOW);
     expect(without).not.toContain('id="hosts-title"');
     expect(without).not.toContain('id="rollouts-title"');
+  });
 
-    const page = renderStatusPage(failedRolloutStatus(), NOW, { hosts: FAILED_ROLLOUT_HOSTS, recentRollouts: FAILED_ROLLOUT_HISTORY });
-    const hostRows = [...page.matchAll(/<tr class="row-([a-z]+)"><td>([^<]*)<\/td><td><code>([^<]*)<\/code>/g)].map((match) => `${match[2]}/${match[3]} ${match[1]}`);
-    expect(hostRows).toEqual(['gateway/edge-1 bad', 'gateway/edge-2 good', 'api/web-1 bad', 'api/web-2 good', 'queue/mq-1 good']);
-    const rollouts = [...page.matchAll(/<code>(r-[^<]*)<\/code><\/td><\/tr>/g)].map((match) => match[1]);
-    expect(rollouts).toEqual(['r-20241121-0308-api', 'r-20241121-0306-api', 'r-20241121-0254-gateway', 'r-20241120-2301-queue']);
-    expect(textOf(page)).toContain('api failed-change 6m ago c0ffee012345 2m deadbeef0123 r-20241121-0306-api');
+  it('shows a row per host from the status, worst service first: state, commit, version, unit, last probe and since when', () => {
+    const page = renderStatusPage(failedRolloutStatus(), NOW);
+    const hostRows = [...page.matchAll(/<tr class="row-([a-z]+)" data-host="([^"]*)" data-service="([^"]*)">/g)].map((match) => `${match[3]}/${match[2]} ${match[1]}`);
+    expect(hostRows).toEqual(['gateway/edge-1 bad', 'gateway/edge-2 good', 'api/web-1 bad', 'api/web-2 busy', 'queue/mq-1 good']);
+    expect(FAILED_ROLLOUT_HOSTS).toHaveLength(hostRows.length);
+    const text = textOf(page);
+    expect(text).toContain('api web-1 failed c0ffee012345 1.5.0-1 failed/failed failed 503 5m ago');
+    expect(text).toContain('gateway edge-1 failed feed5eed0123 1.5.0-1 - failed 5m ago');
+    expect(page).toContain('title="2001 ms, 17m ago (2024-11-21 02:55:00 UTC): connect ECONNREFUSED 127.0.0.1:8443"');
+    expect(text).toContain('queue mq-1 synced a1b2c3d4e5f6 1.4.2-1 active/running - 4h 0m ago');
+  });
+
+  it('shows the recent rollouts newest first with subject, author, failed hosts and the revert commit', () => {
+    const page = renderStatusPage(failedRolloutStatus(), NOW);
+    const rollouts = [...page.matchAll(/<tr data-rollout="([^"]*)">/g)].map((match) => match[1]);
+    expect(rollouts).toEqual(FAILED_ROLLOUT_HISTORY.map((one) => one.rolloutId));
+    expect(page).toContain('title="E_UNIT_FAILED">failed-change');
+    expect(textOf(page)).toContain('6m ago api failed-change c0ffee012345 api: raise the connection pool to 400 Bob Builder 2m web-1 deadbeef0123');
+    expect(page).toContain('title="Bob Builder &lt;bob@example.com&gt;"');
   });
 
   it('escapes every value that comes from the repo, the hosts or the daemon', () => {
@@ -159,10 +173,14 @@ describe('renderStatusPage', () => {
       stalled: { code: evil(), errorClass: 'invalid', message: evil(), hint: evil(), commit: evil(), since: NOW, issues: [{ file: evil(), line: 1, col: 2, code: evil() as ErrorCode, message: evil() }] },
       inFlight: { rolloutId: evil(), commit: evil(), phase: evil(), startedAt: NOW },
     };
-    const page = renderStatusPage(status, NOW, {
-      hosts: [{ host: evil(), service: evil(), commit: evil(), state: evil() }],
-      recentRollouts: [{ rolloutId: evil(), commit: evil(), service: evil(), result: evil(), startedAt: NOW, endedAt: NOW, revertCommit: evil() }],
-    });
+    const withTables: DaemonStatus = {
+      ...status,
+      hosts: [{ host: evil(), service: evil(), commit: evil(), version: evil(), state: 'failed', unit: evil(), lastProbe: { ok: false, at: NOW, latencyMs: 1, status: undefined, error: evil() }, since: NOW, observedAt: NOW }],
+      recentRollouts: [
+        { rolloutId: evil(), commit: evil(), service: evil(), subject: evil(), author: evil(), result: 'failed-change', code: evil(), startedAt: NOW, endedAt: NOW, failedHosts: [evil()], reverts: undefined, revertCommit: evil() },
+      ],
+    };
+    const page = renderStatusPage(withTables, NOW);
     expect(counter).toBeGreaterThan(30);
     expect(page).not.toContain('<x-evil');
     expect(page).not.toMatch(/a="'&"/);

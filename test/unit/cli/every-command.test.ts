@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../e2e/harness/run-command.js';
 import { buildTend } from '../../support/tend-cli.js';
-import { baseStatus, synced } from '../api/status-fixtures.js';
+import { baseStatus, FAILED_ROLLOUT_HISTORY, synced } from '../api/status-fixtures.js';
 import { commitFiles, initRepo, nativeGit } from '../source/scratch-git.js';
 import { writeRepo } from '../spec/fixture-repo.js';
 import { hostileCases } from '../spec/hostile-corpus.js';
@@ -110,7 +110,8 @@ beforeAll(async () => {
   // A stand-in for `tend run`'s API: a converged status, and every operator call accepted.
   daemon = createServer((request, response) => {
     response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(JSON.stringify(request.method === 'GET' ? baseStatus([synced('api'), synced('queue')]) : { cleared: ['api'] }));
+    const body = request.method !== 'GET' ? { cleared: ['api'] } : request.url?.startsWith('/history') === true ? { rollouts: FAILED_ROLLOUT_HISTORY } : baseStatus([synced('api'), synced('queue')]);
+    response.end(JSON.stringify(body));
   });
   await new Promise<void>((listening) => daemon.listen(0, '127.0.0.1', listening));
   daemonUrl = `http://127.0.0.1:${(daemon.address() as AddressInfo).port}`;
@@ -159,6 +160,8 @@ const cases: readonly Case[] = [
   },
   { name: 'status', command: 'status', args: () => ['status', '--server', daemonUrl], code: 0 },
   { name: 'status --json', command: 'status', args: () => ['status', '--json', '--server', daemonUrl], code: 0 },
+  { name: 'history', command: 'history', args: () => ['history', '--server', daemonUrl], code: 0 },
+  { name: 'history api --json', command: 'history', args: () => ['history', 'api', '--json', '--server', daemonUrl], code: 0 },
   { name: 'revert', command: 'revert', repo: freshClone, args: (repo) => ['revert', '--repo', repo, 'HEAD'], code: 0 },
   { name: 'revert --json', command: 'revert', repo: freshClone, args: (repo) => ['revert', '--json', '--repo', repo, 'HEAD'], code: 0 },
   { name: 'retry --json', command: 'retry', args: () => ['retry', 'api', '--json', ...server()], code: 0 },
@@ -213,7 +216,7 @@ const usageCodeOf = (codes: ReadonlyMap<number, string>): number[] => [...codes]
 describe('every command of tend --help', () => {
   it('is in the table of this test, in README and in the README table\'s exit codes', async () => {
     const names = await commandNames();
-    expect(names).toEqual(['validate', 'render', 'plan', 'apply', 'run', 'status', 'revert', 'retry', 'ack', 'pause', 'resume']);
+    expect(names).toEqual(['validate', 'render', 'plan', 'apply', 'run', 'status', 'history', 'revert', 'retry', 'ack', 'pause', 'resume']);
     expect(new Set(cases.map((entry) => entry.command))).toEqual(new Set(names));
     expect([...(await readmeExitCodes()).keys()].sort()).toEqual([...names].sort());
   });
@@ -227,7 +230,7 @@ describe('every command of tend --help', () => {
 });
 
 describe('exit codes: README, --help and the binary agree', () => {
-  it.each(['validate', 'render', 'plan', 'apply', 'run', 'status', 'revert', 'retry', 'ack', 'pause', 'resume'])(
+  it.each(['validate', 'render', 'plan', 'apply', 'run', 'status', 'history', 'revert', 'retry', 'ack', 'pause', 'resume'])(
     'tend %s: the same codes in README and --help, one usage code, and an unknown option exits with it',
     async (command) => {
       const readme = (await readmeExitCodes()).get(command);
@@ -277,7 +280,7 @@ describe('output into a pipe whose reader goes away', () => {
     },
   );
 
-  it.each(['validate', 'render', 'plan', 'apply', 'run', 'status', 'revert', 'retry', 'ack', 'pause', 'resume'])(
+  it.each(['validate', 'render', 'plan', 'apply', 'run', 'status', 'history', 'revert', 'retry', 'ack', 'pause', 'resume'])(
     'tend %s --help into a closed pipe: no stack trace, exit 0',
     async (command) => {
       const run = await runBinary([command, '--help'], { reader: 'closed' });

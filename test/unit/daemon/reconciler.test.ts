@@ -375,3 +375,82 @@ describe('Reconciler: crash safety', () => {
     expect(revert?.trailers.get('Tend-Error-Code')).toEqual(['E_HEALTHY_DEADLINE']);
   });
 });
+
+describe('Reconciler: history and hosts', () => {
+  it('records good, bad (reverted) and good rollouts of api in order, with subjects, authors, failed hosts and the revert', async () => {
+    const world = await convergedWorld();
+    world.source.author = { name: 'Ada', email: 'ada@example.com' };
+    const good = world.landApi('2.0.0');
+    await world.settle('webhook');
+    world.source.author = { name: 'Bob', email: 'bob@example.com' };
+    world.now += 60_000;
+    const bad = world.landApi('3.1.0', 'crash');
+    await world.settle('webhook');
+    const revert = world.source.head;
+    world.source.author = { name: 'Ada', email: 'ada@example.com' };
+    world.now += 60_000;
+    const fixed = world.landApi('3.1.1');
+    await world.settle('webhook');
+
+    const api = world.journal.rollouts.filter((record) => record.service === 'api');
+    expect(api.map((record) => [record.commit, record.subject, record.author, record.result, record.failedHosts, record.revertCommit, record.reverts])).toEqual([
+      [api[0]?.commit, 'example repo', 'Dev <dev@example.com>', 'succeeded', [], undefined, undefined],
+      [good, 'api 2.0.0', 'Ada <ada@example.com>', 'succeeded', [], undefined, undefined],
+      [bad, 'api 3.1.0', 'Bob <bob@example.com>', 'failed-change', ['web-1'], revert, undefined],
+      [revert, 'Revert "api 3.1.0"', 'tend <tend@deploy.invalid>', 'succeeded', [], undefined, bad],
+      [fixed, 'api 3.1.1', 'Ada <ada@example.com>', 'succeeded', [], undefined, undefined],
+    ]);
+    expect(api.find((record) => record.commit === bad)?.code).toBe('E_UNIT_FAILED');
+    for (const record of api) expect(record.endedAt).toBeGreaterThanOrEqual(record.startedAt);
+    // Services the commits did not change have no rollout of them.
+    expect(world.journal.rollouts.filter((record) => record.service === 'queue').map((record) => record.subject)).toEqual(['example repo']);
+    // The status carries the newest first, and a restarted tend still has it all.
+    expect(world.reconciler.status.recentRollouts[0]).toMatchObject({ service: 'api', commit: fixed });
+    world.restart();
+    expect(world.reconciler.journal.rollouts).toEqual(world.journal.rollouts);
+  });
+
+  it('shows per-host rows: the failed canary at the bad commit, the other host still on the old one, then the canary healthy on the revert', async () => {
+    const world = await convergedWorld();
+    const before = world.source.head;
+    const bad = world.landApi('3.1.0', 'crash');
+    let during: ReturnType<typeof hostRows> | undefined;
+    const original = world.source.push.bind(world.source);
+    world.source.push = async (sha, expected) => {
+      during = hostRows(world, 'api');
+      return original(sha, expected);
+    };
+    await world.settle('webhook');
+    expect(during).toEqual([
+      { host: 'web-1', commit: bad, state: 'failed' },
+      { host: 'web-2', commit: before, state: 'pending' },
+    ]);
+    const revert = world.source.head;
+    expect(hostRows(world, 'api')).toEqual([
+      { host: 'web-1', commit: revert, state: 'healthy' },
+      // Never changed: its files are the revert's already.
+      { host: 'web-2', commit: revert, state: 'synced' },
+    ]);
+    const web1 = world.reconciler.status.hosts.find((row) => row.service === 'api' && row.host === 'web-1');
+    expect(web1).toMatchObject({ unit: 'active/running', lastProbe: { ok: true, status: 200 }, observedAt: world.now });
+    expect(web1?.version).toMatch(/^[0-9a-f]{12}$/);
+  });
+
+  it('keeps a host row\'s since while it stays in line, and marks an unreachable host without forgetting what it ran', async () => {
+    const world = await convergedWorld();
+    const since = world.reconciler.status.hosts.find((row) => row.host === 'web-2' && row.service === 'api')?.since;
+    world.now += 3_600_000;
+    await world.settle('resync');
+    const row = world.reconciler.status.hosts.find((one) => one.host === 'web-2' && one.service === 'api');
+    expect(row).toMatchObject({ state: 'synced', since, observedAt: world.now });
+    world.fleet.unreachable.add('web-2');
+    world.now += 3_600_000;
+    const lost = world.now;
+    await world.settle('resync');
+    expect(world.reconciler.status.hosts.find((one) => one.host === 'web-2' && one.service === 'api')).toMatchObject({ state: 'unreachable', commit: row?.commit, version: row?.version, since: lost });
+  });
+});
+
+function hostRows(world: DaemonWorld, service: string): { host: string; commit: string | undefined; state: string }[] {
+  return world.reconciler.status.hosts.filter((row) => row.service === service).map((row) => ({ host: row.host, commit: row.commit, state: row.state }));
+}

@@ -29,6 +29,8 @@ function status(services: readonly ServiceStatus[]): DaemonStatus {
     stalled: undefined,
     inFlight: undefined,
     services,
+    hosts: [],
+    recentRollouts: [],
   };
 }
 

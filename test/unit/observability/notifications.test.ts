@@ -40,6 +40,8 @@ function status(services: readonly ServiceStatus[], overrides: Partial<DaemonSta
     stalled: undefined,
     inFlight: undefined,
     services,
+    hosts: [],
+    recentRollouts: [],
     ...overrides,
   };
 }

@@ -46,6 +46,16 @@ const full: Journal = {
   conditions: {
     api: { state: 'Degraded', code: 'E_PROBE_FAILED', errorClass: 'change', message: 'probe failed', hint: undefined, since: 1_700_000_001_000, desiredCommit: B, revertCommit: undefined, nextAttemptAt: undefined, failedHosts: ['host-3'], window: undefined },
   },
+  rollouts: [
+    { rolloutId: 'r-16', service: 'api', commit: A, subject: 'api 2.0', author: 'Ada <ada@example.com>', startedAt: 1_699_999_000_000, endedAt: 1_699_999_060_000, result: 'succeeded', code: undefined, failedHosts: [], reverts: undefined, revertCommit: undefined },
+    { rolloutId: 'r-17', service: 'api', commit: B, subject: 'api 3.0', author: 'Bob <bob@example.com>', startedAt: 1_700_000_000_500, endedAt: 1_700_000_001_000, result: 'failed-change', code: 'E_PROBE_FAILED', failedHosts: ['host-3'], reverts: undefined, revertCommit: 'd'.repeat(40) },
+  ],
+  hosts: {
+    api: {
+      'host-1': { commit: A, version: '1.4.2-1', state: 'synced', unit: 'active/running', lastProbe: { ok: true, at: 1_699_999_050_000, latencyMs: 4, status: 200, error: undefined }, since: 1_699_999_050_000, observedAt: 1_700_000_000_000 },
+      'host-3': { commit: undefined, version: undefined, state: 'unreachable', unit: undefined, lastProbe: undefined, since: 1_700_000_000_000, observedAt: 1_700_000_000_000 },
+    },
+  },
 };
 
 let dir: string;
@@ -80,13 +90,13 @@ describe('writeJournal and readJournal', () => {
     expect(await readJournal(path, SOURCE)).toStrictEqual({ kind: 'ok', journal: emptyJournal(SOURCE) });
   });
 
-  it('reads a journal written before retry budgets, conditions, recorded runs and halt issues existed', async () => {
-    const { retries: _retries, conditions: _conditions, ...older } = full;
+  it('reads a journal written before retry budgets, conditions, recorded runs, halt issues, rollout history and host rows existed', async () => {
+    const { retries: _retries, conditions: _conditions, rollouts: _rollouts, hosts: _hosts, ...older } = full;
     const { runs: _runs, ...olderRollout } = rollout;
     const olderHalted = Object.fromEntries(Object.entries(full.halted).map(([scope, { issues: _issues, ...halt }]) => [scope, halt]));
     await writeFile(path, JSON.stringify({ ...older, inFlight: olderRollout, halted: olderHalted }));
     const read = await readJournal(path, SOURCE);
-    expect(read.kind === 'ok' && read.journal).toMatchObject({ retries: {}, conditions: {}, inFlight: { runs: {} }, halted: { worker: { issues: [] } } });
+    expect(read.kind === 'ok' && read.journal).toMatchObject({ retries: {}, conditions: {}, rollouts: [], hosts: {}, inFlight: { runs: {} }, halted: { worker: { issues: [] } } });
   });
 
   it('reports a journal that does not exist as missing', async () => {

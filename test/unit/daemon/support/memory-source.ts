@@ -28,6 +28,9 @@ export class MemorySource implements DeploySource {
   failFetches: TendError | undefined;
   fetches = 0;
   readonly pushes: string[] = [];
+  /** Who writes the next commits, as a developer would set `user.name`; tend's reverts are by `revertAuthor`. */
+  author = { name: 'Dev', email: 'dev@example.com' };
+  revertAuthor = { name: 'tend', email: 'tend@deploy.invalid' };
 
   get head(): string {
     if (this.#head === undefined) throw new Error('the memory source has no commit yet');
@@ -42,7 +45,7 @@ export class MemorySource implements DeploySource {
       if (content === null) tree.delete(path);
       else tree.set(path, typeof content === 'string' ? new TextEncoder().encode(content) : content);
     }
-    return this.#store(subject, message, tree, parent === undefined ? [] : [parent.info.sha]);
+    return this.#store(subject, message, tree, parent === undefined ? [] : [parent.info.sha], this.author);
   }
 
   /** Points the branch at an earlier commit, as a force-push or `git reset` on the server would. */
@@ -78,7 +81,7 @@ export class MemorySource implements DeploySource {
     }
     if (conflicts.length > 0) throw new TendError('E_REVERT_CONFLICT', 'conflict', `reverting ${input.revert.slice(0, 12)} conflicts in ${conflicts.join(', ')}`, { hint: 'Revert it by hand.' });
     const subject = input.message.split('\n')[0] ?? '';
-    return this.#store(subject, input.message, tree, [input.onto], false);
+    return this.#store(subject, input.message, tree, [input.onto], this.revertAuthor, false);
   }
 
   async fetch(): Promise<string> {
@@ -140,7 +143,7 @@ export class MemorySource implements DeploySource {
     return undefined;
   }
 
-  #store(subject: string, message: string, tree: Tree, parents: string[], moveHead = true): string {
+  #store(subject: string, message: string, tree: Tree, parents: string[], author: { readonly name: string; readonly email: string }, moveHead = true): string {
     this.#clock += 1_000;
     const sha = createHash('sha1').update(`${parents.join(',')}\n${message}\n${this.#commits.size}`).digest('hex');
     const trailers = new Map<string, string[]>();
@@ -149,7 +152,7 @@ export class MemorySource implements DeploySource {
       if (match?.[1] !== undefined && match[2] !== undefined) trailers.set(match[1], [...(trailers.get(match[1]) ?? []), match[2]]);
     }
     this.#commits.set(sha, {
-      info: { sha, parents, subject, message, authorName: 'Dev', authorEmail: 'dev@example.com', committedAt: this.#clock, trailers },
+      info: { sha, parents, subject, message, authorName: author.name, authorEmail: author.email, committedAt: this.#clock, trailers },
       tree,
     });
     if (moveHead) this.#head = sha;
