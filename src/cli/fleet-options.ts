@@ -6,10 +6,11 @@ import { openFleet, type SshPool } from '../hosts/index.js';
 import { directorySecretSource, SECRETS_DIR_ENV, type SecretSource } from '../render/index.js';
 import type { RepoReader } from '../spec/index.js';
 import type { RepoSettings } from '../spec/model.js';
-import { preparePass, sshFleet, type PreparedPass } from '../pass/index.js';
+import { describeUnknownNames, preparePass, resolveLimit, skippedByLimit, splitLimit, sshFleet, type PreparedPass, type SkippedService } from '../pass/index.js';
 import type { CommandContext, OptionSpec } from './command.js';
 import { loadValidRepo } from './issue-report.js';
 import { resolveRepoArgument, type RepoArgument } from './repo-argument.js';
+import { UsageError } from './usage-error.js';
 
 /** Options of every command that talks to hosts. */
 export const fleetOptions: Readonly<Record<string, OptionSpec>> = {
@@ -17,6 +18,11 @@ export const fleetOptions: Readonly<Record<string, OptionSpec>> = {
   'ssh-key': { type: 'string', description: 'Private key for SSH (default: $TEND_SSH_KEY, else ~/.ssh/id_ed25519).', valueName: 'FILE' },
   'known-hosts': { type: 'string', description: 'known_hosts file for hosts without a pinned host_key in the inventory.', valueName: 'FILE' },
   'secrets-dir': { type: 'string', description: `Directory with one file per secret (default: $${SECRETS_DIR_ENV}).`, valueName: 'DIR' },
+  limit: {
+    type: 'string',
+    description: 'Only these hosts (a group means its hosts), comma-separated; the rest is untouched and reported as skipped.',
+    valueName: 'HOST|GROUP,...',
+  },
   json: { type: 'boolean', description: 'Print the result as JSON for scripts.' },
 };
 
@@ -52,22 +58,48 @@ export interface FleetSession {
   readonly reader: RepoReader;
   readonly pass: PreparedPass;
   readonly pool: SshPool;
+  /** Placements the named services and --limit leave out: untouched, and reported as skipped. */
+  readonly skipped: readonly SkippedService[];
 }
 
 /**
  * The first half of plan and apply: load the repo (an invalid one is reported and ends the command),
+ * resolve the named services and --limit (an unknown name is a usage error, before any host is contacted),
  * read secrets, connect, observe and plan; `act` gets the result, and the connections are closed after.
+ * With a limit only the limited hosts are observed, and nothing is pruned.
  */
 export async function withFleetSession(context: CommandContext, act: (session: FleetSession) => Promise<number>): Promise<number> {
   const { terminal, values } = context;
   const repo = await resolveRepoArgument(stringOption(context, 'repo'), terminal.cwd);
   const loaded = await loadValidRepo(terminal, repo, values['json'] === true);
   if (!loaded.ok) return loaded.exitCode;
+  const limitText = stringOption(context, 'limit');
+  const limitNames = limitText === undefined ? undefined : splitLimit(limitText);
+  if (limitNames !== undefined && limitNames.length === 0) {
+    throw new UsageError('--limit names no host or group', 'For example `--limit web-1,batch`: hosts and groups of inventory.yml.');
+  }
+  const resolved = resolveLimit(loaded.spec, context.positionals, limitNames);
+  if (!resolved.ok) {
+    const kinds = new Set(resolved.unknown.map((name) => name.kind));
+    const lists = [
+      ...(kinds.has('service') ? [`Services: ${someNames(loaded.spec.services.map((service) => service.name))}.`] : []),
+      ...(kinds.has('host or group') ? [`Hosts: ${someNames(loaded.spec.inventory.hosts.map((host) => host.name))}; groups: ${someNames([...loaded.spec.inventory.groups.keys()])}.`] : []),
+    ];
+    throw new UsageError(describeUnknownNames(resolved.unknown), lists.join(' '));
+  }
+  const { limit } = resolved;
   const pool = sshPoolOf(context, loaded.spec.settings);
   try {
-    const pass = await preparePass(loaded.spec, secretSourceOf(context), sshFleet(pool));
-    return await act({ repo, reader: loaded.reader, pass, pool });
+    const pass = await preparePass(loaded.spec, secretSourceOf(context), sshFleet(pool), undefined, limit.services, limit.hosts);
+    return await act({ repo, reader: loaded.reader, pass, pool, skipped: skippedByLimit(loaded.spec, limit) });
   } finally {
     await pool.close();
   }
+}
+
+/** A hint lists names, but not 2,000 of them. */
+function someNames(names: readonly string[]): string {
+  const shown = 20;
+  if (names.length === 0) return '(none)';
+  return names.length <= shown ? names.join(', ') : `${names.slice(0, shown).join(', ')} and ${names.length - shown} more`;
 }

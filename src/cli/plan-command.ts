@@ -11,12 +11,14 @@ const EXIT_PLAN_USAGE = 64;
 
 export const planCommand: Command = {
   name: 'plan',
-  usage: 'tend plan [--repo DIR] [--json] [--ssh-key FILE] [--secrets-dir DIR]',
+  usage: 'tend plan [SERVICE...] [--limit HOST|GROUP,...] [--diff] [--repo DIR] [--json] [--ssh-key FILE] [--secrets-dir DIR]',
   description:
     'Validates the deploy repo, observes every host of the inventory (one SSH round trip each, nothing is\n' +
     'changed), and prints per service, in `after:` order, the batches of hosts that would be created,\n' +
     'updated or restarted and why (which file differs, which release). Secrets are read to compare env\n' +
-    'files by hash and are never printed. Exit codes follow `terraform plan -detailed-exitcode`.',
+    'files by hash and are never printed. Exit codes follow `terraform plan -detailed-exitcode`.\n\n' +
+    'With SERVICE names, only those services; with --limit, only those hosts (a group means its hosts), as\n' +
+    "Ansible's --limit: everything else is not observed and is reported as skipped (\"not in --limit\").",
   options: fleetOptions,
   exitCodes: [
     [EXIT_NO_CHANGES, 'no changes: every host runs what the repo says'],
@@ -25,18 +27,18 @@ export const planCommand: Command = {
     [EXIT_PLAN_USAGE, 'usage error (2 means changes here)'],
   ],
   usageExitCode: EXIT_PLAN_USAGE,
-  maxPositionals: 0,
+  maxPositionals: Number.POSITIVE_INFINITY,
   async run(context) {
     const { terminal, values } = context;
     const json = values['json'] === true;
-    return withFleetSession(context, async ({ pass }) => {
+    return withFleetSession(context, async ({ pass, skipped }) => {
       const { planResult, observed } = pass;
       // A refused plan comes first; else hosts nobody could look at make "no changes" a lie: an error too.
       const error = planResult.ok ? unobservedHostsError(observed) : planResult.error;
       if (json) {
-        terminal.out(`${JSON.stringify({ ok: error === undefined, ...(error === undefined ? {} : { error: errorJson(error) }), plan: planJson(planResult.plan, observed) }, null, 2)}\n`);
+        terminal.out(`${JSON.stringify({ ok: error === undefined, ...(error === undefined ? {} : { error: errorJson(error) }), plan: planJson(planResult.plan, observed, skipped) }, null, 2)}\n`);
       } else {
-        terminal.out(formatPlan(planResult.plan, observed));
+        terminal.out(formatPlan(planResult.plan, observed, skipped));
         if (error !== undefined) terminal.err(formatError(error, false));
       }
       if (error !== undefined) return EXIT_INVALID;
