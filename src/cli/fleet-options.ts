@@ -12,11 +12,16 @@ import { loadValidRepo } from './issue-report.js';
 import { resolveRepoArgument, type RepoArgument } from './repo-argument.js';
 import { UsageError } from './usage-error.js';
 
-/** Options of every command that talks to hosts. */
-export const fleetOptions: Readonly<Record<string, OptionSpec>> = {
+/** How every command that talks to hosts finds the repo and reaches the hosts. */
+export const connectionOptions: Readonly<Record<string, OptionSpec>> = {
   repo: { type: 'string', description: 'The deploy repo directory (default: the current directory).', valueName: 'DIR' },
   'ssh-key': { type: 'string', description: 'Private key for SSH (default: $TEND_SSH_KEY, else ~/.ssh/id_ed25519).', valueName: 'FILE' },
   'known-hosts': { type: 'string', description: 'known_hosts file for hosts without a pinned host_key in the inventory.', valueName: 'FILE' },
+};
+
+/** Options of plan and apply. */
+export const fleetOptions: Readonly<Record<string, OptionSpec>> = {
+  ...connectionOptions,
   'secrets-dir': { type: 'string', description: `Directory with one file per secret (default: $${SECRETS_DIR_ENV}).`, valueName: 'DIR' },
   limit: {
     type: 'string',
@@ -26,7 +31,7 @@ export const fleetOptions: Readonly<Record<string, OptionSpec>> = {
   json: { type: 'boolean', description: 'Print the result as JSON for scripts.' },
 };
 
-function stringOption(context: CommandContext, name: string): string | undefined {
+export function stringOption(context: CommandContext, name: string): string | undefined {
   const value = context.values[name];
   return typeof value === 'string' ? value : undefined;
 }
@@ -36,7 +41,8 @@ function secretSourceOf(context: CommandContext): SecretSource | undefined {
   return dir === undefined || dir === '' ? undefined : directorySecretSource(path.resolve(context.terminal.cwd, dir));
 }
 
-function sshPoolOf(context: CommandContext, settings: RepoSettings): SshPool {
+/** The pool of a command that talks to hosts: --ssh-key (or $TEND_SSH_KEY), --known-hosts, the repo's concurrency. */
+export function sshPoolOf(context: CommandContext, settings: RepoSettings): SshPool {
   const given = stringOption(context, 'ssh-key') ?? context.terminal.env['TEND_SSH_KEY'];
   const privateKeyPath = path.resolve(context.terminal.cwd, given ?? path.join(homedir(), '.ssh', 'id_ed25519'));
   if (!existsSync(privateKeyPath)) {
