@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
+import { rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STOP_ON_EOF_SCRIPT, type SshHost } from '../../../src/hosts/index.js';
 import { SshPool } from '../../../src/hosts/ssh-pool.js';
-import { startLoopbackSshd, type LoopbackSshd } from './loopback-sshd.js';
+import { createThrowawayUser, startLoopbackSshd, type LoopbackSshd } from './loopback-sshd.js';
 
 /**
  * `tend logs -f` against a real OpenSSH server, as root (whose sessions ignore signal requests): a
@@ -66,5 +67,35 @@ describe('a follower under STOP_ON_EOF_SCRIPT', { timeout: 60_000 }, () => {
       okExitCodes: [1],
     });
     await expect(run).resolves.toMatchObject({ code: 1, stderr: 'bad since\n' });
+  });
+
+  it('ends the same way through sudo -n, as for a non-root deploy user', async () => {
+    const user = await createThrowawayUser(1024 * 1024);
+    const sudoers = `/etc/sudoers.d/${user.name}`;
+    await writeFile(sudoers, `${user.name} ALL=(ALL:ALL) NOPASSWD: ALL\n`, { mode: 0o440 });
+    try {
+      const marker = `sleep 301.${process.pid}`;
+      const stop = new AbortController();
+      let sawFirstLine: () => void = () => undefined;
+      const started = new Promise<void>((resolve) => {
+        sawFirstLine = resolve;
+      });
+      const run = pool.run({ ...host, name: 'loopback-deploy', user: user.name }, ['sh', '-c', STOP_ON_EOF_SCRIPT, 'tend-logs', 'sh', '-c', `echo as-root-$(id -u); exec ${marker}`], {
+        sudo: true,
+        timeoutMs: 120_000,
+        stopWhen: stop.signal,
+        onStdout: (chunk) => {
+          if (chunk.toString('utf8').includes('as-root-0')) sawFirstLine();
+        },
+      });
+      await started;
+      expect(await running(marker)).toBe(true);
+      stop.abort();
+      await expect(run).resolves.toMatchObject({ code: 0 });
+      expect(await running(marker)).toBe(false);
+    } finally {
+      await rm(sudoers, { force: true });
+      await user.remove();
+    }
   });
 });
