@@ -12,13 +12,16 @@ const EXIT_ROLLOUT_FAILED = 3;
 
 export const applyCommand: Command = {
   name: 'apply',
-  usage: 'tend apply [--repo DIR] [--yes] [--json] [--ssh-key FILE] [--secrets-dir DIR]',
+  usage: 'tend apply [SERVICE...] [--limit HOST|GROUP,...] [--repo DIR] [--yes] [--json] [--ssh-key FILE] [--secrets-dir DIR]',
   description:
     'Plans as `tend plan` does, asks for confirmation (or takes --yes), then rolls each service out in\n' +
     '`after:` order and in batches (canary first): artifacts are staged and verified before anything\n' +
     'running is touched, files are written atomically, and each host must pass its probe continuously for\n' +
     'min_healthy_time before the next batch starts. A failing host stops that service at its budget; hosts\n' +
-    'outside the batch are untouched. Progress is printed as it happens.',
+    'outside the batch are untouched. Progress is printed as it happens.\n\n' +
+    'With SERVICE names, only those services; with --limit, only those hosts (a group means its hosts), as\n' +
+    "Ansible's --limit: everything else is neither observed nor touched, is reported as skipped (\"not in\n" +
+    '--limit"), and nothing is pruned. `serial` and the canary count the limited hosts.',
   options: {
     ...fleetOptions,
     yes: { type: 'boolean', short: 'y', description: 'Apply without asking (required when stdin is not a terminal).' },
@@ -30,30 +33,30 @@ export const applyCommand: Command = {
     [EXIT_ROLLOUT_FAILED, 'a rollout failed or stopped; the result names host, evidence and error code'],
   ],
   usageExitCode: EXIT_USAGE,
-  maxPositionals: 0,
+  maxPositionals: Number.POSITIVE_INFINITY,
   async run(context) {
     const { terminal, values } = context;
     const json = values['json'] === true;
-    return withFleetSession(context, async ({ reader, pass, pool }) => {
+    return withFleetSession(context, async ({ reader, pass, pool, skipped }) => {
       const { planResult, observed } = pass;
       if (!planResult.ok) {
-        if (json) terminal.out(`${JSON.stringify({ ok: false, error: errorJson(planResult.error), plan: planJson(planResult.plan, observed) }, null, 2)}\n`);
-        else terminal.err(formatPlan(planResult.plan, observed) + formatError(planResult.error, false));
+        if (json) terminal.out(`${JSON.stringify({ ok: false, error: errorJson(planResult.error), plan: planJson(planResult.plan, observed, skipped) }, null, 2)}\n`);
+        else terminal.err(formatPlan(planResult.plan, observed, skipped) + formatError(planResult.error, false));
         return EXIT_INVALID;
       }
       const plan = planResult.plan;
-      if (!json) terminal.out(formatPlan(plan, observed));
+      if (!json) terminal.out(formatPlan(plan, observed, skipped));
       const unobserved = unobservedHostsError(observed);
       // Nothing to do where tend could look, and hosts it could not: an error before any change, never "applied".
       if (plan.empty && unobserved !== undefined) {
-        if (json) terminal.out(`${JSON.stringify({ ok: false, applied: false, error: errorJson(unobserved), plan: planJson(plan, observed) }, null, 2)}\n`);
+        if (json) terminal.out(`${JSON.stringify({ ok: false, applied: false, error: errorJson(unobserved), plan: planJson(plan, observed, skipped) }, null, 2)}\n`);
         else terminal.err(formatError(unobserved, false));
         return EXIT_INVALID;
       }
-      const skipped = plan.services.some((service) => service.unreachable.length > 0 || service.blocked.length > 0);
+      const unplanned = plan.services.some((service) => service.unreachable.length > 0 || service.blocked.length > 0);
       // An empty plan with blocked hosts is not "nothing to do": the rollout records them as failed.
-      if (plan.empty && !skipped) {
-        if (json) terminal.out(`${JSON.stringify({ ok: true, applied: false, plan: planJson(plan, observed) }, null, 2)}\n`);
+      if (plan.empty && !unplanned) {
+        if (json) terminal.out(`${JSON.stringify({ ok: true, applied: false, plan: planJson(plan, observed, skipped) }, null, 2)}\n`);
         return EXIT_APPLIED;
       }
       if (values['yes'] !== true && !(await confirm(terminal))) {
@@ -75,7 +78,7 @@ export const applyCommand: Command = {
           keepReleases: pass.repo.settings.keepReleases,
         },
       );
-      if (json) terminal.out(`${JSON.stringify({ ok: result.ok, applied: true, result }, null, 2)}\n`);
+      if (json) terminal.out(`${JSON.stringify({ ok: result.ok, applied: true, result, skipped }, null, 2)}\n`);
       else terminal.out(formatApplyResult(result));
       return result.ok ? EXIT_APPLIED : EXIT_ROLLOUT_FAILED;
     });

@@ -35,6 +35,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./apply-command.js')).applyCommand,
   },
   {
+    name: 'logs',
+    summary: "Print a service's journal from its hosts, each line prefixed with the host; -f follows.",
+    load: async () => (await import('./logs-command.js')).logsCommand,
+  },
+  {
     name: 'run',
     summary: 'Run the reconciler: follow the deploy repo, roll out each commit, revert what breaks.',
     load: async () => (await import('./run-command.js')).runCommand,

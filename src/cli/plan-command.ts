@@ -2,6 +2,7 @@ import type { Command } from './command.js';
 import { fleetOptions, withFleetSession } from './fleet-options.js';
 import { errorJson, formatError } from './error-report.js';
 import { EXIT_INVALID } from './issue-report.js';
+import { formatDiffs, planDiffs, type FileDiff } from './plan-diff.js';
 import { formatPlan, planJson, unobservedHostsError } from './plan-report.js';
 
 const EXIT_NO_CHANGES = 0;
@@ -11,13 +12,23 @@ const EXIT_PLAN_USAGE = 64;
 
 export const planCommand: Command = {
   name: 'plan',
-  usage: 'tend plan [--repo DIR] [--json] [--ssh-key FILE] [--secrets-dir DIR]',
+  usage: 'tend plan [SERVICE...] [--limit HOST|GROUP,...] [--diff] [--repo DIR] [--json] [--ssh-key FILE] [--secrets-dir DIR]',
   description:
     'Validates the deploy repo, observes every host of the inventory (one SSH round trip each, nothing is\n' +
     'changed), and prints per service, in `after:` order, the batches of hosts that would be created,\n' +
     'updated or restarted and why (which file differs, which release). Secrets are read to compare env\n' +
-    'files by hash and are never printed. Exit codes follow `terraform plan -detailed-exitcode`.',
-  options: fleetOptions,
+    'files by hash and are never printed. Exit codes follow `terraform plan -detailed-exitcode`.\n\n' +
+    'With SERVICE names, only those services; with --limit, only those hosts (a group means its hosts), as\n' +
+    "Ansible's --limit: everything else is not observed and is reported as skipped (\"not in --limit\").\n\n" +
+    "With --diff, each file that would change is read from its host and shown as a unified diff against\n" +
+    'what tend would write; secrets show as <secret:name> on both sides, never as values.',
+  options: {
+    ...fleetOptions,
+    diff: {
+      type: 'boolean',
+      description: "Also print the unified diff of each file that would change against the host's copy (one more read per file; secrets masked).",
+    },
+  },
   exitCodes: [
     [EXIT_NO_CHANGES, 'no changes: every host runs what the repo says'],
     [EXIT_INVALID, 'error: invalid repo, missing secret, a refused plan, or a host that could not be observed'],
@@ -25,18 +36,19 @@ export const planCommand: Command = {
     [EXIT_PLAN_USAGE, 'usage error (2 means changes here)'],
   ],
   usageExitCode: EXIT_PLAN_USAGE,
-  maxPositionals: 0,
+  maxPositionals: Number.POSITIVE_INFINITY,
   async run(context) {
     const { terminal, values } = context;
     const json = values['json'] === true;
-    return withFleetSession(context, async ({ pass }) => {
+    return withFleetSession(context, async ({ pass, skipped, pool }) => {
       const { planResult, observed } = pass;
+      const diffs: readonly FileDiff[] | undefined = values['diff'] === true ? await planDiffs(planResult.plan, pass, pool) : undefined;
       // A refused plan comes first; else hosts nobody could look at make "no changes" a lie: an error too.
       const error = planResult.ok ? unobservedHostsError(observed) : planResult.error;
       if (json) {
-        terminal.out(`${JSON.stringify({ ok: error === undefined, ...(error === undefined ? {} : { error: errorJson(error) }), plan: planJson(planResult.plan, observed) }, null, 2)}\n`);
+        terminal.out(`${JSON.stringify({ ok: error === undefined, ...(error === undefined ? {} : { error: errorJson(error) }), plan: planJson(planResult.plan, observed, skipped), ...(diffs === undefined ? {} : { diffs }) }, null, 2)}\n`);
       } else {
-        terminal.out(formatPlan(planResult.plan, observed));
+        terminal.out(formatPlan(planResult.plan, observed, skipped) + (diffs === undefined ? '' : formatDiffs(diffs)));
         if (error !== undefined) terminal.err(formatError(error, false));
       }
       if (error !== undefined) return EXIT_INVALID;

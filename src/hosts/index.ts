@@ -22,3 +22,7 @@ export type { ExecProbe, HttpProbe, ProbeResult, TcpProbe } from './probes.js';
 export type { ObservedHost, ObservedService, UnitProperties } from './observed.js';
 export { parseUnitStatus } from './observe-parser.js';
 export { daemonReload, enableUnits, removeFiles, restartUnits, showUnits, stopAndDisableUnits } from './systemd-control.js';
+export { readHostFile } from './read-file.js';
+export type { HostFile } from './read-file.js';
+export { STOP_ON_EOF_SCRIPT, unitLogsArgv } from './unit-logs.js';
+export type { UnitLogsOptions } from './unit-logs.js';

@@ -23,6 +23,17 @@ export interface RunOptions {
   readonly maxOutputBytes?: number;
   /** The directory the command writes into, named in `E_HOST_DISK_FULL` when the host's disk is full. */
   readonly writesTo?: string;
+  /**
+   * stdout as it arrives, for a command that streams (`journalctl -f`): handed over, not kept (RunResult's
+   * stdout is then empty) and not counted against the output cap.
+   */
+  readonly onStdout?: (chunk: Buffer) => void;
+  /**
+   * For a command that runs until told: its stdin is held open (no `stdin` may be given) and closed when
+   * this aborts, which the command must take as its cue to exit (see `unitLogsArgv`). If the channel has
+   * not closed a grace period later, it is killed and closed.
+   */
+  readonly stopWhen?: AbortSignal;
 }
 
 export interface RunResult {
@@ -144,6 +155,8 @@ export interface ExecRequest {
   readonly timeoutMs: number;
   readonly maxOutputBytes: number;
   readonly stdin: Uint8Array | string | undefined;
+  readonly onStdout?: ((chunk: Buffer) => void) | undefined;
+  readonly stopWhen?: AbortSignal | undefined;
 }
 
 /**
@@ -163,12 +176,16 @@ export function execOnConnection(connection: LiveConnection, request: ExecReques
     let outputBytes = 0;
     let settled = false;
     let graceTimer: NodeJS.Timeout | undefined;
+    let stopTimer: NodeJS.Timeout | undefined;
+    let onStop: (() => void) | undefined;
 
     const settle = (): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       clearTimeout(graceTimer);
+      clearTimeout(stopTimer);
+      if (onStop !== undefined) request.stopWhen?.removeEventListener('abort', onStop);
       if (failure !== undefined) {
         reject(failure);
         return;
@@ -249,7 +266,8 @@ export function execOnConnection(connection: LiveConnection, request: ExecReques
         return;
       }
       channel = opened;
-      opened.on('data', collect(stdout));
+      const streamed = request.onStdout;
+      opened.on('data', streamed === undefined ? collect(stdout) : (chunk: Buffer) => streamed(chunk));
       opened.stderr.on('data', collect(stderr));
       opened.on('exit', (code: number | null, signal?: string) => {
         if (typeof code === 'number') exit = { code };
@@ -264,7 +282,19 @@ export function execOnConnection(connection: LiveConnection, request: ExecReques
         return;
       }
       const input = request.stdin;
-      if (input === undefined) opened.end();
+      const stopWhen = request.stopWhen;
+      if (stopWhen !== undefined && input === undefined) {
+        onStop = () => {
+          opened.end();
+          // The command should exit at EOF on stdin; one that does not is killed and its channel closed.
+          stopTimer = setTimeout(() => {
+            sendSignal(opened, 'KILL');
+            opened.close();
+          }, TERM_GRACE_MS);
+        };
+        if (stopWhen.aborted) onStop();
+        else stopWhen.addEventListener('abort', onStop, { once: true });
+      } else if (input === undefined) opened.end();
       else opened.end(typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength));
     };
 

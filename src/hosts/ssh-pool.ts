@@ -133,6 +133,8 @@ export class SshPool implements RemoteRunner, RefusalMemory {
         timeoutMs,
         maxOutputBytes: options.maxOutputBytes ?? this.#options.maxOutputBytes ?? 64 * 1024 * 1024,
         stdin: options.stdin,
+        onStdout: options.onStdout,
+        stopWhen: options.stopWhen,
       }),
     );
     return judgeOutcome(host.name, argv, outcome, options.okExitCodes, {

@@ -20,7 +20,8 @@ export interface PreparedPass {
  * Observe and compare, the first two phases of a pass (act is the fleet's `apply`). Secrets are read before
  * any host is contacted, so a missing one stops the pass with E_SECRET_MISSING and nothing touched; every
  * host is observed in one round trip each, concurrently within the fleet's bounds. With `only`, just those
- * services are rendered and planned, and just their hosts observed.
+ * services are rendered and planned, and just their hosts observed; with `onlyHosts` (`--limit`), just
+ * those hosts are rendered, observed and planned. Either makes the plan partial: nothing is pruned.
  */
 export async function preparePass(
   repo: RepoSpec,
@@ -28,12 +29,14 @@ export async function preparePass(
   fleet: Pick<Fleet, 'observe'>,
   resume?: PlanOptions['resume'],
   only?: ReadonlySet<string>,
+  onlyHosts?: ReadonlySet<string>,
 ): Promise<PreparedPass> {
   const services = only === undefined ? repo.services : repo.services.filter((one) => only.has(one.name));
   // Every service on a host is rendered together (ports and units are checked per host), so every secret is read.
   const resolver = await loadSecrets(secrets, secretRefs(repo.services));
   const rendered = new Map<string, RenderedService<'resolved'>>();
   for (const host of repo.inventory.hosts) {
+    if (onlyHosts !== undefined && !onlyHosts.has(host.name)) continue;
     for (const one of renderHost(repo, host, resolver)) if (only === undefined || only.has(one.service)) rendered.set(renderKey(one.service, one.host), one);
   }
   const wanted = new Map<string, string[]>();
@@ -42,10 +45,10 @@ export async function preparePass(
     if (units === undefined) wanted.set(one.host, [unitName(one.service)]);
     else units.push(unitName(one.service));
   }
-  // With `only`, the hosts that run none of those services are not looked at.
-  const hosts = only === undefined ? repo.inventory.hosts : repo.inventory.hosts.filter((host) => wanted.has(host.name));
+  // With `only` or `onlyHosts`, the hosts that run none of those services are not looked at.
+  const hosts = only === undefined && onlyHosts === undefined ? repo.inventory.hosts : repo.inventory.hosts.filter((host) => wanted.has(host.name));
   const observed = await fleet.observe(hosts, (host) => wanted.get(host) ?? []);
   const desired = desiredStateOf(services, [...rendered.values()]);
-  const planResult = planRollout(desired, [...observed.values()], { prune: repo.settings.prune, partial: only !== undefined, ...(resume === undefined ? {} : { resume }) });
+  const planResult = planRollout(desired, [...observed.values()], { prune: repo.settings.prune, partial: only !== undefined || onlyHosts !== undefined, ...(resume === undefined ? {} : { resume }) });
   return { repo, observed, rendered, planResult };
 }

@@ -34,3 +34,4 @@ export {
 } from './host-layout.js';
 export { renderAptRepository, APT_FILE_MODE } from './apt-sources.js';
 export type { RenderedAptRepository } from './apt-sources.js';
+export { maskHostEnvFile, unifiedDiff, OLD_SECRET_TEXT, REMOVED_VALUE_TEXT } from './file-diff.js';

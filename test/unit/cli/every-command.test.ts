@@ -151,6 +151,7 @@ const cases: readonly Case[] = [
   { name: 'plan --json, hosts unreachable', command: 'plan', repo: unreachable, args: (repo) => ['plan', '--json', ...fleet(repo)], code: 1 },
   { name: 'apply, hosts unreachable', command: 'apply', repo: unreachable, args: (repo) => ['apply', '--yes', ...fleet(repo)], code: 1 },
   { name: 'apply --json, hosts unreachable', command: 'apply', repo: unreachable, args: (repo) => ['apply', '--yes', '--json', ...fleet(repo)], code: 1 },
+  { name: 'logs, hosts unreachable', command: 'logs', repo: unreachable, args: (repo) => ['logs', 'api', '--repo', repo, '--ssh-key', dirs.key], code: 1 },
   {
     name: 'run, stopped by SIGTERM',
     command: 'run',
@@ -216,7 +217,7 @@ const usageCodeOf = (codes: ReadonlyMap<number, string>): number[] => [...codes]
 describe('every command of tend --help', () => {
   it('is in the table of this test, in README and in the README table\'s exit codes', async () => {
     const names = await commandNames();
-    expect(names).toEqual(['validate', 'render', 'plan', 'apply', 'run', 'status', 'history', 'revert', 'retry', 'ack', 'pause', 'resume']);
+    expect(names).toEqual(['validate', 'render', 'plan', 'apply', 'logs', 'run', 'status', 'history', 'revert', 'retry', 'ack', 'pause', 'resume']);
     expect(new Set(cases.map((entry) => entry.command))).toEqual(new Set(names));
     expect([...(await readmeExitCodes()).keys()].sort()).toEqual([...names].sort());
   });
@@ -230,7 +231,7 @@ describe('every command of tend --help', () => {
 });
 
 describe('exit codes: README, --help and the binary agree', () => {
-  it.each(['validate', 'render', 'plan', 'apply', 'run', 'status', 'history', 'revert', 'retry', 'ack', 'pause', 'resume'])(
+  it.each(['validate', 'render', 'plan', 'apply', 'logs', 'run', 'status', 'history', 'revert', 'retry', 'ack', 'pause', 'resume'])(
     'tend %s: the same codes in README and --help, one usage code, and an unknown option exits with it',
     async (command) => {
       const readme = (await readmeExitCodes()).get(command);
@@ -280,7 +281,7 @@ describe('output into a pipe whose reader goes away', () => {
     },
   );
 
-  it.each(['validate', 'render', 'plan', 'apply', 'run', 'status', 'history', 'revert', 'retry', 'ack', 'pause', 'resume'])(
+  it.each(['validate', 'render', 'plan', 'apply', 'logs', 'run', 'status', 'history', 'revert', 'retry', 'ack', 'pause', 'resume'])(
     'tend %s --help into a closed pipe: no stack trace, exit 0',
     async (command) => {
       const run = await runBinary([command, '--help'], { reader: 'closed' });
