@@ -24,8 +24,13 @@ function host(name: 'web-1' | 'web-2' | 'batch-1'): TestHost {
   return found;
 }
 
+/** What `tend logs` takes: the repo and the key; it reads no secret. */
+function connectionArgs(): string[] {
+  return ['--repo', repo.dir, '--ssh-key', host('web-1').privateKeyPath];
+}
+
 function fleetArgs(): string[] {
-  return ['--repo', repo.dir, '--ssh-key', host('web-1').privateKeyPath, '--secrets-dir', secretsDir];
+  return [...connectionArgs(), '--secrets-dir', secretsDir];
 }
 
 function parseJson<T>(run: TendRun): T {
@@ -42,7 +47,8 @@ interface PlanJson {
 }
 
 async function followersOn(target: TestHost): Promise<string> {
-  const result = await execInHost(target, ['sh', '-c', 'pgrep -af "journalctl -u api.service" || true']);
+  // `[j]` keeps the pattern from matching the sh that runs pgrep, whose command line holds the pattern.
+  const result = await execInHost(target, ['sh', '-c', 'pgrep -af "[j]ournalctl -u api.service" || true']);
   return result.stdout.trim();
 }
 
@@ -62,21 +68,21 @@ afterAll(async () => {
 
 describe('tend logs', () => {
   it('tend logs api --host web-1 shows the unit\'s lines, each prefixed with the host', async () => {
-    const run = await runTend(['logs', 'api', '--host', 'web-1', ...fleetArgs()]);
+    const run = await runTend(['logs', 'api', '--host', 'web-1', ...connectionArgs()]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^web-1 \| .*api 1\.0\.0 listening on port 8080$/m);
     for (const line of run.stdout.trimEnd().split('\n')) expect(line).toMatch(/^web-1 \| /);
   });
 
   it('tend logs api reads both web hosts, each line with its host', async () => {
-    const run = await runTend(['logs', 'api', '--since', '1 hour ago', ...fleetArgs()]);
+    const run = await runTend(['logs', 'api', '--since', '1 hour ago', ...connectionArgs()]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^web-1 \| .*listening on port 8080$/m);
     expect(run.stdout).toMatch(/^web-2 \| .*listening on port 8080$/m);
   });
 
   it('-f follows new lines until SIGINT, then ends journalctl on the host and exits 0', async () => {
-    const tend = startTend(['logs', 'api', '--host', 'web-1', '-f', ...fleetArgs()]);
+    const tend = startTend(['logs', 'api', '--host', 'web-1', '-f', ...connectionArgs()]);
     await tend.waitForStdout(/^web-1 \| .*listening on port 8080$/);
     const before = tend.output().stdout.split('\n').filter((line) => line.includes('listening on port 8080')).length;
     await execInHost(host('web-1'), ['systemctl', 'restart', 'api.service']);
