@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startApiServer, type ApiServer, type DaemonApi } from '../../../src/api/index.js';
+import { startApiServer, type ApiServer } from '../../../src/api/index.js';
 import { createLogger } from '../../../src/observability/index.js';
-import { baseStatus } from './status-fixtures.js';
+import { stubDaemonApi } from './status-fixtures.js';
 
 /**
  * `POST /hooks/git` against the real HTTP server: only a signed push to the followed branch pokes a pass;
@@ -20,18 +20,11 @@ let logLines: string[];
 beforeEach(async () => {
   pokes = 0;
   logLines = [];
-  const api: DaemonApi = {
-    status: () => baseStatus([]),
-    history: () => [],
-    metrics: async () => ({ contentType: 'text/plain', text: '' }),
-    ready: () => true,
+  const api = stubDaemonApi({
     poke: () => {
       pokes += 1;
     },
-    operator: async () => [],
-    pause: async () => 'unknown-service',
-    resume: async () => false,
-  };
+  });
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
       logLines.push(chunk.toString());

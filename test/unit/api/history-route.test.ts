@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiServer } from '../../../src/api/index.js';
 import { createLogger } from '../../../src/observability/index.js';
-import { baseStatus, FAILED_ROLLOUT_HISTORY } from './status-fixtures.js';
+import { FAILED_ROLLOUT_HISTORY, stubDaemonApi } from './status-fixtures.js';
 
 /** `GET /history`: the journal's rollout records as kept (oldest first), for one service when asked. */
 
@@ -10,16 +10,7 @@ let server: ApiServer;
 
 beforeAll(async () => {
   server = await startApiServer(
-    {
-      status: () => baseStatus([]),
-      history: () => kept,
-      metrics: async () => ({ contentType: 'text/plain', text: '' }),
-      ready: () => true,
-      poke: () => undefined,
-      operator: async () => [],
-      pause: async () => 'unknown-service',
-      resume: async () => false,
-    },
+    stubDaemonApi({ history: () => kept }),
     { listen: { host: '127.0.0.1', port: 0 }, webhookSecret: undefined, operatorToken: 'token', branch: 'main', logger: createLogger({ level: 'silent' }) },
   );
 });

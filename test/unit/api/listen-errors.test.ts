@@ -1,22 +1,13 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startApiServer, type DaemonApi } from '../../../src/api/index.js';
+import { startApiServer } from '../../../src/api/index.js';
 import { createLogger } from '../../../src/observability/index.js';
 import { rejectionOf } from '../../support/tend-error.js';
-import { baseStatus } from './status-fixtures.js';
+import { stubDaemonApi } from './status-fixtures.js';
 
 /** The API server's `listen` address is configuration: one it cannot bind is the operator's to fix, not tend's bug. */
 
-const api: DaemonApi = {
-  status: () => baseStatus([]),
-  history: () => [],
-  metrics: async () => ({ contentType: 'text/plain', text: '' }),
-  ready: () => true,
-  poke: () => undefined,
-  operator: async () => [],
-  pause: async () => 'unknown-service',
-  resume: async () => false,
-};
+const api = stubDaemonApi();
 
 const servers: Server[] = [];
 

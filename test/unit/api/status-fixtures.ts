@@ -1,3 +1,4 @@
+import type { DaemonApi } from '../../../src/api/index.js';
 import type { RolloutRecord } from '../../../src/state/index.js';
 import type { DaemonStatus, HostStatus, ServiceStatus } from '../../../src/status/index.js';
 
@@ -136,4 +137,19 @@ export function invalidCommitStatus(): DaemonStatus {
       ],
     },
   });
+}
+
+/** A daemon behind the HTTP server that does nothing: each test overrides what it looks at. */
+export function stubDaemonApi(overrides: Partial<DaemonApi> = {}): DaemonApi {
+  return {
+    status: () => baseStatus([]),
+    history: () => [],
+    metrics: async () => ({ contentType: 'text/plain', text: '' }),
+    ready: () => true,
+    poke: () => undefined,
+    operator: async () => [],
+    pause: async () => 'unknown-service',
+    resume: async () => false,
+    ...overrides,
+  };
 }

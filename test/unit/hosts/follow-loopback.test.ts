@@ -1,29 +1,23 @@
 import { execFile } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { STOP_ON_EOF_SCRIPT, type SshHost } from '../../../src/hosts/index.js';
-import { SshPool } from '../../../src/hosts/ssh-pool.js';
-import { createThrowawayUser, startLoopbackSshd, type LoopbackSshd } from './loopback-sshd.js';
+import type { SshPool } from '../../../src/hosts/ssh-pool.js';
+import { createThrowawayUser, useLoopbackHost } from './loopback-sshd.js';
 
 /**
  * `tend logs -f` against a real OpenSSH server, as root (whose sessions ignore signal requests): a
  * follower streams its lines as they come, ends when tend closes the channel's stdin (Ctrl-C), leaves no
  * process behind, and a follower that fails on its own still ends the command.
  */
-let sshd: LoopbackSshd;
 let host: SshHost;
 let pool: SshPool;
 
-beforeAll(async () => {
-  sshd = await startLoopbackSshd();
-  host = { name: 'loopback', address: '127.0.0.1', port: sshd.port, user: 'root', hostKey: sshd.hostKey };
-  pool = new SshPool({ privateKeyPath: sshd.clientKeyPath, connectTimeoutMs: 10_000 });
-}, 30_000);
+const loopback = useLoopbackHost();
 
-afterAll(async () => {
-  await pool?.close();
-  await sshd?.stop();
+beforeAll(() => {
+  ({ host, pool } = loopback.current());
 });
 
 async function running(marker: string): Promise<boolean> {

@@ -4,6 +4,8 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { afterAll, beforeAll } from 'vitest';
+import { SshPool, type SshHost } from '../../../src/hosts/index.js';
 import { freePort } from '../../support/free-port.js';
 
 /**
@@ -189,4 +191,35 @@ export async function mountTinyTmpfs(dir: string, bytes: number): Promise<void> 
 
 export async function unmount(dir: string): Promise<void> {
   await run('umount', ['--lazy', dir]).catch(() => undefined);
+}
+
+/** The loopback sshd as a host tend talks to, as root, through a pool of its own: one per test file. */
+export interface LoopbackHost {
+  readonly sshd: LoopbackSshd;
+  readonly host: SshHost;
+  readonly pool: SshPool;
+}
+
+/**
+ * Starts a loopback sshd and a pool for the test file that calls it (in its top level), and stops both
+ * after; `current()` is valid inside tests and hooks that run after the file's first `beforeAll`.
+ */
+export function useLoopbackHost(options: { readonly keepaliveIntervalMs?: number } = {}): { current(): LoopbackHost } {
+  let current: LoopbackHost | undefined;
+  beforeAll(async () => {
+    const sshd = await startLoopbackSshd();
+    const host: SshHost = { name: 'loopback', address: '127.0.0.1', port: sshd.port, user: 'root', hostKey: sshd.hostKey };
+    const pool = new SshPool({ privateKeyPath: sshd.clientKeyPath, connectTimeoutMs: 10_000, ...(options.keepaliveIntervalMs === undefined ? {} : { keepaliveIntervalMs: options.keepaliveIntervalMs }) });
+    current = { sshd, host, pool };
+  }, 30_000);
+  afterAll(async () => {
+    await current?.pool.close();
+    await current?.sshd.stop();
+  });
+  return {
+    current() {
+      if (current === undefined) throw new Error('the loopback sshd is not started: call useLoopbackHost at the top of the test file');
+      return current;
+    },
+  };
 }

@@ -3,25 +3,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readHostFile, type SshHost } from '../../../src/hosts/index.js';
-import { SshPool } from '../../../src/hosts/ssh-pool.js';
-import { startLoopbackSshd, type LoopbackSshd } from './loopback-sshd.js';
+import type { SshPool } from '../../../src/hosts/ssh-pool.js';
+import { useLoopbackHost } from './loopback-sshd.js';
 
 /** `tend plan --diff` reads the host's copy of a file through the pool, against a real OpenSSH server. */
-let sshd: LoopbackSshd;
 let host: SshHost;
 let pool: SshPool;
 let scratch: string;
 
+const loopback = useLoopbackHost();
+
 beforeAll(async () => {
-  sshd = await startLoopbackSshd();
-  host = { name: 'loopback', address: '127.0.0.1', port: sshd.port, user: 'root', hostKey: sshd.hostKey };
-  pool = new SshPool({ privateKeyPath: sshd.clientKeyPath, connectTimeoutMs: 10_000 });
+  ({ host, pool } = loopback.current());
   scratch = await mkdtemp(join(tmpdir(), 'tend-read-file-'));
-}, 30_000);
+});
 
 afterAll(async () => {
-  await pool?.close();
-  await sshd?.stop();
   if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
 });
 

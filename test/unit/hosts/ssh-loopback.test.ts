@@ -7,7 +7,7 @@ import { stageRelease, writeFileAtomic, type SshHost } from '../../../src/hosts/
 import { SshPool } from '../../../src/hosts/ssh-pool.js';
 import { freePort } from '../../support/free-port.js';
 import { rejectionOf } from '../../support/tend-error.js';
-import { createThrowawayUser, mountTinyTmpfs, startCountingProxy, startLoopbackSshd, unmount, type LoopbackSshd, type ThrowawayUser } from './loopback-sshd.js';
+import { createThrowawayUser, mountTinyTmpfs, startCountingProxy, unmount, useLoopbackHost, type LoopbackSshd, type ThrowawayUser } from './loopback-sshd.js';
 
 /**
  * The SSH layer against a real OpenSSH server on 127.0.0.1 (started here, with its own host key; the
@@ -21,16 +21,14 @@ let pool: SshPool;
 let scratch: string;
 /** The machine may be shared and busy: generous per-test limits, and no assertion on how long anything took. */
 
+const loopback = useLoopbackHost({ keepaliveIntervalMs: 1_000 });
+
 beforeAll(async () => {
-  sshd = await startLoopbackSshd();
-  host = { name: 'loopback', address: '127.0.0.1', port: sshd.port, user: 'root', hostKey: sshd.hostKey };
-  pool = new SshPool({ privateKeyPath: sshd.clientKeyPath, connectTimeoutMs: 10_000, keepaliveIntervalMs: 1_000 });
+  ({ sshd, host, pool } = loopback.current());
   scratch = await mkdtemp(join(tmpdir(), 'tend-loopback-'));
-}, 30_000);
+});
 
 afterAll(async () => {
-  await pool?.close();
-  await sshd?.stop();
   if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
 });
 
