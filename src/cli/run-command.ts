@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { crashPointFromEnv } from '../daemon/crash-points.js';
-import { DEFAULT_CONFIG_PATH, daemonConfigFrom, loadDaemonConfig, type DaemonConfigInput } from '../daemon/daemon-config.js';
+import { DEFAULT_CONFIG_PATH, daemonConfigFrom, loadDaemonConfig, type DaemonConfig, type DaemonConfigInput } from '../daemon/daemon-config.js';
 import { runDaemon } from '../daemon/run-daemon.js';
 import { formatIssue } from '../errors/index.js';
 import { createLogger } from '../observability/index.js';
@@ -35,7 +35,7 @@ const PATH_FIELDS = new Set(['source.path', 'source.credentials_file', 'state_di
 
 export const runCommand: Command = {
   name: 'run',
-  usage: 'tend run [--config FILE] | tend run --repo-url URL [--state-dir DIR] [...flags]',
+  usage: 'tend run [--config FILE] [--check-config] | tend run --repo-url URL [--state-dir DIR] [...flags]',
   description:
     'The long-running daemon (see systemd/tend.service). It fetches the branch on a timer (with jitter), on a\n' +
     'signed POST /hooks/git, or when a local repo\'s branch moves; validates each new commit (an invalid one\n' +
@@ -48,10 +48,11 @@ export const runCommand: Command = {
   options: {
     config: { type: 'string', valueName: 'FILE', description: `Config file (default: ${DEFAULT_CONFIG_PATH} when no --repo-url/--repo-path is given).` },
     ...settingFlags,
+    'check-config': { type: 'boolean', description: 'Validate the settings, print `config OK: ...` and exit, starting nothing (no lock, no listen, no fetch).' },
     'log-level': { type: 'string', valueName: 'LEVEL', description: 'debug, info (default), warn or error.' },
   },
   exitCodes: [
-    [EXIT_STOPPED, 'stopped by SIGTERM or SIGINT'],
+    [EXIT_STOPPED, 'stopped by SIGTERM or SIGINT, or --check-config found the settings valid'],
     [EXIT_INVALID, 'invalid configuration (every problem is printed), a `listen` address tend cannot bind (E_CONFIG_LISTEN), or the state directory is locked by another tend'],
     [EXIT_USAGE, 'usage error'],
   ],
@@ -63,6 +64,10 @@ export const runCommand: Command = {
     if (!loaded.ok) {
       for (const issue of loaded.issues) terminal.err(`${formatIssue(issue)}\n${issue.hint === undefined ? '' : `  hint: ${issue.hint}\n`}`);
       return EXIT_INVALID;
+    }
+    if (context.values['check-config'] === true) {
+      terminal.out(`config OK: ${configSummary(loaded.config)}\n`);
+      return EXIT_STOPPED;
     }
     const level = context.values['log-level'];
     const logger = createLogger(typeof level === 'string' ? { level } : {});
@@ -84,6 +89,12 @@ export const runCommand: Command = {
     return EXIT_STOPPED;
   },
 };
+
+/** One line an operator can compare with what they meant to configure. */
+function configSummary(config: DaemonConfig): string {
+  const source = config.source.kind === 'url' ? config.source.url : config.source.path;
+  return `follows ${source} branch ${config.branch}, state in ${config.stateDir}, listens on ${config.listen.host}:${config.listen.port}`;
+}
 
 async function configOf(context: CommandContext): ReturnType<typeof loadDaemonConfig> {
   const { values, terminal } = context;

@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,5 +115,43 @@ describe('the tend binary: run', () => {
     } finally {
       await new Promise((resolve) => holder.close(resolve));
     }
+  });
+});
+
+describe('the tend binary: run --check-config', () => {
+  it('exits 0 with a summary for a valid config, and starts nothing: no state dir, no listen, no fetch', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'tend-check-config-'));
+    roots.push(root);
+    // The listen port is held and the git server does not exist: a run that bound or fetched would fail.
+    const holder: Server = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const address = holder.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const state = join(root, 'state');
+    const config = join(root, 'config.yml');
+    await writeFile(config, `source:\n  url: http://127.0.0.1:1/deploy.git\n  branch: prod\nstate_dir: ${state}\nlisten: 127.0.0.1:${port}\n`);
+    try {
+      const run = await runTend(['run', '--config', config, '--check-config'], {}, HANG_MS);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toBe(`config OK: follows http://127.0.0.1:1/deploy.git branch prod, state in ${state}, listens on 127.0.0.1:${port}\n`);
+      expect(run.stderr).toBe('');
+      expect(existsSync(state)).toBe(false);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+
+  it('exits 1 naming the bad field at its line, without starting', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'tend-check-config-'));
+    roots.push(root);
+    const state = join(root, 'state');
+    const config = join(root, 'config.yml');
+    await writeFile(config, `source:\n  url: http://127.0.0.1:1/deploy.git\nstate_dir: ${state}\npoll:\n  interval: soon\n`);
+    const run = await runTend(['run', '--config', config, '--check-config'], {}, HANG_MS);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`${config}:5:`);
+    expect(run.stderr).toContain('poll.interval');
+    expect(existsSync(state)).toBe(false);
   });
 });
