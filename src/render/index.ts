@@ -35,3 +35,5 @@ export {
 export { renderAptRepository, APT_FILE_MODE } from './apt-sources.js';
 export type { RenderedAptRepository } from './apt-sources.js';
 export { maskHostEnvFile, unifiedDiff, OLD_SECRET_TEXT, REMOVED_VALUE_TEXT } from './file-diff.js';
+export { monitoringTargets, monitoringTargetText } from './monitoring-targets.js';
+export type { FileSdTarget, MonitoringTargetFile } from './monitoring-targets.js';

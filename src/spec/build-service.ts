@@ -322,6 +322,7 @@ function portClaims(doc: YamlFile, raw: RawService): PortClaim[] {
     claims.push({ port: probe.port, at: doc.at('/service/deploy/probe/port') });
   }
   for (const [index, port] of (raw.run?.ports ?? []).entries()) claims.push({ port, at: doc.at(`/service/run/ports/${index}`) });
+  if (raw.metrics_port !== undefined) claims.push({ port: raw.metrics_port, at: doc.at('/service/metrics_port') });
   return claims;
 }
 
@@ -359,6 +360,7 @@ export async function buildService(doc: YamlFile, context: ServiceBuildContext):
     after: [...(raw.after ?? [])],
     limits,
     ports: [...new Set(ports.map((claim) => claim.port))].sort((a, b) => a - b),
+    metricsPort: raw.metrics_port,
     resources: raw.resources,
     environment: environment.vars,
     timers,

@@ -167,6 +167,8 @@ export interface ServiceSpec {
   readonly limits: Limits;
   /** TCP ports the service listens on (the probe's port included); two services may not share one on a host. */
   readonly ports: readonly number[];
+  /** Where Prometheus scrapes the service on each host, or undefined: no monitoring targets. */
+  readonly metricsPort: number | undefined;
   /** Informational, as written in the spec (the article's `resources`); not rendered. */
   readonly resources: unknown;
   readonly environment: readonly EnvVar[];

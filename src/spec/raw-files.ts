@@ -66,6 +66,7 @@ export interface RawService {
   readonly environments?: string;
   readonly allow_env?: readonly string[];
   readonly run?: RawRun;
+  readonly metrics_port?: number;
   readonly after?: readonly string[];
   readonly timers?: readonly RawTimer[];
 }

@@ -28,6 +28,7 @@ export function aService(name: string, overrides: { after?: string[]; deploy?: P
     after: overrides.after ?? [],
     limits: { memBytes: 256 * 1024 * 1024, noFile: 1024, cpuPercent: undefined },
     ports: [8080],
+    metricsPort: undefined,
     resources: undefined,
     environment: [],
     timers: [],

@@ -60,6 +60,7 @@ export function articleService(): ServiceSpec {
     after: [],
     limits: { memBytes: 1024 ** 3, noFile: 10_000, cpuPercent: undefined },
     ports: [8080],
+    metricsPort: undefined,
     resources: { cpu: 2 },
     environment: [env('LISTEN', 12, text(':8080')), env('DB_PASSWORD', 13, secret('db_password'))],
     timers: [],

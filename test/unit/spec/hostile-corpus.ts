@@ -126,6 +126,7 @@ export const hostileCases: readonly HostileCase[] = [
   { name: 'description with a raw ESC (terminal escape) in the file', files: withSpec(specReplacing('  description: Kinescope API\n', '  description: "\u001b[2J"\n')), code: 'E_CONTROL_CHAR', file: SPEC_PATH, line: 4, col: 17 },
   { name: 'description as a multi-line block', files: withSpec(specReplacing('  description: Kinescope API\n', '  description: |\n    one\n    two\n')), code: 'E_SCHEMA', file: SPEC_PATH, line: 4, col: 16 },
   { name: 'probe path with a newline', files: withSpec(specReplacing('      path: /health\n', '      path: "/health\\nHost: evil"\n')), code: 'E_SCHEMA', file: SPEC_PATH, line: 10, col: 13 },
+  { name: 'metrics_port out of range', files: withSpec(`${ARTICLE_SPEC}  metrics_port: 65536\n`), code: 'E_SCHEMA', file: SPEC_PATH, line: 19, col: 17 },
   { name: 'run.command argument with a newline', files: withSpec(`${ARTICLE_SPEC}  run:\n    command: ["--port", "8080\\nExecStartPre=/bin/rm"]\n`), code: 'E_SCHEMA', file: SPEC_PATH, line: 20, col: 25 },
   { name: 'run.command argument with a NUL escape', files: withSpec(`${ARTICLE_SPEC}  run:\n    command: ["--port", "80\\080"]\n`), code: 'E_SCHEMA', file: SPEC_PATH, line: 20, col: 25 },
   { name: 'run.command string with a newline', files: withSpec(`${ARTICLE_SPEC}  run:\n    command: "--port\\n8080"\n`), code: 'E_SCHEMA', file: SPEC_PATH, line: 20, col: 14 },

@@ -50,6 +50,7 @@ describe('the Kinescope article spec, pasted unchanged', () => {
       after: [],
       limits: { memBytes: 1024 ** 3, noFile: 10_000, cpuPercent: undefined },
       ports: [8080],
+      metricsPort: undefined,
       resources: { cpu: 2 },
       environment: [
         { key: 'LISTEN', parts: [{ kind: 'text', text: ':8080' }], source: { file: SPEC_PATH, line: 17, col: 5 } },
@@ -106,6 +107,7 @@ describe('extensions and their defaults', () => {
     ['mem as bytes', replaced('    mem: 1G\n', '    mem: 268435456\n'), (s) => s.limits.memBytes, 268_435_456],
     ['default mem and no_file', replaced('  limits:\n    mem: 1G\n    no_file: 10_000\n', ''), (s) => s.limits, { memBytes: 512 * 1024 ** 2, noFile: 65536, cpuPercent: undefined }],
     ['ports: probe port plus run.ports, sorted and unique', `${ARTICLE_SPEC}  run:\n    ports: [9100, 8080, 7000]\n`, (s) => s.ports, [7000, 8080, 9100]],
+    ['metrics_port: kept, and counted as a port the service listens on', `${ARTICLE_SPEC}  metrics_port: 9100\n`, (s) => [s.metricsPort, s.ports], [9100, [8080, 9100]]],
     ['after', `${ARTICLE_SPEC}  after: [db]\n`, (s) => s.after, ['db']],
     ['description default', replaced('  description: Kinescope API\n', ''), (s) => s.description, ''],
     ['resources kept as written', replaced('    cpu: 2\n', '    cpu: 2\n    disks: [{ size: 10G, tier: ssd }]\n'), (s) => s.resources, { cpu: 2, disks: [{ size: '10G', tier: 'ssd' }] }],
