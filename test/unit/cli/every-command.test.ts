@@ -147,6 +147,7 @@ const cases: readonly Case[] = [
   { name: 'render', command: 'render', repo: example, args: (repo) => ['render', 'api', repo], code: 0 },
   { name: 'render --json', command: 'render', repo: example, args: (repo) => ['render', 'api', '--json', repo], code: 0 },
   { name: 'render --json, invalid repo', command: 'render', repo: invalid, args: (repo) => ['render', 'api', '--json', repo], code: 1 },
+  { name: 'render --monitoring --json', command: 'render', repo: example, args: (repo) => ['render', '--monitoring', '--json', repo], code: 0 },
   { name: 'plan, hosts unreachable', command: 'plan', repo: unreachable, args: (repo) => ['plan', ...fleet(repo)], code: 1 },
   { name: 'plan --json, hosts unreachable', command: 'plan', repo: unreachable, args: (repo) => ['plan', '--json', ...fleet(repo)], code: 1 },
   { name: 'apply, hosts unreachable', command: 'apply', repo: unreachable, args: (repo) => ['apply', '--yes', ...fleet(repo)], code: 1 },

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTend, runTend } from '../../support/tend-cli.js';
-import { writeRepo } from '../spec/fixture-repo.js';
+import { ARTICLE_SPEC, SPEC_PATH, repoWith, writeRepo } from '../spec/fixture-repo.js';
 import { hostileCases } from '../spec/hostile-corpus.js';
 import { initRepo } from '../source/scratch-git.js';
 
@@ -153,5 +153,36 @@ describe('the tend binary: run --check-config', () => {
     expect(run.stderr).toContain(`${config}:5:`);
     expect(run.stderr).toContain('poll.interval');
     expect(existsSync(state)).toBe(false);
+  });
+});
+
+describe('the tend binary: render --monitoring', () => {
+  async function repoWithMetrics(): Promise<string> {
+    const root = await mkdtemp(join(tmpdir(), 'tend-render-monitoring-'));
+    roots.push(root);
+    await writeRepo(root, repoWith({ [SPEC_PATH]: `${ARTICLE_SPEC}  metrics_port: 9100\n` }));
+    return root;
+  }
+  const targets = [
+    { targets: ['10.78.0.11:9100'], labels: { service: 'api', group: 'web', host: 'web-1' } },
+    { targets: ['10.78.0.12:9100'], labels: { service: 'api', group: 'web', host: 'web-2' } },
+  ];
+
+  it('prints each service file_sd target file under a header naming it', async () => {
+    const run = await runTend(['render', '--monitoring', await repoWithMetrics()]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe(`# file_sd/api.json\n${JSON.stringify(targets, null, 2)}\n`);
+  });
+
+  it('prints an object keyed by service with --json', async () => {
+    const run = await runTend(['render', '--monitoring', '--json', await repoWithMetrics()]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ api: targets });
+  });
+
+  it('refuses --monitoring with --host as a usage error', async () => {
+    const run = await runTend(['render', '--monitoring', '--host', 'web-1', await repoWithMetrics()]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--monitoring cannot be combined with --host');
   });
 });
