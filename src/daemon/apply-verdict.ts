@@ -3,7 +3,7 @@ import { describeProbe, type RevertEvidence } from '../rollback/index.js';
 import type { ApplyResult, RetryPolicy, ServiceRolloutResult } from '../rollout/index.js';
 import type { Halt, Journal } from '../state/index.js';
 import { withConditions, type ConditionFields } from './conditions.js';
-import { spendAttempt } from './retry-budget.js';
+import { nextAttemptAt, spendAttempt } from './retry-budget.js';
 import { conditionOfHold, type Hold } from './service-gate.js';
 
 /** What the loop does after a pass. */
@@ -142,18 +142,22 @@ export function judgeApply(input: ApplyVerdictInput): ApplyVerdict {
   if (changeFailure !== undefined) next = { kind: 'revert', service: changeFailure.service, evidence: evidenceOf(changeFailure, input.journal.inFlight?.rolloutId ?? '') };
   else if (superseded) next = input.stopping ? { kind: 'idle' } : { kind: 'again' };
   else {
-    const due = Object.values(retries).flatMap((budget) => (budget.commit === head && budget.nextAt !== undefined ? [budget.nextAt] : []));
-    next = due.length === 0 ? { kind: 'idle' } : { kind: 'retry', at: Math.min(...due) };
+    const due = nextAttemptAt(journal, head);
+    next = due === undefined ? { kind: 'idle' } : { kind: 'retry', at: due };
   }
-  const fullyApplied =
-    next.kind !== 'again' &&
-    next.kind !== 'revert' &&
-    halted['*'] === undefined &&
-    input.services.every((service) => journal.services[service]?.stableCommit === head && halted[service] === undefined && journal.paused[service] === undefined);
+  const fullyApplied = next.kind !== 'again' && next.kind !== 'revert' && appliedAt(journal, head, input.services);
   // The revert flow still needs the in-flight record (its evidence is written there before anything is pushed).
   if (next.kind !== 'revert') journal = { ...journal, inFlight: undefined };
   if (fullyApplied) journal = { ...journal, lastApplied: head };
   return { journal, next, finished, exhausted, fullyApplied };
+}
+
+/** Every service healthy at `head`, none halted or paused, nothing halted repo-wide: `head` is applied. */
+export function appliedAt(journal: Journal, head: string, services: readonly string[]): boolean {
+  return (
+    journal.halted['*'] === undefined &&
+    services.every((service) => journal.services[service]?.stableCommit === head && journal.halted[service] === undefined && journal.paused[service] === undefined)
+  );
 }
 
 /** A halt that stands for the same code at the same commit keeps the time it began. */

@@ -11,7 +11,7 @@ import { loadRepo } from '../spec/index.js';
 import type { RepoSpec, ServiceSpec } from '../spec/model.js';
 import { writeJournal, type Halt, type Journal, type Pause } from '../state/index.js';
 import { statusOf, type DaemonStatus, type SourceStatus } from '../status/index.js';
-import { exhaustedHalt, judgeApply, keepSince, passHalt } from './apply-verdict.js';
+import { appliedAt, exhaustedHalt, judgeApply, keepSince, passHalt } from './apply-verdict.js';
 import { conditionsForServices, withConditions, type ConditionFields } from './conditions.js';
 import type { CrashPoint } from './crash-points.js';
 import { nextWindowOpening } from './deploy-window.js';
@@ -476,7 +476,8 @@ export class Reconciler {
         return { kind: 'retry', delayMs: Math.max(0, verdict.next.at - this.#now()) };
       case 'idle':
         if (result.ok && acting.length > 0) this.#log.info({ commit: head, rolloutId }, 'rollout converged');
-        return this.#waitOutcome(head, gated.held);
+        // judgeApply already wrote the holds' conditions and whether the head is applied.
+        return this.#nextWake(head, gated.held);
     }
   }
 
@@ -505,7 +506,7 @@ export class Reconciler {
     return (commit) => changed.get(commit);
   }
 
-  /** When nothing may act now: the next backoff's end, or the next deploy window's opening. */
+  /** Nothing may act: record the holds' conditions (and the head as applied when every service is healthy there), then wait. */
   async #waitOutcome(head: string, held: ReadonlyMap<string, Hold>): Promise<PassOutcome> {
     const now = this.#now();
     const conditions = new Map<string, ConditionFields>();
@@ -515,9 +516,15 @@ export class Reconciler {
     }
     const journal = withConditions(this.#journal, conditions, now);
     // Every service healthy at the head without acting (nothing it runs changed): the head is applied.
-    const applied = journal.halted['*'] === undefined && Object.keys(journal.conditions).every((service) => journal.services[service]?.stableCommit === head && journal.halted[service] === undefined && journal.paused[service] === undefined);
+    const applied = appliedAt(journal, head, Object.keys(journal.conditions));
     await this.#record(applied && journal.lastApplied !== head ? { ...journal, lastApplied: head, inFlight: undefined } : journal);
     if (applied && journal.lastApplied !== head) this.#options.metrics?.commitApplied(head, now);
+    return this.#nextWake(head, held);
+  }
+
+  /** What the loop waits for when nothing may act now: the next backoff's end, or a deploy window's opening. */
+  #nextWake(head: string, held: ReadonlyMap<string, Hold>): PassOutcome {
+    const now = this.#now();
     const due = nextAttemptAt(this.#journal, head);
     if (due !== undefined) return { kind: 'retry', delayMs: Math.max(0, due - now) };
     const windows = [...held.values()].flatMap((hold) => (hold.kind === 'window' ? [nextWindowOpening(hold.window, now)] : []));
