@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { Logger } from '../observability/index.js';
@@ -31,7 +31,7 @@ export interface MonitoringFilesChange {
  * left alone.
  */
 export async function writeMonitoringFiles(dir: string, files: readonly MonitoringTargetFile[]): Promise<MonitoringFilesChange> {
-  await mkdir(dir, { recursive: true, mode: DIRECTORY_MODE });
+  await createReadableDirectory(dir);
   const wanted = new Map(files.map((file) => [`${file.service}.json`, monitoringTargetText(file)]));
   const written: string[] = [];
   for (const [name, text] of wanted) {
@@ -48,6 +48,13 @@ export async function writeMonitoringFiles(dir: string, files: readonly Monitori
     removed.push(entry.name);
   }
   return { written, removed: removed.sort() };
+}
+
+/** Like `mkdir -p`, but the directories it creates get DIRECTORY_MODE whatever the umask; existing ones are left as they are. */
+async function createReadableDirectory(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true, mode: DIRECTORY_MODE });
+  if (first === undefined) return;
+  for (let at = path.resolve(dir); at.startsWith(first); at = path.dirname(at)) await chmod(at, DIRECTORY_MODE);
 }
 
 /**

@@ -37,6 +37,18 @@ describe('writeMonitoringFiles', () => {
     expect((await stat(join(dir, 'file_sd', 'api.json'))).mode & 0o777).toBe(0o644);
   });
 
+  it('writes 0644 under tend.service\'s UMask=0077 too (found by the install e2e: files were 0600)', async () => {
+    const previous = process.umask(0o077);
+    try {
+      await writeMonitoringFiles(join(dir, 'prometheus', 'file_sd'), [targetFile('api', '10.78.0.11')]);
+    } finally {
+      process.umask(previous);
+    }
+    expect((await stat(join(dir, 'prometheus', 'file_sd', 'api.json'))).mode & 0o777).toBe(0o644);
+    expect((await stat(join(dir, 'prometheus', 'file_sd'))).mode & 0o777).toBe(0o755);
+    expect((await stat(join(dir, 'prometheus'))).mode & 0o777).toBe(0o755);
+  });
+
   it('removes the .json file of a service that is gone, and leaves other files and dotfiles alone', async () => {
     await writeMonitoringFiles(dir, [targetFile('api', '10.78.0.11'), targetFile('queue', '10.78.0.12')]);
     await writeFile(join(dir, 'README'), 'not a target file\n');
