@@ -58,7 +58,7 @@ install -D -m 0644 deploy/alerts.yml "$root/usr/share/tend/prometheus/alerts.yml
 install -D -m 0644 deploy/grafana-dashboard.json "$root/usr/share/tend/grafana/tend-dashboard.json"
 install -D -m 0644 LICENSE "$root/usr/share/doc/tend/copyright"
 # The Node runtime's own licence, where the binary's distribution put it.
-for license in "$(dirname "$node_bin")/../share/doc/node/LICENSE" /usr/share/doc/nodejs/copyright; do
+for license in "$(dirname "$node_bin")/../share/doc/node/LICENSE" /usr/share/doc/nodejs/LICENSE /usr/share/doc/nodejs/copyright; do
   if [ -f "$license" ]; then install -m 0644 "$license" "$root/usr/share/doc/tend/node-copyright"; break; fi
 done
 
