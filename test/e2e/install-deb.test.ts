@@ -69,7 +69,7 @@ async function tendDeb(): Promise<string> {
   const built = await runCommand(join(ROOT, 'scripts/build-deb.sh'), [scratch], { env: { ...process.env, TEND_DEB_SKIP_BUILD: '1' }, timeoutMs: 600_000 });
   if (built.code !== 0) throw new Error(`build-deb.sh failed:\n${built.stderr}`);
   // One cached package is enough: the older ones (40 MB each) are of inputs that no longer exist.
-  for (const old of await readdir(CACHE)) if (old.startsWith('deb-')) await rm(join(CACHE, old), { recursive: true, force: true });
+  for (const old of await readdir(CACHE)) if (old.startsWith('deb-') && join(CACHE, old) !== scratch) await rm(join(CACHE, old), { recursive: true, force: true });
   await rename(scratch, dir);
   return join(dir, relative(scratch, built.stdout.trim()));
 }
