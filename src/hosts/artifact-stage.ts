@@ -30,8 +30,9 @@ const FAILURE_EXITS = [EXIT_CORRUPT, EXIT_FETCH, EXIT_UNPACK, EXIT_TOOL, EXIT_FI
  * an Authorization header comes on stdin, else ''; without: '' = bytes on stdin, else a staged upload.
  *
  * Debian's busybox installs no applet links, so its wget is `busybox wget`; it takes headers only on its
- * command line, so it is used for public stores only. Each tool bounds a stalled transfer itself; the SSH
- * command's timeout bounds the whole.
+ * command line, so it is used for public stores only. curl and GNU wget give up on a stalled transfer
+ * themselves; Debian 12's busybox wget crashes with -T (SIGSEGV, measured), so its own 900 s default
+ * stands. The SSH command's timeout bounds the whole.
  */
 const STAGE_URL_SCRIPT = `set -eu
 dir=$1 want=$2 name=$3 archive=$4 program=$5 url=$6 src=$7 tmp='' staged=''
@@ -76,7 +77,7 @@ else
     ;;
   busybox-wget)
     if [ -n "$hdr" ]; then echo 'tend-fetch missing-tool the host has only busybox wget, which can send credentials only on its command line (visible in ps): install curl or GNU wget'; exit ${EXIT_TOOL}; fi
-    busybox wget -q -T 60 -O "$dl" "$url" 2>"$err" || rc=$?
+    busybox wget -q -O "$dl" "$url" 2>"$err" || rc=$?
     ;;
   esac
   if [ "$rc" -ne 0 ]; then
