@@ -138,8 +138,9 @@ export type HostStageResult =
 /** A download tolerates a slow store; the tools themselves give up on a stalled transfer after 60 s. */
 const HOST_FETCH_TIMEOUT_MS = 30 * 60_000;
 
+const HEX64 = /^[0-9a-f]{64}$/;
+
 function releaseArgs(release: UrlRelease): string[] {
-  const HEX64 = /^[0-9a-f]{64}$/;
   if (!HEX64.test(release.sha256)) throw new InternalError(`invalid release sha256 ${JSON.stringify(release.sha256)}`);
   const dir = releasePath(release.service, release.sha256);
   return [dir, release.sha256, release.downloadName, release.archive ?? '', release.program];
