@@ -1,4 +1,5 @@
 import { createInterface } from 'node:readline/promises';
+import { urlDelivery } from '../artifacts/index.js';
 import { applyPlan, type ApplyResult, type StepProgress } from '../rollout/index.js';
 import { EXIT_USAGE, type Command, type Terminal } from './command.js';
 import { errorJson, formatError } from './error-report.js';
@@ -37,7 +38,7 @@ export const applyCommand: Command = {
   async run(context) {
     const { terminal, values } = context;
     const json = values['json'] === true;
-    return withFleetSession(context, async ({ reader, pass, pool, skipped }) => {
+    return withFleetSession(context, async ({ reader, pass, pool, secrets, skipped }) => {
       const { planResult, observed } = pass;
       if (!planResult.ok) {
         if (json) terminal.out(`${JSON.stringify({ ok: false, error: errorJson(planResult.error), plan: planJson(planResult.plan, observed, skipped) }, null, 2)}\n`);
@@ -73,6 +74,8 @@ export const applyCommand: Command = {
             if (service.run.kind !== 'artifact') throw new Error(`${service.name} has no artifact`);
             return reader.readFile(service.run.path);
           },
+          // fetch: tend downloads once for this apply and keeps the bytes in memory; nothing outlives the command.
+          urlDelivery: urlDelivery({ secrets }),
           // Under --json stdout carries only the result; progress still reaches a person, on stderr.
           onProgress: progressPrinter(json ? terminal.err : terminal.out),
           keepReleases: pass.repo.settings.keepReleases,

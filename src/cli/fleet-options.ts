@@ -64,6 +64,8 @@ export interface FleetSession {
   readonly reader: RepoReader;
   readonly pass: PreparedPass;
   readonly pool: SshPool;
+  /** Where secrets come from: the env files' and a private artifact store's credentials. */
+  readonly secrets: SecretSource | undefined;
   /** Placements the named services and --limit leave out: untouched, and reported as skipped. */
   readonly skipped: readonly SkippedService[];
 }
@@ -96,8 +98,9 @@ export async function withFleetSession(context: CommandContext, act: (session: F
   const { limit } = resolved;
   const pool = sshPoolOf(context, loaded.spec.settings);
   try {
-    const pass = await preparePass(loaded.spec, secretSourceOf(context), sshFleet(pool), undefined, limit.services, limit.hosts);
-    return await act({ repo, reader: loaded.reader, pass, pool, skipped: skippedByLimit(loaded.spec, limit) });
+    const secrets = secretSourceOf(context);
+    const pass = await preparePass(loaded.spec, secrets, sshFleet(pool), undefined, limit.services, limit.hosts);
+    return await act({ repo, reader: loaded.reader, pass, pool, secrets, skipped: skippedByLimit(loaded.spec, limit) });
   } finally {
     await pool.close();
   }

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CronJob } from 'cron';
 import { startApiServer, type ApiServer } from '../api/index.js';
+import { urlDelivery } from '../artifacts/index.js';
 import { asTendError } from '../errors/index.js';
 import { openFleet } from '../hosts/index.js';
 import { sshFleet } from '../pass/index.js';
@@ -52,10 +53,12 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
     // The journal's applied commit is known at once; its time is not, so the restart stands in for it.
     if (journal.lastApplied !== undefined) metrics.commitApplied(journal.lastApplied, Date.now());
     const notifications = settings.notifications === undefined ? undefined : await notificationSinkOf(settings.notifications, logger);
+    const secrets = settings.secretsDir === undefined ? undefined : directorySecretSource(settings.secretsDir);
     const reconciler = new Reconciler({
       source,
-      fleet: sshFleet(pool),
-      secrets: settings.secretsDir === undefined ? undefined : directorySecretSource(settings.secretsDir),
+      // fetch: tend keeps what it downloaded in the state dir: later rollouts and rollbacks need no store.
+      fleet: sshFleet(pool, urlDelivery({ secrets, cacheDir: path.join(settings.stateDir, 'artifacts') })),
+      secrets,
       journalPath: journalPath(settings.stateDir),
       journal,
       logger,

@@ -220,17 +220,21 @@ function freeBytes(sftp: SFTPWrapper, path: string): Promise<number | undefined>
   });
 }
 
-async function sendBytes(
+/**
+ * Runs `script` with `args` and the bytes as its last argument's source: '' when they come on stdin, or the
+ * path of a staged SFTP upload (large files), which the script removes. Exit code 65 (corrupt) is returned.
+ */
+export async function sendBytes(
   pool: RemoteFiles,
   host: RunTarget,
   script: string,
   args: readonly string[],
   bytes: Uint8Array,
-  options: WriteOptions & { readonly writesTo: string },
+  options: WriteOptions & { readonly writesTo: string; readonly okExitCodes?: readonly number[] },
 ): Promise<RunResult> {
   const via = options.via ?? (bytes.byteLength > SFTP_THRESHOLD_BYTES ? 'sftp' : 'stdin');
   const timeoutMs = options.timeoutMs ?? defaultTimeout(bytes.byteLength);
-  const run = { sudo: true, timeoutMs, okExitCodes: [EXIT_CORRUPT], writesTo: options.writesTo };
+  const run = { sudo: true, timeoutMs, okExitCodes: options.okExitCodes ?? [EXIT_CORRUPT], writesTo: options.writesTo };
   if (via === 'stdin') return pool.run(host, ['sh', '-c', script, 'sh', ...args, ''], { ...run, stdin: bytes });
   const staged = await uploadToStaging(pool, host, bytes);
   return pool.run(host, ['sh', '-c', script, 'sh', ...args, staged], run);

@@ -12,6 +12,8 @@ export { keyFingerprint, keysFromKnownHosts, parsePinnedKey } from './host-key.j
 export type { PinnedKey } from './host-key.js';
 export { classifyConnectError } from './ssh-errors.js';
 export { pruneReleases, stageRelease, switchRelease, writeFileAtomic } from './file-transfer.js';
+export { fetchReleaseOnHost, parseStageResult, stageDownloadedRelease } from './artifact-stage.js';
+export type { HostStageResult, UrlRelease } from './artifact-stage.js';
 export type { RemoteFiles, StageOutcome, WriteOptions } from './file-transfer.js';
 export { observeHost, observeHosts } from './observe.js';
 export type { ObserveOptions } from './observe.js';

@@ -1,3 +1,4 @@
+import type { UrlDelivery } from '../artifacts/index.js';
 import { observeHosts, type ObservedHost, type RefusalMemory, type RemoteFiles, type SshPool } from '../hosts/index.js';
 import { applyPlan, type ApplyInput, type ApplyResult, type RolloutEffects } from '../rollout/index.js';
 import type { HostSpec } from '../spec/model.js';
@@ -21,10 +22,11 @@ export interface Fleet {
   setConcurrency(hosts: number): void;
 }
 
-export function sshFleet(pool: RemoteFiles & RefusalMemory & Pick<SshPool, 'setConcurrency'>): Fleet {
+/** `urlDelivery` serves run.url services (tend's downloads, a private store's credentials) in every rollout. */
+export function sshFleet(pool: RemoteFiles & RefusalMemory & Pick<SshPool, 'setConcurrency'>, urlDelivery?: UrlDelivery): Fleet {
   return {
     observe: (hosts, units) => observeHosts(pool, hosts, units),
-    apply: (input, effects) => applyPlan(input, { ...effects, pool }),
+    apply: (input, effects) => applyPlan(input, { ...(urlDelivery === undefined ? {} : { urlDelivery }), ...effects, pool }),
     forgetRefusals: (host) => pool.forgetRefusals(host),
     setConcurrency: (hosts) => pool.setConcurrency(hosts),
   };

@@ -1,15 +1,7 @@
 import { TendError } from '../errors/index.js';
 
 /** Stable codes the planner can refuse with. */
-export type PlanErrorCode = 'E_PRUNE_LIMIT' | 'E_FOREIGN_UNIT' | 'E_DELIVERY_NOT_BUILT';
-
-/**
- * `run.url` validates (its fields are checked), but no host step downloads it yet: refusing the plan is
- * honest, where rolling out would start a unit whose file is not there and blame the version for it.
- */
-export function deliveryNotBuiltError(services: readonly string[]): TendError {
-  return new TendError('E_DELIVERY_NOT_BUILT', 'invalid', `refusing to plan ${services.join(', ')}: tend cannot download run.url artifacts yet`);
-}
+export type PlanErrorCode = 'E_PRUNE_LIMIT' | 'E_FOREIGN_UNIT';
 
 export function pruneLimitError(pruned: number, managed: number, maxFraction: number): TendError {
   const percent = Math.round((pruned / managed) * 100);

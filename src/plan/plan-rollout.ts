@@ -6,7 +6,7 @@ import { comparePlacement } from './compare-placement.js';
 import { compareText } from './compare-text.js';
 import type { DesiredPlacement, DesiredState, HostStep, KnownRun, Orphan, Plan, PlanResult, ServicePlan, SkippedHost } from './model.js';
 import { orderServices } from './order-services.js';
-import { deliveryNotBuiltError, foreignUnitMessage, pruneLimitError } from './plan-codes.js';
+import { foreignUnitMessage, pruneLimitError } from './plan-codes.js';
 
 export interface PlanOptions {
   readonly prune: PruneSettings;
@@ -46,8 +46,6 @@ export function planRollout(desired: DesiredState, observed: readonly ObservedHo
   const empty = prunes.length === 0 && services.every((service) => service.batches.length === 0);
   const plan: Plan = { services, prunes, orphans, empty };
 
-  const undeliverable = desired.services.filter((service) => service.run.kind === 'url').map((service) => service.name);
-  if (undeliverable.length > 0) return { ok: false, error: deliveryNotBuiltError(undeliverable), plan };
   if (options.prune.enabled && prunes.length > 0) {
     const managed = countManaged(observed);
     if (prunes.length / managed > options.prune.maxFraction) {

@@ -34,10 +34,15 @@ export interface SecretRef {
   readonly where: SourceRef;
 }
 
-/** Every secret a service's env file needs, first reference of each name, sorted by name. */
+/**
+ * Every secret a service's env file needs, and the credentials of a private artifact store (run.credentials),
+ * first reference of each name, sorted by name: all of them are read before any host is touched.
+ */
 export function secretRefs(services: readonly ServiceSpec[]): SecretRef[] {
   const byName = new Map<string, SecretRef>();
   for (const service of services) {
+    const credentials = service.run.kind === 'url' ? service.run.credentials : undefined;
+    if (credentials !== undefined && !byName.has(credentials.secret)) byName.set(credentials.secret, { name: credentials.secret, where: credentials.where });
     for (const variable of service.environment) {
       for (const part of variable.parts) {
         if (part.kind === 'secret' && !byName.has(part.name)) byName.set(part.name, { name: part.name, where: variable.source });

@@ -18,6 +18,8 @@ import {
 import type { HostStep, KnownRun } from '../plan/model.js';
 import { timerUnitName, unitName, type RenderedService } from '../render/index.js';
 import type { HostSpec, ServiceSpec } from '../spec/model.js';
+import type { UrlDelivery } from '../artifacts/index.js';
+import { stageUrlRelease } from './artifact-step.js';
 import { judgeHealth, type HealthObservation, type HealthVerdict, type ProbeResult } from './health-decision.js';
 
 /** The outside world of a rollout: hosts, the clock, the repo's artifacts, and who listens to progress. */
@@ -27,6 +29,8 @@ export interface RolloutEffects {
   readonly sleep: (ms: number) => Promise<void>;
   /** The bytes of a service's artifact at the commit being applied. */
   readonly readArtifact: (service: ServiceSpec) => Promise<Uint8Array>;
+  /** tend's own download (fetch: tend) and a private store's credentials, for run.url services. */
+  readonly urlDelivery?: UrlDelivery;
   readonly onProgress: (event: StepProgress) => void;
   /** Releases kept per service on a host, `current` included. */
   readonly keepReleases: number;
@@ -178,6 +182,9 @@ async function applyChanges(input: HostStepInput, effects: RolloutEffects, progr
     progress('stage', `upload ${service.run.fileName} ${step.release.slice(0, 12)}`);
     await stageRelease(pool, host, service.name, step.release, service.run.fileName, await effects.readArtifact(service));
   }
+  if (step.release !== undefined && !step.releasePresent && service.run.kind === 'url') {
+    await stageUrlRelease(service, service.run, host, effects, (detail) => progress('stage', detail));
+  }
   if (step.writes.length > 0) progress('write', step.writes.map((file) => file.path).join(', '));
   for (const write of step.writes) {
     const file = rendered.files.find((candidate) => candidate.path === write.path);
@@ -190,7 +197,7 @@ async function applyChanges(input: HostStepInput, effects: RolloutEffects, progr
     progress('reload', 'systemctl daemon-reload');
     await daemonReload(pool, host);
   }
-  if (step.release !== undefined && service.run.kind === 'artifact') {
+  if (step.release !== undefined && service.run.kind !== 'package') {
     progress('switch', `current -> ${step.release.slice(0, 12)}`);
     await switchRelease(pool, host, service.name, step.release);
   }
@@ -245,6 +252,6 @@ export function timerUnitsAmong(paths: readonly string[]): string[] {
 /** Old releases go only once the new one is healthy, so a rollback right after still needs no upload. */
 async function keepRecentReleases(input: HostStepInput, effects: RolloutEffects): Promise<void> {
   const { step, service, host } = input;
-  if (step.release === undefined || service.run.kind !== 'artifact') return;
+  if (step.release === undefined || service.run.kind === 'package') return;
   await pruneReleases(effects.pool, host, service.name, effects.keepReleases, [step.release]).catch(() => undefined);
 }

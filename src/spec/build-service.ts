@@ -7,8 +7,8 @@ import { SPEC_DEFAULTS } from './defaults.js';
 import { parseEnvBlock } from './env-block.js';
 import { specIssue } from './issue-codes.js';
 import type { SpecIssueCode } from './issue-codes.js';
-import type { DeploySpec, Limits, ProbeSpec, ProbeTiming, RunSpec, Serial, ServiceSpec, TimerSpec } from './model.js';
-import type { RawCommand, RawDuration, RawService, RawSpecFile } from './raw-files.js';
+import type { DeploySpec, Limits, ProbeSpec, ProbeTiming, RunSpec, Serial, ServiceSpec, StoreCredentialsRef, TimerSpec } from './model.js';
+import type { RawCommand, RawDuration, RawRun, RawService, RawSpecFile } from './raw-files.js';
 import type { RepoReader } from './repo-reader.js';
 import { serviceNameProblem, timerNameProblem, type NameProblem } from './service-names.js';
 import { formatDuration, parseDuration, parseSize } from './units.js';
@@ -311,8 +311,16 @@ function buildUrlRun(sink: IssueSink, raw: RawService, url: string): RunSpec | u
     archive: checked.archive,
     fileName,
     fetch: run.fetch ?? SPEC_DEFAULTS.fetch,
+    credentials: credentialsRef(sink, run.credentials),
     argv: [currentArtifactPath(raw.name, fileName), ...args],
   };
+}
+
+function credentialsRef(sink: IssueSink, raw: RawRun['credentials']): StoreCredentialsRef | undefined {
+  // The schema allows exactly one of the two.
+  if (raw?.bearer !== undefined) return { scheme: 'bearer', secret: raw.bearer, where: sink.at('/service/run/credentials/bearer') };
+  if (raw?.basic !== undefined) return { scheme: 'basic', secret: raw.basic, where: sink.at('/service/run/credentials/basic') };
+  return undefined;
 }
 
 function portClaims(doc: YamlFile, raw: RawService): PortClaim[] {

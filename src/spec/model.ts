@@ -64,6 +64,15 @@ export type FetchMode = 'host' | 'tend';
 /** Tarball formats a url may name (by its file name); the release is the unpacked tree. */
 export type ArchiveFormat = 'tar' | 'tar.gz' | 'tar.xz' | 'tar.bz2' | 'tar.zst';
 
+/** run.credentials: the secret (from the secrets directory) that becomes the download's Authorization header. */
+export interface StoreCredentialsRef {
+  /** `bearer`: the secret is a token; `basic`: the secret is `user:password`. */
+  readonly scheme: 'bearer' | 'basic';
+  readonly secret: string;
+  /** Where the spec names it, for E_SECRET_MISSING. */
+  readonly where: SourceRef;
+}
+
 export interface UrlRun {
   readonly kind: 'url';
   /** As written; https, or http to loopback or with allow_http. Never carries credentials. */
@@ -77,6 +86,8 @@ export interface UrlRun {
   /** The program, relative to the release directory: the download itself, or run.file inside the tarball. */
   readonly fileName: string;
   readonly fetch: FetchMode;
+  /** A private store's credentials: which secret, and how it is sent; undefined for a public store. */
+  readonly credentials: StoreCredentialsRef | undefined;
   /** argv of ExecStart: the program's path on the host (`currentArtifactPath`), then the arguments of `run.command`. */
   readonly argv: readonly string[];
 }

@@ -43,6 +43,7 @@ export interface RawRun {
   readonly file?: string;
   readonly allow_http?: boolean;
   readonly fetch?: 'host' | 'tend';
+  readonly credentials?: { readonly bearer?: string; readonly basic?: string };
   readonly package?: string;
   readonly version?: string;
   readonly command?: RawCommand;

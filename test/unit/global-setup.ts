@@ -21,6 +21,10 @@ const UNIT_PROGRAMS: readonly RequiredProgram[] = [
   // test/unit/observability/promtool.ts unpacks promtool from Debian's prometheus package with these.
   ['apt-get', 'apt'],
   ['dpkg', 'dpkg'],
+  // test/unit/hosts/artifact-stage-tools.test.ts: the download tools a host may have.
+  ['curl', 'curl'],
+  ['wget', 'wget'],
+  ['busybox', 'busybox'],
   // test/unit/api/status-page-browser.test.ts.
   ['/usr/bin/chromium', 'chromium'],
 ];

@@ -31,7 +31,7 @@ describe('desiredStateOf', () => {
     const pkg = { ...aService('db'), run: { kind: 'package' as const, package: 'postgresql', version: '15.4-1', argv: ['/usr/bin/postgres'] } };
     const url = {
       ...aService('api'),
-      run: { kind: 'url' as const, url: 'https://store.example.com/api', sha256: 'c'.repeat(64), downloadName: 'api', archive: undefined, fileName: 'api', fetch: 'host' as const, argv: ['/x'] },
+      run: { kind: 'url' as const, url: 'https://store.example.com/api', sha256: 'c'.repeat(64), downloadName: 'api', archive: undefined, fileName: 'api', fetch: 'host' as const, credentials: undefined, argv: ['/x'] },
     };
     const state = desiredStateOf([url, pkg], [rendered('api', 'h'), rendered('db', 'h')]);
     expect(state.placements.map((placement) => [placement.release, placement.package])).toEqual([

@@ -146,11 +146,13 @@ describe('planRollout', () => {
     expect(result.ok && result.plan.empty).toBe(true);
   });
 
-  it('refuses, touching nothing, a service delivered from run.url, which no host step downloads yet', () => {
-    const service = { ...aService('api'), run: { kind: 'url' as const, url: 'https://artifacts.example.com/api-2.tar.gz', sha256: hash('api-2'), downloadName: 'api-2.tar.gz', archive: 'tar.gz' as const, fileName: 'bin/api', fetch: 'host' as const, argv: ['bin/api'] } };
-    const placement = aPlacement('api', 'host-01');
-    const result = planRollout(aDesiredState([service], [placement]), convergedFleet([placement]), { prune: PRUNE_OFF });
-    expect(result).toMatchObject({ ok: false, error: { code: 'E_DELIVERY_NOT_BUILT', errorClass: 'invalid' } });
+  it('plans a service delivered from run.url like one with an artifact: a new sha256 is a new release to stage', () => {
+    const service = { ...aService('api'), run: { kind: 'url' as const, url: 'https://artifacts.example.com/api-2.tar.gz', sha256: hash('api-2'), downloadName: 'api-2.tar.gz', archive: 'tar.gz' as const, fileName: 'bin/api', fetch: 'host' as const, credentials: undefined, argv: ['bin/api'] } };
+    const running = aPlacement('api', 'host-01');
+    const wanted = { ...running, release: hash('api-2') };
+    const result = planRollout(aDesiredState([service], [wanted]), convergedFleet([running]), { prune: PRUNE_OFF });
+    expect(result.ok).toBe(true);
+    expect(result.plan.services[0]?.batches[0]?.[0]).toMatchObject({ action: 'update', release: hash('api-2'), releasePresent: false });
   });
 
   it('prunes nothing and reports no orphan when it plans only some services (a partial pass)', () => {

@@ -70,6 +70,17 @@ describe('loadSecrets', () => {
     ]);
   });
 
+  it('lists the secret a private artifact store\'s credentials name, so a missing one stops apply before any host', () => {
+    const fromStore = service({
+      name: 'store',
+      run: { kind: 'url', url: 'https://store.example.com/api', sha256: 'a'.repeat(64), downloadName: 'api', archive: undefined, fileName: 'api', fetch: 'host', credentials: { scheme: 'bearer', secret: 'store_token', where: at('services/store/spec.yml', 7) }, argv: ['api'] },
+    });
+    expect(secretRefs([fromStore, worker])).toEqual([
+      expect.objectContaining({ name: 'db_password' }),
+      { name: 'store_token', where: at('services/store/spec.yml', 7) },
+    ]);
+  });
+
   it('resolves every secret the source has', async () => {
     const resolver = await loadSecrets(directorySecretSource(dir), secretRefs([worker]));
     expect(resolver.mode).toBe('resolved');

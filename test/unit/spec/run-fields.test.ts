@@ -78,7 +78,17 @@ describe('run.url: https, or http on loopback or with allow_http; sha256 require
       archive: undefined,
       fileName: 'api-1.4.3',
       fetch: 'host',
+      credentials: undefined,
       argv: [currentArtifactPath('api', 'api-1.4.3'), '--port', '8080'],
+    });
+  });
+
+  it('names a private store\'s credentials by secret, bearer or basic, with the line that names it', async () => {
+    expect(await runOf(['url: https://store.example.com/api', `sha256: ${SHA}`, 'credentials: { bearer: store_token }'])).toMatchObject({
+      credentials: { scheme: 'bearer', secret: 'store_token', where: { file: SPEC_PATH, line: expect.any(Number) } },
+    });
+    expect(await runOf(['url: https://store.example.com/api', `sha256: ${SHA}`, 'credentials: { basic: store_login }'])).toMatchObject({
+      credentials: { scheme: 'basic', secret: 'store_login' },
     });
   });
 
@@ -120,6 +130,9 @@ describe('run.url: https, or http on loopback or with allow_http; sha256 require
     ['fetch that is neither host nor tend', ['url: https://store.example.com/api', `sha256: ${SHA}`, 'fetch: proxy'], 'E_RUN_FETCH', 'fetch'],
     ['fetch without a url', ['fetch: tend'], 'E_RUN_CONFLICT', 'fetch'],
     ['allow_http without a url', ['allow_http: true'], 'E_RUN_CONFLICT', 'allow_http'],
+    ['credentials without a url', ['credentials: { bearer: store_token }'], 'E_RUN_CONFLICT', 'credentials'],
+    ['credentials naming two secrets', ['url: https://store.example.com/api', `sha256: ${SHA}`, 'credentials: { bearer: a, basic: b }'], 'E_RUN_CREDENTIALS', 'credentials'],
+    ['credentials naming no secret', ['url: https://store.example.com/api', `sha256: ${SHA}`, 'credentials: {}'], 'E_RUN_CREDENTIALS', 'credentials'],
   ] as const)('refuses %s', async (_, lines, code, field) => {
     await expectRefused(lines, code, field);
   });
