@@ -1,3 +1,5 @@
+import type { RawUnit } from './unit-options.js';
+
 /**
  * The shapes of the three YAML files once they passed their JSON Schema: field names as written
  * (snake_case), everything optional that the schema leaves optional. Only code that runs after a
@@ -69,6 +71,7 @@ export interface RawService {
   readonly metrics_port?: number;
   readonly after?: readonly string[];
   readonly timers?: readonly RawTimer[];
+  readonly unit?: RawUnit;
 }
 
 export interface RawSpecFile {
@@ -80,6 +83,7 @@ export interface RawHost {
   readonly port?: number;
   readonly user?: string;
   readonly host_key: string;
+  readonly vars?: Readonly<Record<string, string>>;
 }
 
 export interface RawInventoryFile {
