@@ -1,4 +1,5 @@
 import type { ServiceSpec } from '../spec/model.js';
+import { formatDuration } from '../spec/units.js';
 import { hardeningSettings, withDirectives } from './hardening.js';
 import { envFilePath, unitName } from './host-layout.js';
 import { assertRenderable, execLine, unitText } from './systemd-quoting.js';
@@ -52,7 +53,8 @@ function stopSettings(service: ServiceSpec): Setting[] {
   const { killSignal, timeoutStop } = service.unit;
   return [
     ...(killSignal === undefined ? [] : ([['KillSignal', killSignal]] as const)),
-    ...(timeoutStop === undefined ? [] : ([['TimeoutStopSec', `${formatCount(timeoutStop, 'stop timeout')}ms`]] as const)),
+    // tend's shortest spelling (1m30s) is one systemd reads the same way: systemd.time(7) allows joined units.
+    ...(timeoutStop === undefined ? [] : ([['TimeoutStopSec', formatDuration(timeoutStop)]] as const)),
   ];
 }
 

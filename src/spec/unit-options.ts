@@ -2,7 +2,7 @@ import type { Issue } from '../errors/index.js';
 import { closestMatch } from './did-you-mean.js';
 import { specIssue } from './issue-codes.js';
 import type { ServiceType, UnitDirectories, UnitOptions } from './model.js';
-import { parseDuration } from './units.js';
+import { formatDuration, parseDuration } from './units.js';
 import { childPointer, type Pointer, type YamlFile } from './yaml-document.js';
 
 /**
@@ -77,10 +77,10 @@ function oneOf(...words: readonly string[]): DirectiveCheck {
 const rlimit: DirectiveCheck = (value) =>
   value === 'infinity' ? { ok: true, value } : /^\d{1,18}$/.test(value) && Number.isSafeInteger(Number(value)) ? { ok: true, value: String(Number(value)) } : { ok: false, expected: 'a whole number or `infinity`' };
 
-/** A duration in tend's spelling (5s, 1m30s), rendered in milliseconds so one number has one text. */
+/** A duration in tend's spelling (5s, 1m30s), rendered in its shortest spelling, which systemd reads alike. */
 const timeSpan: DirectiveCheck = (value) => {
   const ms = parseDuration(value);
-  return ms === undefined || ms === 0 ? { ok: false, expected: 'a duration with a unit longer than 0, for example 30s or 2m' } : { ok: true, value: `${ms}ms` };
+  return ms === undefined || ms === 0 ? { ok: false, expected: 'a duration with a unit longer than 0, for example 30s or 2m' } : { ok: true, value: formatDuration(ms) };
 };
 
 /**

@@ -97,7 +97,7 @@ describe('type, stop settings and directives', () => {
       directives: [
         ['KillMode', 'mixed'],
         ['Nice', '5'],
-        ['RestartSec', '5000ms'],
+        ['RestartSec', '5s'],
         ['UMask', '0027'],
       ],
     }),
@@ -106,7 +106,7 @@ describe('type, stop settings and directives', () => {
 
   it('renders Type=, KillSignal= and TimeoutStopSec= (in milliseconds) from the spec', () => {
     const lines = serviceLines(spec);
-    expect(lines).toEqual(expect.arrayContaining(['Type=notify', 'KillSignal=SIGINT', 'TimeoutStopSec=90000ms']));
+    expect(lines).toEqual(expect.arrayContaining(['Type=notify', 'KillSignal=SIGINT', 'TimeoutStopSec=1m30s']));
   });
 
   it("replaces tend's own line for a directive tend also writes, and appends the others in name order: one line per setting", () => {
@@ -114,7 +114,7 @@ describe('type, stop settings and directives', () => {
     const names = settingNames(lines);
     expect(new Set(names).size).toBe(names.length);
     expect(lines).toContain('UMask=0027');
-    expect(lines).toContain('RestartSec=5000ms');
+    expect(lines).toContain('RestartSec=5s');
     expect(names.indexOf('UMask')).toBeLessThan(names.indexOf('NoNewPrivileges'));
     expect(names.slice(-2)).toEqual(['KillMode', 'Nice']);
   });

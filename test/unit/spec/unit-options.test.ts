@@ -73,7 +73,7 @@ describe('service.unit defaults', () => {
       directives: [
         ['LimitNPROC', 'infinity'],
         ['Nice', '5'],
-        ['TimeoutStartSec', '120000ms'],
+        ['TimeoutStartSec', '2m'],
         ['UMask', '0027'],
       ],
     });
