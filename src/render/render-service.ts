@@ -51,7 +51,7 @@ export function renderService<M extends SecretMode>(input: RenderServiceInput<M>
   checkServiceName(service);
   const files: RenderedFile[] = [
     file(unitPath(service.name), renderServiceUnit(service, servicesOnHost), UNIT_FILE_MODE, 'unit'),
-    file(envFilePath(service.name), renderEnvFile(service, secrets), ENV_FILE_MODE, 'env'),
+    file(envFilePath(service.name), renderEnvFile(service, secrets, host), ENV_FILE_MODE, 'env'),
   ];
   const timerNames = new Set<string>();
   for (const timer of service.timers) {
@@ -107,7 +107,8 @@ export function servicesOnHost(repo: RepoSpec, host: string): ServiceSpec[] {
 
 /**
  * A service's files depend on the host only through which of its `after:` services run there too (its
- * After=/Wants= line), so hosts that agree on that share one render. Without this, 150 services on each
+ * After=/Wants= line) and, for an env file with `{{ host.* }}` values, the host itself; hosts that agree
+ * on those share one render. Without this, 150 services on each
  * of 2,000 hosts rendered and hashed 300,000 units to find 150 distinct ones, and held them all. Kept per
  * repo and per resolver, as weak keys: a new commit or new secrets render afresh, and nothing outlives them.
  */
@@ -136,8 +137,10 @@ export function renderHost<M extends SecretMode>(repo: RepoSpec, host: HostSpec,
   const names = new Set(services.map((service) => service.name));
   const shared = filesShared(repo, secrets);
   const rendered = services.map((service): RenderedService<M> => {
-    // Most services come after nothing: then every host renders them alike, and the name is the whole key.
-    const key = service.after.length === 0 ? service.name : `${service.name}\u0000${orderingSettings(service, names).map(([name, value]) => `${name}=${value}`).join('\u0000')}`;
+    // Most services come after nothing and use no host value: then every host renders them alike, and the
+    // name is the whole key. One whose env file uses {{ host.* }} renders per host.
+    const ordering = service.after.length === 0 ? '' : `\u0000${orderingSettings(service, names).map(([name, value]) => `${name}=${value}`).join('\u0000')}`;
+    const key = `${service.name}${ordering}${service.hostDependent ? `\u0001${host.name}` : ''}`;
     const files = shared.get(key);
     if (files !== undefined) return { service: service.name, host: host.name, secrets: secrets.mode, files };
     const one = renderService({ service, host, servicesOnHost: names, secrets });

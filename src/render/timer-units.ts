@@ -1,8 +1,8 @@
 import type { ServiceSpec, TimerSpec } from '../spec/model.js';
-import { hardeningSettings } from './hardening.js';
+import { hardeningSettings, withDirectives } from './hardening.js';
 import { envFilePath, timerServiceName } from './host-layout.js';
 import { execLine, unitText } from './systemd-quoting.js';
-import { describe, limitSettings } from './unit-file.js';
+import { describe, limitSettings, workingDirectorySettings } from './unit-file.js';
 import { formatUnitFile, headerLines } from './unit-syntax.js';
 
 /**
@@ -25,8 +25,9 @@ export function renderTimerUnit(service: ServiceSpec, timer: TimerSpec): string 
 }
 
 /**
- * `<service>-<timer>.service`, the oneshot the timer starts: the service's env file, limits and sandbox,
- * and the same dynamic user, so a job sees the state the service writes. No [Install]: only the timer
+ * `<service>-<timer>.service`, the oneshot the timer starts: the service's env file, limits, sandbox,
+ * working directory and directives (but not those about the service's start and stop), and the same
+ * user, so a job sees the state the service writes. No [Install]: only the timer
  * starts it. No Restart=: a failed run waits for the next tick instead of hammering what it talks to.
  */
 export function renderTimerServiceUnit(service: ServiceSpec, timer: TimerSpec): string {
@@ -41,13 +42,18 @@ export function renderTimerServiceUnit(service: ServiceSpec, timer: TimerSpec): 
     },
     {
       name: 'Service',
-      settings: [
-        ['Type', 'oneshot'],
-        ['ExecStart', execLine(timer.argv)],
-        ['EnvironmentFile', envFilePath(service.name)],
-        ...limitSettings(service),
-        ...hardeningSettings(service),
-      ],
+      settings: withDirectives(
+        [
+          ['Type', 'oneshot'],
+          ['ExecStart', execLine(timer.argv)],
+          ['EnvironmentFile', envFilePath(service.name)],
+          ...workingDirectorySettings(service),
+          ...limitSettings(service),
+          ...hardeningSettings(service),
+        ],
+        service,
+        true,
+      ),
     },
   ]);
 }

@@ -1,7 +1,8 @@
 import type { ServiceSpec } from '../spec/model.js';
-import { hardeningSettings } from './hardening.js';
+import { formatDuration } from '../spec/units.js';
+import { hardeningSettings, withDirectives } from './hardening.js';
 import { envFilePath, unitName } from './host-layout.js';
-import { execLine, unitText } from './systemd-quoting.js';
+import { assertRenderable, execLine, unitText } from './systemd-quoting.js';
 import { formatBytes, formatCount, formatPercent } from './systemd-values.js';
 import { formatUnitFile, headerLines, type Setting } from './unit-syntax.js';
 
@@ -39,11 +40,29 @@ export function describe(text: string, fallback: string, what: string): string {
   return unitText(text.trim() === '' ? fallback : text, what);
 }
 
+/** WorkingDirectory=: the same for the service and its timers' jobs, which run the same program. */
+export function workingDirectorySettings(service: ServiceSpec): Setting[] {
+  const directory = service.unit.workingDirectory;
+  if (directory === undefined) return [];
+  assertRenderable(directory, `working directory of ${service.name}`);
+  return [['WorkingDirectory', directory]];
+}
+
+/** KillSignal= and TimeoutStopSec= when the spec sets them; systemd's defaults (SIGTERM, 90 s) otherwise. */
+function stopSettings(service: ServiceSpec): Setting[] {
+  const { killSignal, timeoutStop } = service.unit;
+  return [
+    ...(killSignal === undefined ? [] : ([['KillSignal', killSignal]] as const)),
+    // tend's shortest spelling (1m30s) is one systemd reads the same way: systemd.time(7) allows joined units.
+    ...(timeoutStop === undefined ? [] : ([['TimeoutStopSec', formatDuration(timeoutStop)]] as const)),
+  ];
+}
+
 /**
- * `<service>.service`. Type=exec, not simple: a missing or non-executable artifact then fails the start
- * job itself instead of looking "started" for an instant. Restart=on-failure with a short pause keeps a
- * crashing release visible to the probe (NRestarts grows) without systemd's start limit (5 starts in
- * 10 s) turning one bad second into a permanently failed unit.
+ * `<service>.service`. Type=exec by default, not simple: a missing or non-executable artifact then fails
+ * the start job itself instead of looking "started" for an instant. Restart=on-failure with a short pause
+ * keeps a crashing release visible to the probe (NRestarts grows) without systemd's start limit (5 starts
+ * in 10 s) turning one bad second into a permanently failed unit.
  */
 export function renderServiceUnit(service: ServiceSpec, servicesOnHost: ReadonlySet<string>): string {
   return formatUnitFile(headerLines(service.name), [
@@ -53,15 +72,21 @@ export function renderServiceUnit(service: ServiceSpec, servicesOnHost: Readonly
     },
     {
       name: 'Service',
-      settings: [
-        ['Type', 'exec'],
-        ['ExecStart', execLine(service.run.argv)],
-        ['EnvironmentFile', envFilePath(service.name)],
-        ['Restart', 'on-failure'],
-        ['RestartSec', '2s'],
-        ...limitSettings(service),
-        ...hardeningSettings(service),
-      ],
+      settings: withDirectives(
+        [
+          ['Type', service.unit.type],
+          ['ExecStart', execLine(service.run.argv)],
+          ['EnvironmentFile', envFilePath(service.name)],
+          ...workingDirectorySettings(service),
+          ['Restart', 'on-failure'],
+          ['RestartSec', '2s'],
+          ...stopSettings(service),
+          ...limitSettings(service),
+          ...hardeningSettings(service),
+        ],
+        service,
+        false,
+      ),
     },
     { name: 'Install', settings: [['WantedBy', 'multi-user.target']] },
   ]);

@@ -1,6 +1,7 @@
 import type { FileLocation, Issue } from '../errors/index.js';
 import { INVENTORY_DEFAULTS, SETTINGS_DEFAULTS } from './defaults.js';
 import { closestMatch } from './did-you-mean.js';
+import { HOST_VAR_NAME } from './env-block.js';
 import { normalizeHostKey } from './host-key.js';
 import { specIssue } from './issue-codes.js';
 import type { AptRepository, HostSpec, Inventory, RepoSettings } from './model.js';
@@ -9,6 +10,9 @@ import { childPointer } from './yaml-document.js';
 import type { YamlFile } from './yaml-document.js';
 
 /** inventory.yml and tend.yml, after their schemas passed -> the model, with defaults applied. */
+
+/** The env file's rule: a var's value lands in it, where a control character would start a new line. */
+const HOST_VAR_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 export interface BuiltInventory {
   readonly inventory: Inventory;
@@ -31,12 +35,28 @@ export function buildInventory(doc: YamlFile): InventoryBuildResult {
       issues.push(specIssue('E_HOST_KEY', doc.at(`${pointer}/host_key`), `hosts.${name}.host_key: ${key.message}`, `Copy the key again from the host's /etc/ssh/ssh_host_ed25519_key.pub, or run ssh-keyscan -t ed25519 ${host.address}.`));
       continue;
     }
+    const vars = new Map<string, string>();
+    for (const [varName, value] of Object.entries(host.vars ?? {})) {
+      const at = doc.keyAt(childPointer(`${pointer}/vars`, varName));
+      if (!HOST_VAR_NAME.test(varName)) {
+        issues.push(specIssue('E_HOST_VAR', at, `hosts.${name}.vars: ${JSON.stringify(varName)} is not a var name`, 'Var names are lowercase letters, digits and _, starting with a letter, as {{ host.vars.<name> }} writes them.'));
+        continue;
+      }
+      const control = HOST_VAR_CONTROL.exec(value);
+      if (control !== null) {
+        const code = (control[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+        issues.push(specIssue('E_HOST_VAR', doc.at(childPointer(`${pointer}/vars`, varName)), `hosts.${name}.vars.${varName}: the value contains the control character U+${code}`, 'A var is one line of text: it becomes an environment value.'));
+        continue;
+      }
+      vars.set(varName, value);
+    }
     hosts.push({
       name,
       address: host.address,
       port: host.port ?? INVENTORY_DEFAULTS.port,
       user: host.user ?? INVENTORY_DEFAULTS.user,
       hostKey: key.hostKey,
+      vars,
       source: doc.keyAt(pointer),
     });
   }

@@ -11,6 +11,7 @@ import type { DeploySpec, Limits, ProbeSpec, ProbeTiming, RunSpec, Serial, Servi
 import type { RawCommand, RawDuration, RawRun, RawService, RawSpecFile } from './raw-files.js';
 import type { RepoReader } from './repo-reader.js';
 import { serviceNameProblem, timerNameProblem, type NameProblem } from './service-names.js';
+import { buildUnitOptions } from './unit-options.js';
 import { formatDuration, parseDuration, parseSize } from './units.js';
 import type { Pointer, YamlFile } from './yaml-document.js';
 
@@ -352,6 +353,9 @@ export async function buildService(doc: YamlFile, context: ServiceBuildContext):
   const environment = raw.environments === undefined ? { vars: [], issues: [] } : parseEnvBlock(raw.environments, doc, '/service/environments', new Set(raw.allow_env ?? []));
   sink.push(environment.issues);
 
+  const unit = buildUnitOptions(doc, raw.name, raw.unit);
+  sink.push(unit.issues);
+
   const deploy = buildDeploy(sink, raw);
   const limits = buildLimits(sink, raw);
   const { timers, units } = buildTimers(sink, doc, raw);
@@ -371,6 +375,8 @@ export async function buildService(doc: YamlFile, context: ServiceBuildContext):
     metricsPort: raw.metrics_port,
     resources: raw.resources,
     environment: environment.vars,
+    hostDependent: environment.vars.some((variable) => variable.parts.some((part) => part.kind === 'host-name' || part.kind === 'host-var')),
+    unit: unit.unit,
     timers,
     source: doc.keyAt('/service'),
   };

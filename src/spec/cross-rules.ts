@@ -234,6 +234,37 @@ function checkUnits(services: readonly BuiltService[], issues: Issue[]): void {
   }
 }
 
+/**
+ * Every `{{ host.vars.<name> }}` a service's environments use must be a var of every host of its group:
+ * the env file is rendered per host, and a host without the var would get no value to write. One issue
+ * per (service, var), at the first env line that uses it, naming the hosts that lack it. Work in
+ * proportion to the service instances times the vars each service uses.
+ */
+function checkHostVars(services: readonly BuiltService[], inventory: BuiltInventory, issues: Issue[]): void {
+  const hosts = new Map(inventory.inventory.hosts.map((host) => [host.name, host]));
+  for (const { spec } of services) {
+    if (!spec.hostDependent) continue;
+    const used = new Map<string, FileLocation>();
+    for (const variable of spec.environment) {
+      for (const part of variable.parts) if (part.kind === 'host-var' && !used.has(part.name)) used.set(part.name, variable.source);
+    }
+    const members = inventory.inventory.groups.get(spec.group) ?? [];
+    for (const [name, at] of used) {
+      const missing = members.filter((host) => hosts.get(host)?.vars.has(name) === false);
+      if (missing.length === 0) continue;
+      const shown = missing.length > 10 ? `${missing.slice(0, 10).join(', ')} and ${missing.length - 10} more` : missing.join(', ');
+      issues.push(
+        specIssue(
+          'E_HOST_VAR_MISSING',
+          at,
+          `service.environments: {{ host.vars.${name} }} is not set on host${missing.length === 1 ? '' : 's'} ${shown} of group ${spec.group}`,
+          `Add \`vars: { ${name}: ... }\` to ${missing.length === 1 ? 'that host' : 'those hosts'} in inventory.yml.`,
+        ),
+      );
+    }
+  }
+}
+
 export function checkCrossRules(input: CrossRuleInput): CrossRuleResult {
   const issues: Issue[] = [];
   const warnings: Issue[] = [];
@@ -244,6 +275,7 @@ export function checkCrossRules(input: CrossRuleInput): CrossRuleResult {
   if (input.inventory !== undefined) {
     checkGroups(input.services, input.inventory, issues, warnings);
     checkPorts(input.services, input.inventory, issues);
+    checkHostVars(input.services, input.inventory, issues);
   }
   return { issues, warnings };
 }

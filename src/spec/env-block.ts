@@ -6,12 +6,16 @@ import type { Pointer, YamlFile } from './yaml-document.js';
 /**
  * The article's `environments: |` block: one KEY=VALUE per line, blank lines and `#` comment lines
  * ignored. Every value ends up in an env file on the host, so the rules here are about what that file can
- * carry safely: identifier keys, no control characters, and `{{ name }}` secret references that are
- * either well-formed or an error (a typo must not ship the literal text `{{ db_pasword }}` to production).
+ * carry safely: identifier keys, no control characters, and `{{ name }}` secret references (and
+ * `{{ host.name }}`, `{{ host.vars.<name> }}` host values) that are either well-formed or an error (a
+ * typo must not ship the literal text `{{ db_pasword }}` to production).
  */
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SECRET_NAME = /^[a-z][a-z0-9_]*$/;
+/** Names of inventory host vars; the same rule inventory.yml's `vars:` keys follow (build-inventory.ts). */
+export const HOST_VAR_NAME = /^[a-z][a-z0-9_]*$/;
+const HOST_VAR_PREFIX = 'host.vars.';
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** Keys that change how every program of the service is loaded or found; refused unless allowed. */
@@ -105,7 +109,17 @@ type SecretParse =
   | { readonly ok: true; readonly parts: readonly EnvPart[] }
   | { readonly ok: false; readonly column: number; readonly message: string; readonly hint: string };
 
-/** Splits a value into text and `{{ name }}` parts. A lone `}}` is text; a `{{` must close and name a secret. */
+/** `name` -> a secret, `host.name` -> the host's name, `host.vars.<var>` -> one of its vars; anything else is no reference. */
+function referencePart(name: string): EnvPart | undefined {
+  if (name === 'host.name') return { kind: 'host-name' };
+  if (name.startsWith(HOST_VAR_PREFIX)) {
+    const variable = name.slice(HOST_VAR_PREFIX.length);
+    return HOST_VAR_NAME.test(variable) ? { kind: 'host-var', name: variable } : undefined;
+  }
+  return SECRET_NAME.test(name) ? { kind: 'secret', name } : undefined;
+}
+
+/** Splits a value into text and `{{ name }}` parts (secrets and host values). A lone `}}` is text; a `{{` must close and name a secret. */
 export function parseSecretParts(value: string): SecretParse {
   const parts: EnvPart[] = [];
   let position = 0;
@@ -122,16 +136,20 @@ export function parseSecretParts(value: string): SecretParse {
       };
     }
     const name = value.slice(open + 2, close).trim();
-    if (!SECRET_NAME.test(name)) {
+    const part = referencePart(name);
+    if (part === undefined) {
+      const hostRef = name.startsWith('host.');
       return {
         ok: false,
         column: open,
-        message: `\`${value.slice(open, close + 2)}\` is not a valid secret reference`,
-        hint: 'Secret names are lowercase letters, digits and underscores, starting with a letter: {{ db_password }}.',
+        message: `\`${value.slice(open, close + 2)}\` is not a valid ${hostRef ? 'host' : 'secret'} reference`,
+        hint: hostRef
+          ? 'A host value is {{ host.name }} or {{ host.vars.<name> }}, where <name> is a var of every host of the group in inventory.yml (lowercase letters, digits and _).'
+          : 'Secret names are lowercase letters, digits and underscores, starting with a letter: {{ db_password }}.',
       };
     }
     if (open > position) parts.push({ kind: 'text', text: value.slice(position, open) });
-    parts.push({ kind: 'secret', name });
+    parts.push(part);
     position = close + 2;
   }
   if (position < value.length) parts.push({ kind: 'text', text: value.slice(position) });

@@ -62,6 +62,14 @@ export const SPEC_ISSUE_CODES = [
   'E_APT_REPOSITORY',
   'E_APT_KEY',
   'E_COMMAND',
+  'E_UNIT_USER',
+  'E_UNIT_DIRECTORY',
+  'E_UNIT_PATH',
+  'E_UNIT_CAPABILITY',
+  'E_UNIT_DIRECTIVE',
+  'E_UNIT_DIRECTIVE_VALUE',
+  'E_HOST_VAR',
+  'E_HOST_VAR_MISSING',
   'W_EMPTY_GROUP',
 ] as const satisfies readonly ErrorCode[];
 

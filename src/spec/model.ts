@@ -40,6 +40,8 @@ export interface HostSpec {
   readonly user: string;
   /** Pinned public host key, `ssh-ed25519 AAAA...` (type and base64 blob, comment dropped). */
   readonly hostKey: string;
+  /** The host's `vars:` from inventory.yml, for `{{ host.vars.<name> }}` in a spec's environments. */
+  readonly vars: ReadonlyMap<string, string>;
   readonly source: SourceRef;
 }
 
@@ -147,8 +149,15 @@ export interface Limits {
   readonly cpuPercent: number | undefined;
 }
 
-/** One piece of an env value: literal text, or a `{{ name }}` secret resolved only at apply time. */
-export type EnvPart = { readonly kind: 'text'; readonly text: string } | { readonly kind: 'secret'; readonly name: string };
+/**
+ * One piece of an env value: literal text, a `{{ name }}` secret resolved only at apply time, or a value of
+ * the host the file is rendered for (`{{ host.name }}`, `{{ host.vars.zone }}`).
+ */
+export type EnvPart =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'secret'; readonly name: string }
+  | { readonly kind: 'host-name' }
+  | { readonly kind: 'host-var'; readonly name: string };
 
 export interface EnvVar {
   readonly key: string;
@@ -167,6 +176,45 @@ export interface TimerSpec {
   readonly description: string;
 }
 
+/** The systemd Type= values a spec may choose; `exec` is the default (a missing program fails the start). */
+export type ServiceType = 'exec' | 'simple' | 'notify' | 'forking';
+
+/** Directories systemd creates for the unit, each a relative name under its root (/var/lib, /var/cache, ...). */
+export interface UnitDirectories {
+  /** StateDirectory=, under /var/lib; the service's own name unless the spec lists others. */
+  readonly state: readonly string[];
+  /** CacheDirectory=, under /var/cache. */
+  readonly cache: readonly string[];
+  /** LogsDirectory=, under /var/log. */
+  readonly logs: readonly string[];
+  /** RuntimeDirectory=, under /run (removed when the service stops). */
+  readonly runtime: readonly string[];
+  /** ConfigurationDirectory=, under /etc (read-only to the service). */
+  readonly configuration: readonly string[];
+}
+
+/** How the unit runs, beyond what to run: the spec's `unit:` block, validated and defaulted. Lists sorted, each entry once. */
+export interface UnitOptions {
+  /** A fixed account that must exist on the host, or undefined for systemd's DynamicUser named after the service. */
+  readonly user: string | undefined;
+  /** The group for a fixed user, or undefined for the user's primary group. */
+  readonly group: string | undefined;
+  readonly directories: UnitDirectories;
+  /** Absolute paths the service may write besides its directories (ReadWritePaths=). */
+  readonly readWritePaths: readonly string[];
+  /** Ambient capabilities (CAP_*), also the bounding set; CAP_NET_BIND_SERVICE is added for a port below 1024. */
+  readonly capabilities: readonly string[];
+  /** WorkingDirectory=, absolute, or undefined for systemd's default (/ or the user's home). */
+  readonly workingDirectory: string | undefined;
+  readonly type: ServiceType;
+  /** KillSignal=, as a signal name (SIGTERM), or undefined for systemd's default (SIGTERM). */
+  readonly killSignal: string | undefined;
+  /** TimeoutStopSec= in milliseconds, or undefined for systemd's default (90 s). */
+  readonly timeoutStop: number | undefined;
+  /** Allowlisted extra [Service] settings, name -> the value as rendered, sorted by name. */
+  readonly directives: readonly (readonly [name: string, value: string])[];
+}
+
 export interface ServiceSpec {
   readonly name: string;
   readonly group: string;
@@ -183,6 +231,9 @@ export interface ServiceSpec {
   /** Informational, as written in the spec (the article's `resources`); not rendered. */
   readonly resources: unknown;
   readonly environment: readonly EnvVar[];
+  /** True when an env value refers to the host (`{{ host.* }}`): the env file then differs per host. */
+  readonly hostDependent: boolean;
+  readonly unit: UnitOptions;
   readonly timers: readonly TimerSpec[];
   /** The spec file, relative to the repo root. */
   readonly source: SourceRef;

@@ -1,3 +1,5 @@
+import type { RawUnit } from './unit-options.js';
+
 /**
  * The shapes of the three YAML files once they passed their JSON Schema: field names as written
  * (snake_case), everything optional that the schema leaves optional. Only code that runs after a
@@ -70,6 +72,7 @@ export interface RawService {
   readonly metrics_port?: number;
   readonly after?: readonly string[];
   readonly timers?: readonly RawTimer[];
+  readonly unit?: RawUnit;
 }
 
 export interface RawSpecFile {
@@ -81,6 +84,7 @@ export interface RawHost {
   readonly port?: number;
   readonly user?: string;
   readonly host_key: string;
+  readonly vars?: Readonly<Record<string, string>>;
 }
 
 export interface RawInventoryFile {

@@ -1,6 +1,7 @@
 import type { ObservedHost, ObservedService, UnitProperties } from '../../../src/hosts/observed.js';
 import type { DesiredFile, DesiredPlacement, DesiredState } from '../../../src/plan/model.js';
 import type { DeploySpec, ServiceSpec } from '../../../src/spec/model.js';
+import { defaultUnit } from '../render/fixtures.js';
 
 /** A sha256-looking hex string that is different for every label, so fixtures read as names. */
 export function hash(label: string): string {
@@ -31,6 +32,8 @@ export function aService(name: string, overrides: { after?: string[]; deploy?: P
     metricsPort: undefined,
     resources: undefined,
     environment: [],
+    hostDependent: false,
+    unit: defaultUnit(name),
     timers: [],
     source: { file: `services/${name}/spec.yml`, line: 1, col: 1 },
   };

@@ -1,4 +1,4 @@
-import type { DeploySpec, EnvPart, EnvVar, HostSpec, ServiceSpec, SourceRef, TimerSpec } from '../../../src/spec/model.js';
+import type { DeploySpec, EnvPart, EnvVar, HostSpec, ServiceSpec, SourceRef, TimerSpec, UnitOptions } from '../../../src/spec/model.js';
 import { currentArtifactPath } from '../../../src/render/host-layout.js';
 
 /** Hand-built validated models, as the loader will produce them, until the loader exists. */
@@ -12,8 +12,25 @@ export const host: HostSpec = {
   port: 22,
   user: 'deploy',
   hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC2Nae5bmv8IzCDOvN92kgSO1v7WO6IELtYX3zV1JeSX',
+  vars: new Map(),
   source: at('inventory.yml', 2),
 };
+
+/** The `unit:` options of a spec without a `unit:` block: a dynamic user and the service's own state directory. */
+export function defaultUnit(service: string): UnitOptions {
+  return {
+    user: undefined,
+    group: undefined,
+    directories: { state: [service], cache: [], logs: [], runtime: [], configuration: [] },
+    readWritePaths: [],
+    capabilities: [],
+    workingDirectory: undefined,
+    type: 'exec',
+    killSignal: undefined,
+    timeoutStop: undefined,
+    directives: [],
+  };
+}
 
 const deploy: DeploySpec = {
   serial: { kind: 'count', count: 1 },
@@ -63,6 +80,8 @@ export function articleService(): ServiceSpec {
     metricsPort: undefined,
     resources: { cpu: 2 },
     environment: [env('LISTEN', 12, text(':8080')), env('DB_PASSWORD', 13, secret('db_password'))],
+    hostDependent: false,
+    unit: defaultUnit('api'),
     timers: [],
     source: at('services/api/spec.yml', 1),
   };
@@ -80,5 +99,5 @@ export function timer(overrides: Partial<TimerSpec> = {}): TimerSpec {
 }
 
 export function service(overrides: Partial<ServiceSpec> = {}): ServiceSpec {
-  return { ...articleService(), ...overrides };
+  return { ...articleService(), unit: defaultUnit(overrides.name ?? 'api'), ...overrides };
 }

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentArtifactPath, maskedSecrets, renderService, type RenderedService } from '../../../src/render/index.js';
-import type { ServiceSpec } from '../../../src/spec/model.js';
-import { exampleServices } from './example-repo.js';
-import { articleService, env, host, secret, service, text, timer } from './fixtures.js';
+import { currentArtifactPath, maskedSecrets, renderHost, renderService, type RenderedService } from '../../../src/render/index.js';
+import { directoryReader, loadRepo } from '../../../src/spec/index.js';
+import type { RepoSpec, ServiceSpec } from '../../../src/spec/model.js';
+import { articleService, defaultUnit, env, host, secret, service, text, timer } from './fixtures.js';
 
 /**
  * The real systemd 252 parser on every unit we render. `--root` points systemd at a temporary tree that
@@ -41,6 +41,42 @@ const services: ServiceSpec[] = [
     ],
   }),
   service({ name: 'pkg', run: { kind: 'package', package: 'pkg', version: '1.0', argv: ['/usr/bin/pkg', '--serve'] }, environment: [] }),
+  service({
+    name: 'fixed',
+    ports: [80],
+    run: { kind: 'package', package: 'fixed', version: undefined, argv: ['/usr/bin/fixed'] },
+    environment: [env('ZONE', 3, { kind: 'host-var', name: 'zone' }), env('NODE', 4, { kind: 'host-name' })],
+    hostDependent: true,
+    unit: {
+      ...defaultUnit('fixed'),
+      user: 'www-data',
+      group: 'www-data',
+      directories: { state: ['fixed', 'fixed/uploads'], cache: ['fixed'], logs: ['fixed'], runtime: ['fixed'], configuration: ['fixed'] },
+      readWritePaths: ['/srv/fixed', '/var/spool/fixed:x@y+z,w'],
+      capabilities: ['CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_CHECKPOINT_RESTORE', 'CAP_BPF', 'CAP_PERFMON'],
+      workingDirectory: '/var/lib/fixed',
+      type: 'notify',
+      killSignal: 'SIGINT',
+      timeoutStop: 90_500,
+      directives: [
+        ['IOSchedulingClass', 'idle'],
+        ['IOSchedulingPriority', '7'],
+        ['KillMode', 'mixed'],
+        ['LimitCORE', '0'],
+        ['LimitMEMLOCK', 'infinity'],
+        ['LimitNPROC', '512'],
+        ['LimitSTACK', '8388608'],
+        ['Nice', '-5'],
+        ['OOMScoreAdjust', '-1000'],
+        ['RestartSec', '5s'],
+        ['SyslogIdentifier', 'fixed.app-1'],
+        ['TasksMax', 'infinity'],
+        ['TimeoutStartSec', '1h30m'],
+        ['UMask', '0027'],
+      ],
+    },
+    timers: [timer({ name: 'sweep', argv: ['/usr/bin/fixed', 'sweep'] })],
+  }),
 ];
 
 async function verify(root: string, units: readonly string[]): Promise<{ code: number; output: string }> {
@@ -78,7 +114,8 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'tend-verify-'));
   await cp(SYSTEMD_UNITS, join(root, SYSTEMD_UNITS), { recursive: true, verbatimSymlinks: true });
   const names = new Set(services.map((s) => s.name));
-  rendered = services.map((spec) => renderService({ service: spec, host, servicesOnHost: names, secrets: maskedSecrets }));
+  const zoned = { ...host, vars: new Map([['zone', 'eu-1']]) };
+  rendered = services.map((spec) => renderService({ service: spec, host: zoned, servicesOnHost: names, secrets: maskedSecrets }));
   for (const file of rendered.flatMap((r) => r.files)) {
     await mkdir(dirname(join(root, file.path)), { recursive: true });
     await writeFile(join(root, file.path), file.content, { mode: file.mode });
@@ -98,7 +135,7 @@ function unitNames(): string[] {
 describe('systemd-analyze verify', () => {
   it('accepts every rendered unit without a single warning', async () => {
     const units = unitNames();
-    expect(units).toHaveLength(7);
+    expect(units).toHaveLength(10);
     const result = await verify(root, units);
     expect(result.output).toBe('');
     expect(result.code).toBe(0);
@@ -109,6 +146,8 @@ describe('systemd-analyze verify', () => {
     ['an unknown escape', 'ExecStart=/usr/bin/pkg "a\\qb"', 'unknown escape'],
     ['an unknown setting', 'ExecStart=/usr/bin/pkg\nMemoryMaxx=1G', "Unknown key 'MemoryMaxx'"],
     ['a bad size', 'ExecStart=/usr/bin/pkg\nMemoryMax=lots', 'Invalid memory limit'],
+    ['a Nice out of range', 'ExecStart=/usr/bin/pkg\nNice=40', 'Nice priority out of range'],
+    ['a state directory that leaves /var/lib', 'ExecStart=/usr/bin/pkg\nStateDirectory=../x', 'path is not normalized'],
   ])('would report %s in a unit we broke by hand (the check can fail)', async (_name, service, expected) => {
     await writeFile(join(root, 'etc/systemd/system/broken.service'), `[Service]\n${service}\n`);
     const result = await verify(root, ['broken.service']);
@@ -128,33 +167,61 @@ describe('systemd-analyze verify', () => {
 });
 
 describe('systemd-analyze verify on deploy-repo-example', () => {
-  let exampleRoot: string;
+  /** Each host's files under a root of its own, as the host would have them. */
+  const roots = new Map<string, string>();
+  let repo: RepoSpec;
 
   beforeAll(async () => {
-    exampleRoot = await mkdtemp(join(tmpdir(), 'tend-verify-example-'));
-    await cp(SYSTEMD_UNITS, join(exampleRoot, SYSTEMD_UNITS), { recursive: true, verbatimSymlinks: true });
-    const names = new Set(exampleServices.map((s) => s.spec.name));
-    for (const { spec, artifact } of exampleServices) {
-      const rendered = renderService({ service: spec, host, servicesOnHost: names, secrets: maskedSecrets });
-      for (const file of rendered.files) {
-        await mkdir(dirname(join(exampleRoot, file.path)), { recursive: true });
-        await writeFile(join(exampleRoot, file.path), file.content, { mode: file.mode });
+    const loaded = await loadRepo(directoryReader(join(import.meta.dirname, '../../../deploy-repo-example')));
+    if (!loaded.ok) throw new Error(`deploy-repo-example does not load: ${JSON.stringify(loaded.issues)}`);
+    repo = loaded.repo;
+    for (const host of repo.inventory.hosts) {
+      const hostRoot = await mkdtemp(join(tmpdir(), `tend-verify-${host.name}-`));
+      roots.set(host.name, hostRoot);
+      await cp(SYSTEMD_UNITS, join(hostRoot, SYSTEMD_UNITS), { recursive: true, verbatimSymlinks: true });
+      for (const { files } of renderHost(repo, host, maskedSecrets)) {
+        for (const file of files) {
+          await mkdir(dirname(join(hostRoot, file.path)), { recursive: true });
+          await writeFile(join(hostRoot, file.path), file.content, { mode: file.mode });
+        }
       }
-      // The real script, with the mode it has in git, where the unit expects the current release.
-      const target = join(exampleRoot, currentArtifactPath(spec.name, spec.run.kind === 'artifact' ? spec.run.fileName : spec.name));
-      await mkdir(dirname(target), { recursive: true });
-      await copyFile(join(import.meta.dirname, '../../..', artifact), target);
+      for (const spec of repo.services) {
+        if (spec.run.kind !== 'artifact') continue;
+        // The real script, with the mode it has in git, where the unit expects the current release.
+        const target = join(hostRoot, currentArtifactPath(spec.name, spec.run.fileName));
+        await mkdir(dirname(target), { recursive: true });
+        await copyFile(join(import.meta.dirname, '../../..', 'deploy-repo-example', spec.run.path), target);
+      }
     }
   });
 
   afterAll(async () => {
-    await rm(exampleRoot, { recursive: true, force: true });
+    for (const hostRoot of roots.values()) await rm(hostRoot, { recursive: true, force: true });
   });
 
-  it('accepts the units of all four example services, run from their real scripts', async () => {
-    const units = ['api.service', 'gateway.service', 'queue.service', 'reports.service', 'reports-report.timer', 'reports-report.service'];
-    const result = await verify(exampleRoot, units);
-    expect(result.output).toBe('');
-    expect(result.code).toBe(0);
+  it('accepts every unit each host of the example gets, run from the real scripts', async () => {
+    let verified = 0;
+    for (const host of repo.inventory.hosts) {
+      const units = renderHost(repo, host, maskedSecrets)
+        .flatMap((rendered) => rendered.files)
+        .filter((file) => file.kind !== 'env')
+        .map((file) => file.path.split('/').at(-1) ?? '');
+      const result = await verify(roots.get(host.name) ?? '', units);
+      expect(result.output, host.name).toBe('');
+      expect(result.code, host.name).toBe(0);
+      verified += units.length;
+    }
+    // web-1 and web-2: api, gateway, queue; batch-1: reports with its timer and the timer's job.
+    expect(verified).toBe(9);
+  });
+
+  it('uses the unit options and host vars it shows, so the check covers them', () => {
+    const files = repo.inventory.hosts.flatMap((host) => renderHost(repo, host, maskedSecrets).flatMap((rendered) => rendered.files));
+    const text = files.map((file) => file.content).join('\n');
+    expect(text).toContain('User=www-data\n');
+    expect(text).toContain('CacheDirectory=reports\n');
+    expect(text).toContain('TimeoutStopSec=5s\n');
+    expect(text).toContain('IOSchedulingClass=idle\n');
+    expect(text).toContain('ZONE="eu-2"\n');
   });
 });

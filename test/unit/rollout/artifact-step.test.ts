@@ -9,7 +9,7 @@ import { aService, hash } from '../plan/builders.js';
 /** The host step of a run.url service against a scripted host: how often it asks, and what it blames. */
 
 const TOKEN = 'canary-step-token-0c4e';
-const HOST: HostSpec = { name: 'web-1', address: '10.0.0.1', port: 22, user: 'deploy', hostKey: 'ssh-ed25519 AAAA', source: { file: 'inventory.yml', line: 1, col: 1 } };
+const HOST: HostSpec = { name: 'web-1', address: '10.0.0.1', port: 22, user: 'deploy', hostKey: 'ssh-ed25519 AAAA', vars: new Map(), source: { file: 'inventory.yml', line: 1, col: 1 } };
 const RUN: UrlRun = {
   kind: 'url',
   url: 'https://store.example.com/api-2',

@@ -8,6 +8,7 @@ import { loadRepo } from '../../../src/spec/index.js';
 import type { RepoReader, ServiceSpec } from '../../../src/spec/index.js';
 import { API_ARTIFACT, ARTICLE_SPEC, BASE_INVENTORY, SPEC_PATH, baseRepo, repoWith } from './fixture-repo.js';
 import { loadFiles, loadIssues, loadValid, serviceNamed } from './load-files.js';
+import { defaultUnit } from '../render/fixtures.js';
 
 function replaced(original: string, replacement: string, text: string = ARTICLE_SPEC): string {
   if (!text.includes(original)) throw new Error(`no ${JSON.stringify(original)} to replace`);
@@ -56,6 +57,8 @@ describe('the Kinescope article spec, pasted unchanged', () => {
         { key: 'LISTEN', parts: [{ kind: 'text', text: ':8080' }], source: { file: SPEC_PATH, line: 17, col: 5 } },
         { key: 'DB_PASSWORD', parts: [{ kind: 'secret', name: 'db_password' }], source: { file: SPEC_PATH, line: 18, col: 5 } },
       ],
+      hostDependent: false,
+      unit: defaultUnit('api'),
       timers: [],
       source: { file: SPEC_PATH, line: 1, col: 1 },
     });
