@@ -3,7 +3,7 @@ import { fleetOptions, withFleetSession } from './fleet-options.js';
 import { errorJson, formatError } from './error-report.js';
 import { EXIT_INVALID } from './issue-report.js';
 import { formatDiffs, planDiffs, type FileDiff } from './plan-diff.js';
-import { formatPlan, planJson, unobservedHostsError } from './plan-report.js';
+import { formatPlan, planJson, unobservedHostsError } from '../pass/index.js';
 
 const EXIT_NO_CHANGES = 0;
 const EXIT_CHANGES = 2;

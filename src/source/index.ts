@@ -25,3 +25,5 @@ export { verifyWebhook } from './webhook-signature.js';
 export type { WebhookHeaders, WebhookProvider, WebhookVerdict } from './webhook-signature.js';
 export { webhookEventOf } from './webhook-event.js';
 export type { WebhookEvent } from './webhook-event.js';
+export { parsePlanRef, PLAN_REF_NAMESPACE } from './plan-ref.js';
+export type { PlanRef } from './plan-ref.js';
