@@ -8,6 +8,7 @@ import { openFleet } from '../hosts/index.js';
 import { sshFleet } from '../pass/index.js';
 import { createNotificationSink, TendMetrics, type Logger, type NotificationSink } from '../observability/index.js';
 import { directorySecretSource } from '../render/index.js';
+import { planRef, PlanQueue, type RefPlan } from '../preview/index.js';
 import { createRevertCommit, runNativeGit } from '../rollback/index.js';
 import { SETTINGS_DEFAULTS } from '../spec/index.js';
 import { httpSource, loadGitCredentials, localSource, type DeploySource } from '../source/index.js';
@@ -15,6 +16,9 @@ import { acquireStateLock, emptyJournal, journalPath, readJournal, writeJournal,
 import type { CrashPoint } from './crash-points.js';
 import type { DaemonConfig } from './daemon-config.js';
 import { Reconciler, type PassReason } from './reconciler.js';
+
+/** Plans of refs that may wait behind the running one before a request is refused (E_PLAN_BUSY). */
+const PLANS_WAITING = 4;
 
 export interface RunningDaemon {
   readonly url: string;
@@ -74,6 +78,17 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
       });
     }
     const loop = new PassLoop(reconciler, settings, logger, metrics);
+    const fleet = sshFleet(pool);
+    const secrets = settings.secretsDir === undefined ? undefined : directorySecretSource(settings.secretsDir);
+    const plans = new PlanQueue<RefPlan>(PLANS_WAITING);
+    // Outside the pass loop: a plan observes hosts read-only over the shared pool while a pass goes on.
+    const plan = (ref: string): Promise<RefPlan> =>
+      plans.run(ref, async () => {
+        const started = Date.now();
+        const result = await planRef({ source, base: reconciler.status.source.head, fleet, secrets }, ref);
+        logger.info({ ref, commit: result.sha, verdict: result.verdict, ms: Date.now() - started }, 'ref planned');
+        return result;
+      });
     const operatorToken = await ensureOperatorToken(settings.stateDir);
     const webhookSecret = settings.webhookSecretFile === undefined ? undefined : (await readFile(settings.webhookSecretFile, 'utf8')).trim();
     const api: ApiServer = await startApiServer(
@@ -92,6 +107,7 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
           return resumed;
         },
         ready: () => loop.started,
+        plan,
         poke: (reason) => loop.trigger(reason),
         operator: async (action, service) => {
           const cleared = await reconciler.operatorClear(action, service);

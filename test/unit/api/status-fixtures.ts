@@ -150,6 +150,9 @@ export function stubDaemonApi(overrides: Partial<DaemonApi> = {}): DaemonApi {
     operator: async () => [],
     pause: async () => 'unknown-service',
     resume: async () => false,
+    plan: async () => {
+      throw new Error('this test plans no ref');
+    },
     ...overrides,
   };
 }
