@@ -181,6 +181,7 @@ export const ERROR_CODES = {
   E_JOURNAL_CORRUPT: { errorClass: 'transient', summary: 'Logged only: the journal was unreadable and was rebuilt from observation.', hint: 'Nothing to do: known-bad commits are recovered from revert commits in git history. Keep the state directory on a reliable disk.' },
   E_DAEMON_UNREACHABLE: { errorClass: 'transient', summary: 'No tend daemon answers at the server address.', hint: 'Is `tend run` running (systemctl status tend)? Pass --server if it listens elsewhere.' },
   E_DAEMON_ANSWER: { errorClass: 'internal', summary: 'The daemon answered with something that is not JSON.', hint: 'Check that --server points at tend, not another service.' },
+  E_TOKEN_REFUSED: { errorClass: 'conflict', summary: 'The daemon refused the operator token.', hint: 'Pass --token-file with the api-token from the state directory of the daemon you call.' },
   E_PLAN_REF: { errorClass: 'invalid', summary: 'The ref to plan (`POST /api/v1/plan`, `tend plan --ref`) is neither a commit sha nor a valid git ref name.', hint: 'Give a branch (feature/x), a full ref (refs/pull/7/head) or a 40-character commit sha.' },
   E_PLAN_REF_MISSING: { errorClass: 'invalid', summary: 'The ref to plan is not on the git server.', hint: 'Push the branch first, or check its name; a sha must be reachable from a branch of the server.' },
   E_PLAN_NOT_READY: { errorClass: 'transient', summary: 'The daemon has not fetched the followed branch yet, so it cannot plan another ref.', hint: 'Ask again in a moment.' },
