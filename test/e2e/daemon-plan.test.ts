@@ -1,0 +1,127 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DaemonStatus } from '../../src/status/index.js';
+import { buildTend, runTend, type TendRun } from '../support/tend-cli.js';
+import { API_TOKEN_SECRET, apiScriptAt, DaemonUnderTest, exampleOnGitServer, GIT_PASSWORD, versionOn, wipeTendState } from './daemon-support.js';
+import type { GitServer } from './harness/git-server.js';
+import type { TestHost } from './harness/hosts.js';
+import { useHosts } from './harness/use-hosts.js';
+
+/**
+ * Issue 17 item 1 end to end: `tend plan --daemon URL --ref REF` asks a running `tend run` (following main of
+ * the real smart-HTTP git server, deployed to the three systemd hosts) to plan another ref with its own key
+ * and secrets. The branch it follows and the hosts stay as they were. web-1 = host-1, web-2 = host-2.
+ */
+
+const run = promisify(execFile);
+const REPO = 'deploy';
+let hosts: TestHost[];
+let gitServer: GitServer;
+let apiScript: string;
+let daemon: DaemonUnderTest;
+let applied: string;
+const outputs: string[] = [];
+
+function host(name: 'web-1' | 'web-2'): TestHost {
+  const found = hosts[name === 'web-1' ? 0 : 1];
+  if (found === undefined) throw new Error(`no test host for ${name}`);
+  return found;
+}
+
+/** A branch of the server's repo, started at main, with one commit of `files` on it; returns that commit. */
+async function branchWith(branch: string, message: string, files: Record<string, string>): Promise<string> {
+  await run('git', ['--git-dir', gitServer.repoPath(REPO), 'branch', branch, 'main']);
+  return gitServer.landCommit(REPO, { branch, message, files });
+}
+
+async function planOnDaemon(ref: string, json = false): Promise<TendRun> {
+  const result = await runTend(['plan', '--daemon', daemon.url, '--ref', ref, '--token-file', join(daemon.stateDir, 'api-token'), ...(json ? ['--json'] : [])]);
+  outputs.push(result.stdout, result.stderr);
+  return result;
+}
+
+function settledAt(sha: string) {
+  return (status: DaemonStatus) => status.lastApplied === sha && status.inFlight === undefined;
+}
+
+beforeAll(async () => {
+  let secretsDir: string;
+  [hosts] = await Promise.all([useHosts(3), buildTend()]);
+  await Promise.all(hosts.map((target) => wipeTendState(target)));
+  ({ gitServer, secretsDir, apiScript } = await exampleOnGitServer(REPO));
+  daemon = await DaemonUnderTest.start({
+    repoUrl: gitServer.repoUrl(REPO),
+    sshKey: host('web-1').privateKeyPath,
+    secretsDir,
+    stateDir: await mkdtemp(join(tmpdir(), 'tend-e2e-plan-')),
+    pollInterval: '2s',
+  });
+  applied = await gitServer.head(REPO);
+  await daemon.waitFor('the first commit applied', settledAt(applied), 240_000);
+}, 300_000);
+
+afterAll(async () => {
+  const stopped = await daemon?.stop();
+  if (stopped !== undefined) outputs.push(stopped.stdout, stopped.stderr);
+  // The secret the plan compared env files with, and the git password, appear in no output of either side.
+  const everything = outputs.join('\n');
+  expect(everything).not.toContain(API_TOKEN_SECRET);
+  expect(everything).not.toContain(GIT_PASSWORD);
+  await gitServer?.close();
+  await Promise.all((hosts ?? []).map((target) => wipeTendState(target)));
+});
+
+describe('tend plan --daemon', () => {
+  it('prints the per-host plan of a branch with a version bump (exit 2); main and the hosts stay as they were', async () => {
+    const bump = await branchWith('bump', 'api 2.0.1', { 'services/api/api': apiScriptAt(apiScript, '2.0.1') });
+    const result = await planOnDaemon('bump');
+    expect(result.code, result.stdout + result.stderr).toBe(2);
+    expect(result.stdout).toContain(`Plan of bump (${bump.slice(0, 12)}):`);
+    expect(result.stdout).toMatch(/^api\n {2}batch 1:\n {4}update +web-1 /m);
+    expect(result.stdout).toMatch(/^ {4}update +web-2 /m);
+    expect(result.stdout).toContain('Not planned (bump does not change them): gateway, queue, reports.');
+    expect(result.stdout).toMatch(/^Plan: 0 to create, 2 to update, /m);
+
+    const json = await planOnDaemon('bump', true);
+    expect(json.code, json.stderr).toBe(2);
+    const answer = JSON.parse(json.stdout) as { verdict: string; sha: string; services: string[]; plan: { services: { service: string; batches: { host: string; action: string }[][] }[] } };
+    expect(answer).toMatchObject({ verdict: 'changes', sha: bump, services: ['api'] });
+    expect(answer.plan.services.map((one) => `${one.service}: ${one.batches.flat().map((step) => `${step.action} ${step.host}`).join(', ')}`)).toEqual(['api: update web-1, update web-2']);
+
+    // Untouched: the followed branch, what the daemon applied, and what the hosts run, a few polls later.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    expect(await gitServer.head(REPO)).toBe(applied);
+    expect((await daemon.status()).lastApplied).toBe(applied);
+    expect(daemon.events().filter((event) => event['msg'] === 'rollout started' && event['commit'] === bump)).toEqual([]);
+    expect(await versionOn(host('web-1'), 8080)).toBe('1.0.0');
+    expect(await versionOn(host('web-2'), 8080)).toBe('1.0.0');
+  });
+
+  it("plans a pull request's head ref and a bare commit sha as it plans a branch", async () => {
+    const head = await gitServer.head(REPO, 'bump');
+    await run('git', ['--git-dir', gitServer.repoPath(REPO), 'update-ref', 'refs/pull/7/head', head]);
+    const pull = await planOnDaemon('refs/pull/7/head');
+    expect(pull.code, pull.stdout + pull.stderr).toBe(2);
+    expect(pull.stdout).toMatch(/^ {4}update +web-1 /m);
+    const unfetched = await branchWith('sha-only', 'api 2.0.2', { 'services/api/api': apiScriptAt(apiScript, '2.0.2') });
+    const bySha = await planOnDaemon(unfetched);
+    expect(bySha.code, bySha.stdout + bySha.stderr).toBe(2);
+    expect(bySha.stdout).toContain(`(${unfetched.slice(0, 12)}):`);
+  });
+
+  it('answers an invalid branch with its issues at file:line:col (exit 1), and a missing one with E_PLAN_REF_MISSING', async () => {
+    const spec = (await run('git', ['--git-dir', gitServer.repoPath(REPO), 'show', 'main:services/api/spec.yml'])).stdout;
+    await branchWith('broken', 'api: typo', { 'services/api/spec.yml': spec.replace('    serial: 1\n', '    serail: 1\n') });
+    const broken = await planOnDaemon('broken');
+    expect(broken.code, broken.stdout + broken.stderr).toBe(1);
+    expect(broken.stderr).toMatch(/^services\/api\/spec\.yml:\d+:\d+: .*\(E_SCHEMA\)$/m);
+    const missing = await planOnDaemon('no-such-branch');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('(E_PLAN_REF_MISSING)');
+    expect(await gitServer.head(REPO)).toBe(applied);
+  });
+});
