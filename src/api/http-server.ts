@@ -6,7 +6,7 @@ import type { DaemonStatus } from '../status/index.js';
 import { asTendError, TendError } from '../errors/index.js';
 import type { RefPlan } from '../preview/index.js';
 import type { Logger } from '../observability/index.js';
-import { verifyWebhook, webhookEventOf } from '../source/index.js';
+import { verifyWebhook, webhookEventOf, type PullRequestEvent } from '../source/index.js';
 import { renderStatusPage, STATUS_PAGE_HEADERS } from './status-page.js';
 
 /** What the HTTP surface needs from the daemon; the server itself knows nothing of git or hosts. */
@@ -25,6 +25,8 @@ export interface DaemonApi {
   readonly resume: (service: string) => Promise<boolean>;
   /** Fetch, validate and plan a ref beside the followed branch (`POST /api/v1/plan`); throws TendErrors. */
   readonly plan: (ref: string) => Promise<RefPlan>;
+  /** A verified pull request event: plan its head and publish the result to the git host, off this request. */
+  readonly pullRequest: (event: PullRequestEvent) => { readonly accepted: true } | { readonly accepted: false; readonly reason: string };
 }
 
 export interface ApiServerOptions {
@@ -174,6 +176,15 @@ async function handle(api: DaemonApi, options: ApiServerOptions, request: Incomi
         case 'push':
           api.poke('webhook');
           return send(response, 202, { accepted: true, provider, ref: event.ref });
+        case 'pull-request': {
+          const taken = api.pullRequest(event);
+          if (!taken.accepted) {
+            options.logger.info({ provider, pullRequest: event.number, reason: taken.reason }, 'webhook ignored');
+            return send(response, 202, { ignored: taken.reason, provider });
+          }
+          options.logger.info({ provider, pullRequest: event.number, commit: event.headSha }, 'pull request to plan');
+          return send(response, 202, { accepted: true, provider, pullRequest: event.number, sha: event.headSha });
+        }
       }
     }
     case 'POST /api/v1/retry':

@@ -8,13 +8,15 @@ import { openFleet } from '../hosts/index.js';
 import { sshFleet } from '../pass/index.js';
 import { createNotificationSink, TendMetrics, type Logger, type NotificationSink } from '../observability/index.js';
 import { directorySecretSource } from '../render/index.js';
+import { createGitHostPublisher, gitHostApi, type GitHostPublisher } from '../githost/index.js';
 import { planRef, PlanQueue, type RefPlan } from '../preview/index.js';
+import type { DaemonStatus } from '../status/index.js';
 import { createRevertCommit, runNativeGit } from '../rollback/index.js';
 import { SETTINGS_DEFAULTS } from '../spec/index.js';
 import { httpSource, loadGitCredentials, localSource, type DeploySource } from '../source/index.js';
 import { acquireStateLock, emptyJournal, journalPath, readJournal, writeJournal, writeFileAtomically, type Journal } from '../state/index.js';
 import type { CrashPoint } from './crash-points.js';
-import type { DaemonConfig } from './daemon-config.js';
+import type { DaemonConfig, GitHostConfig } from './daemon-config.js';
 import { Reconciler, type PassReason } from './reconciler.js';
 
 /** Plans of refs that may wait behind the running one before a request is refused (E_PLAN_BUSY). */
@@ -55,6 +57,14 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
     // The journal's applied commit is known at once; its time is not, so the restart stands in for it.
     if (journal.lastApplied !== undefined) metrics.commitApplied(journal.lastApplied, Date.now());
     const notifications = settings.notifications === undefined ? undefined : await notificationSinkOf(settings.notifications, logger);
+    const plans = new PlanQueue<RefPlan>(PLANS_WAITING);
+    // Assigned once the reconciler exists: a plan counts a ref's commits from the head it fetched.
+    let plan: (ref: string) => Promise<RefPlan> = () => Promise.reject(new Error('the daemon is starting'));
+    const githost = settings.githost === undefined ? undefined : await gitHostPublisherOf(settings.githost, (ref) => plan(ref), logger);
+    const onStatus = (status: DaemonStatus): void => {
+      notifications?.observe(status, Date.now());
+      githost?.observe(status);
+    };
     const reconciler = new Reconciler({
       source,
       fleet: sshFleet(pool),
@@ -66,8 +76,9 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
       createRevert: async (input) => (await createRevertCommit({ gitdir: source.gitdir, identity: settings.author, ...input })).sha,
       crash,
       metrics,
-      ...(notifications === undefined ? {} : { onStatus: (status) => notifications.observe(status, Date.now()) }),
+      onStatus,
     });
+    if (githost !== undefined) cleanups.push(() => drainWithin(githost.drain(), 10_000));
     if (notifications !== undefined) {
       // Reminders and settled recoveries are decided on observation: look at least every minute.
       const tick = setInterval(() => notifications.observe(reconciler.status, Date.now()), 60_000);
@@ -80,9 +91,8 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
     const loop = new PassLoop(reconciler, settings, logger, metrics);
     const fleet = sshFleet(pool);
     const secrets = settings.secretsDir === undefined ? undefined : directorySecretSource(settings.secretsDir);
-    const plans = new PlanQueue<RefPlan>(PLANS_WAITING);
     // Outside the pass loop: a plan observes hosts read-only over the shared pool while a pass goes on.
-    const plan = (ref: string): Promise<RefPlan> =>
+    plan = (ref: string): Promise<RefPlan> =>
       plans.run(ref, async () => {
         const started = Date.now();
         const result = await planRef({ source, base: reconciler.status.source.head, fleet, secrets }, ref);
@@ -107,7 +117,8 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
           return resumed;
         },
         ready: () => loop.started,
-        plan,
+        plan: (ref) => plan(ref),
+        pullRequest: (event) => githost?.pullRequest(event) ?? { accepted: false, reason: 'no git host is configured (githost in the config)' },
         poke: (reason) => loop.trigger(reason),
         operator: async (action, service) => {
           const cleared = await reconciler.operatorClear(action, service);
@@ -159,6 +170,17 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
 async function compactClone(gitdir: string, logger: Logger): Promise<void> {
   const result = await runNativeGit(['gc', '--auto', '--quiet'], { cwd: gitdir, env: process.env, timeoutMs: 300_000 }).catch((error: unknown) => ({ code: -1, stderr: String(error) }));
   if (result.code !== 0) logger.warn({ code: 'E_GIT_GC', err: result.stderr.slice(-500) }, 'git gc of the clone failed');
+}
+
+async function gitHostPublisherOf(config: GitHostConfig, plan: (ref: string) => Promise<RefPlan>, logger: Logger): Promise<GitHostPublisher> {
+  const token = (await readFile(config.tokenFile, 'utf8')).trim();
+  const api = gitHostApi({ provider: config.provider, apiUrl: config.apiUrl, token, repository: config.repository });
+  return createGitHostPublisher({ api, repository: config.repository, planForks: config.planForks, plan, statusUrl: config.statusUrl, logger });
+}
+
+/** Shutdown waits for pending publications, but not for a git host that does not answer. */
+async function drainWithin(drained: Promise<void>, ms: number): Promise<void> {
+  await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
 }
 
 async function notificationSinkOf(notifications: NonNullable<DaemonConfig['notifications']>, logger: Logger): Promise<NotificationSink> {

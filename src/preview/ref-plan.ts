@@ -3,6 +3,7 @@ import { formatPlan, planJson, preparePass, unobservedHostsError, type Fleet } f
 import type { SecretSource } from '../render/index.js';
 import { parsePlanRef, type DeploySource } from '../source/index.js';
 import { loadRepo } from '../spec/index.js';
+import { summarizePlan, type PlanSummary } from '../plan/index.js';
 import { servicesToPlan } from './services-to-plan.js';
 
 /** A ref's history beyond the followed branch this long is planned whole rather than diffed commit by commit. */
@@ -38,6 +39,7 @@ export type RefPlan =
       /** The services the ref does not change: neither observed nor planned. */
       readonly notPlanned: readonly string[];
       readonly plan: Record<string, unknown>;
+      readonly summary: PlanSummary;
       /** Hosts that could not be observed, or a plan the planner refused. */
       readonly error: TendError | undefined;
       readonly text: string;
@@ -71,6 +73,7 @@ export async function planRef(input: RefPlanInput, refText: string): Promise<Ref
     services: only === undefined ? undefined : names.filter((name) => only.has(name)),
     notPlanned,
     plan: planJson(plan, pass.observed, []),
+    summary: summarizePlan(plan),
     error,
     text: `Plan of ${refText} (${sha.slice(0, 12)}):\n${formatPlan(plan, pass.observed, [])}${note}`,
   };

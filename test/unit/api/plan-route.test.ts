@@ -18,6 +18,7 @@ const PLANNED: RefPlan = {
   services: ['api'],
   notPlanned: ['worker'],
   plan: { empty: false },
+  summary: { actions: { create: 0, update: 2, restart: 0, unchanged: 0, prune: 0 }, unreachable: 0, blocked: 0, orphans: 0, services: 1, servicesChanging: 1 },
   error: undefined,
   text: 'Plan of feature\n',
 };

@@ -153,6 +153,7 @@ export function stubDaemonApi(overrides: Partial<DaemonApi> = {}): DaemonApi {
     plan: async () => {
       throw new Error('this test plans no ref');
     },
+    pullRequest: () => ({ accepted: false, reason: 'no git host is configured (githost)' }),
     ...overrides,
   };
 }
