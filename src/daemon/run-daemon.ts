@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CronJob } from 'cron';
 import { startApiServer, type ApiServer } from '../api/index.js';
-import { asTendError } from '../errors/index.js';
+import { asTendError, TendError } from '../errors/index.js';
 import { openFleet } from '../hosts/index.js';
 import { sshFleet } from '../pass/index.js';
 import { createNotificationSink, TendMetrics, type Logger, type NotificationSink } from '../observability/index.js';
@@ -173,7 +173,15 @@ async function compactClone(gitdir: string, logger: Logger): Promise<void> {
 }
 
 async function gitHostPublisherOf(config: GitHostConfig, plan: (ref: string) => Promise<RefPlan>, logger: Logger): Promise<GitHostPublisher> {
-  const token = (await readFile(config.tokenFile, 'utf8')).trim();
+  let token: string;
+  try {
+    token = (await readFile(config.tokenFile, 'utf8')).trim();
+  } catch (error) {
+    throw new TendError('E_GITHOST_CONFIG', 'invalid', `cannot read the git host token at ${config.tokenFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
+      hint: 'Write the API token (it may write commit statuses and issue comments) to githost.token_file, readable by the user tend runs as.',
+      cause: error,
+    });
+  }
   const api = gitHostApi({ provider: config.provider, apiUrl: config.apiUrl, token, repository: config.repository });
   return createGitHostPublisher({ api, repository: config.repository, planForks: config.planForks, plan, statusUrl: config.statusUrl, logger });
 }
