@@ -188,7 +188,7 @@ describe('the git host', () => {
     expect((await daemon.githubEvent('pull_request', pullRequest(second))).status).toBe(202);
     await until('tend/plan of the second push', () => gitHost.statuses('tend/plan').find((one) => one.sha === second && one.state === 'success'));
     await until('the comment updated', () => ([...gitHost.comments.values()][0]?.body.includes(second) === true ? true : undefined));
-    expect(gitHost.statuses('tend/plan').find((one) => one.sha === second)?.description).toMatch(/^valid; 2 to update in api$/);
+    expect(gitHost.statuses('tend/plan').filter((one) => one.sha === second).map((one) => `${one.state}: ${one.description}`)).toEqual(['pending: planning', 'success: valid; 2 to update in api']);
     expect(gitHost.calls.filter((call) => call.path.includes('/comments') && call.method !== 'GET').map((call) => call.method)).toEqual(['POST', 'PATCH']);
     expect([...gitHost.comments.values()][0]?.body).toMatch(/update +web-1/);
     expect(gitHost.authRefused).toBe(0);
