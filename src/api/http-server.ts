@@ -3,9 +3,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { RolloutRecord } from '../state/index.js';
 import type { DaemonStatus } from '../status/index.js';
-import { TendError } from '../errors/index.js';
+import { asTendError, TendError } from '../errors/index.js';
+import type { RefPlan } from '../preview/index.js';
 import type { Logger } from '../observability/index.js';
-import { verifyWebhook, webhookEventOf } from '../source/index.js';
+import { verifyWebhook, webhookEventOf, type PullRequestEvent } from '../source/index.js';
 import { renderStatusPage, STATUS_PAGE_HEADERS } from './status-page.js';
 
 /** What the HTTP surface needs from the daemon; the server itself knows nothing of git or hosts. */
@@ -22,6 +23,10 @@ export interface DaemonApi {
   readonly operator: (action: 'retry' | 'ack', service: string | undefined) => Promise<readonly string[]>;
   readonly pause: (service: string, pause: { readonly owner: string; readonly reason: string; readonly until: number }) => Promise<'paused' | 'unknown-service'>;
   readonly resume: (service: string) => Promise<boolean>;
+  /** Fetch, validate and plan a ref beside the followed branch (`POST /api/v1/plan`); throws TendErrors. */
+  readonly plan: (ref: string) => Promise<RefPlan>;
+  /** A verified pull request event: plan its head and publish the result to the git host, off this request. */
+  readonly pullRequest: (event: PullRequestEvent) => { readonly accepted: true } | { readonly accepted: false; readonly reason: string };
 }
 
 export interface ApiServerOptions {
@@ -131,6 +136,22 @@ async function handle(api: DaemonApi, options: ApiServerOptions, request: Incomi
       const service = url.searchParams.get('service') ?? '';
       return (await api.resume(service)) ? send(response, 200, { resumed: service }) : send(response, 404, { error: `${service} is not paused` });
     }
+    case 'POST /api/v1/plan': {
+      if (!authorized(request, options.operatorToken)) return send(response, 401, { error: 'missing or wrong bearer token' });
+      const ref = url.searchParams.get('ref');
+      if (ref === null || ref === '') return send(response, 400, { error: 'plan needs ref: a branch, a full ref (refs/pull/7/head) or a commit sha' });
+      let plan: RefPlan;
+      try {
+        plan = await api.plan(ref);
+      } catch (error) {
+        const refused = asTendError(error);
+        if (refused.errorClass === 'internal') throw refused;
+        const status = PLAN_REFUSALS[refused.code] ?? (refused.errorClass === 'transient' ? 503 : refused.errorClass === 'invalid' ? 400 : 502);
+        if (status === 429) response.setHeader('retry-after', '30');
+        return send(response, status, { ok: false, error: { code: refused.code, class: refused.errorClass, message: refused.message, hint: refused.hint ?? null } });
+      }
+      return send(response, 200, refPlanJson(plan));
+    }
     case 'POST /hooks/git': {
       if (options.webhookSecret === undefined) return send(response, 404, { error: 'no webhook secret is configured (webhook.secret_file)' });
       const body = await readBody(request);
@@ -155,6 +176,15 @@ async function handle(api: DaemonApi, options: ApiServerOptions, request: Incomi
         case 'push':
           api.poke('webhook');
           return send(response, 202, { accepted: true, provider, ref: event.ref });
+        case 'pull-request': {
+          const taken = api.pullRequest(event);
+          if (!taken.accepted) {
+            options.logger.info({ provider, pullRequest: event.number, reason: taken.reason }, 'webhook ignored');
+            return send(response, 202, { ignored: taken.reason, provider });
+          }
+          options.logger.info({ provider, pullRequest: event.number, commit: event.headSha }, 'pull request to plan');
+          return send(response, 202, { accepted: true, provider, pullRequest: event.number, sha: event.headSha });
+        }
       }
     }
     case 'POST /api/v1/retry':
@@ -167,6 +197,20 @@ async function handle(api: DaemonApi, options: ApiServerOptions, request: Incomi
     default:
       return send(response, 404, { error: `no route ${route}` });
   }
+}
+
+/** HTTP statuses of the refusals a caller should tell apart; the rest go by error class. */
+const PLAN_REFUSALS: Readonly<Record<string, number>> = { E_PLAN_REF_MISSING: 404, E_PLAN_BUSY: 429 };
+
+/** The answer of `POST /api/v1/plan`, which `tend plan --daemon` reads: tend plan's JSON, plus its text. */
+export function refPlanJson(plan: RefPlan): Record<string, unknown> {
+  const common = { verdict: plan.verdict, ref: plan.ref, sha: plan.sha };
+  if (plan.verdict === 'invalid') {
+    const summary = { errors: plan.issues.length, files: new Set(plan.issues.map((issue) => issue.file)).size };
+    return { ok: false, ...common, summary, issues: plan.issues, text: plan.text };
+  }
+  const error = plan.error === undefined ? {} : { error: { code: plan.error.code, class: plan.error.errorClass, message: plan.error.message, hint: plan.error.hint ?? null } };
+  return { ok: plan.error === undefined, ...common, ...error, services: plan.services ?? null, notPlanned: plan.notPlanned, plan: plan.plan, text: plan.text };
 }
 
 function authorized(request: IncomingMessage, token: string): boolean {

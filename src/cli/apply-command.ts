@@ -5,7 +5,7 @@ import { EXIT_USAGE, type Command, type Terminal } from './command.js';
 import { errorJson, formatError } from './error-report.js';
 import { fleetOptions, withFleetSession } from './fleet-options.js';
 import { EXIT_INVALID } from './issue-report.js';
-import { formatPlan, planJson, unobservedHostsError } from './plan-report.js';
+import { formatPlan, planJson, unobservedHostsError } from '../pass/index.js';
 import { UsageError } from './usage-error.js';
 
 const EXIT_APPLIED = 0;

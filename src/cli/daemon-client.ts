@@ -20,8 +20,8 @@ export const tokenOption: Readonly<Record<string, OptionSpec>> = {
   },
 };
 
-function serverOf(context: CommandContext): string {
-  const given = context.values['server'];
+function serverOf(context: CommandContext, option: string): string {
+  const given = context.values[option];
   return typeof given === 'string' ? given : (context.terminal.env['TEND_SERVER'] ?? DEFAULT_SERVER);
 }
 
@@ -37,14 +37,27 @@ async function tokenOf(context: CommandContext): Promise<string> {
   }
 }
 
+export interface DaemonCallOptions {
+  /** The option that names the daemon's URL: `server`, or `daemon` for `tend plan --daemon`. */
+  readonly serverOption?: string;
+  /** A plan observes hosts, which takes longer than reading status. */
+  readonly timeoutMs?: number;
+}
+
 /** One request to the daemon; an unreachable daemon is its own error so scripts can tell it from a failure. */
-export async function callDaemon(context: CommandContext, method: 'GET' | 'POST', route: string, withToken: boolean): Promise<{ status: number; body: unknown }> {
-  const server = serverOf(context);
+export async function callDaemon(
+  context: CommandContext,
+  method: 'GET' | 'POST',
+  route: string,
+  withToken: boolean,
+  options: DaemonCallOptions = {},
+): Promise<{ status: number; body: unknown }> {
+  const server = serverOf(context, options.serverOption ?? 'server');
   const headers: Record<string, string> = {};
   if (withToken) headers['authorization'] = `Bearer ${await tokenOf(context)}`;
   let response: Response;
   try {
-    response = await fetch(new URL(route, server), { method, headers, signal: AbortSignal.timeout(10_000) });
+    response = await fetch(new URL(route, server), { method, headers, signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) });
   } catch (error) {
     throw new TendError('E_DAEMON_UNREACHABLE', 'transient', `no tend daemon answers at ${server}: ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`, {
       hint: 'Is `tend run` running (systemctl status tend)? Pass --server if it listens elsewhere.',

@@ -1,9 +1,12 @@
 import type { Command } from './command.js';
-import { fleetOptions, withFleetSession } from './fleet-options.js';
+import { tokenOption } from './daemon-client.js';
+import { planOnDaemon } from './daemon-plan.js';
+import { fleetOptions, stringOption, withFleetSession } from './fleet-options.js';
+import { UsageError } from './usage-error.js';
 import { errorJson, formatError } from './error-report.js';
 import { EXIT_INVALID } from './issue-report.js';
 import { formatDiffs, planDiffs, type FileDiff } from './plan-diff.js';
-import { formatPlan, planJson, unobservedHostsError } from './plan-report.js';
+import { formatPlan, planJson, unobservedHostsError } from '../pass/index.js';
 
 const EXIT_NO_CHANGES = 0;
 const EXIT_CHANGES = 2;
@@ -12,7 +15,7 @@ const EXIT_PLAN_USAGE = 64;
 
 export const planCommand: Command = {
   name: 'plan',
-  usage: 'tend plan [SERVICE...] [--limit HOST|GROUP,...] [--diff] [--repo DIR] [--json] [--ssh-key FILE] [--secrets-dir DIR]',
+  usage: 'tend plan [SERVICE...] [--limit HOST|GROUP,...] [--diff] [--repo DIR] [--json] [--ssh-key FILE] [--secrets-dir DIR] | tend plan --daemon URL --ref REF [--token-file FILE] [--json]',
   description:
     'Validates the deploy repo, observes every host of the inventory (one SSH round trip each, nothing is\n' +
     'changed), and prints per service, in `after:` order, the batches of hosts that would be created,\n' +
@@ -21,9 +24,16 @@ export const planCommand: Command = {
     'With SERVICE names, only those services; with --limit, only those hosts (a group means its hosts), as\n' +
     "Ansible's --limit: everything else is not observed and is reported as skipped (\"not in --limit\").\n\n" +
     "With --diff, each file that would change is read from its host and shown as a unified diff against\n" +
-    'what tend would write; secrets show as <secret:name> on both sides, never as values.',
+    'what tend would write; secrets show as <secret:name> on both sides, never as values.\n\n' +
+    'With --daemon and --ref, the running `tend run` at URL plans REF (a branch, a full ref such as\n' +
+    'refs/pull/7/head, or a commit sha) with its own SSH key and secrets, so a CI job needs only the\n' +
+    "operator token: it fetches REF beside the branch it follows (which does not move), validates it, and\n" +
+    'observes the hosts of the services REF changes. The output and exit codes are those above.',
   options: {
     ...fleetOptions,
+    ...tokenOption,
+    daemon: { type: 'string', description: 'Ask the running daemon at URL to plan --ref instead of planning here.', valueName: 'URL' },
+    ref: { type: 'string', description: 'With --daemon: the branch, full ref or commit sha to plan.', valueName: 'REF' },
     diff: {
       type: 'boolean',
       description: "Also print the unified diff of each file that would change against the host's copy (one more read per file; secrets masked).",
@@ -40,6 +50,16 @@ export const planCommand: Command = {
   async run(context) {
     const { terminal, values } = context;
     const json = values['json'] === true;
+    const daemon = stringOption(context, 'daemon');
+    const ref = stringOption(context, 'ref');
+    if (daemon !== undefined || ref !== undefined) {
+      if (daemon === undefined || ref === undefined) throw new UsageError('--daemon and --ref go together', 'For example `tend plan --daemon http://tend:9464 --ref feature/x`.');
+      const local = ['limit', 'diff', 'repo', 'ssh-key', 'known-hosts', 'secrets-dir'].filter((name) => values[name] !== undefined);
+      if (context.positionals.length > 0 || local.length > 0) {
+        throw new UsageError(`--daemon plans every service REF changes on the daemon; ${[...context.positionals, ...local.map((name) => `--${name}`)].join(', ')} only apply to a local plan`, 'Drop them, or plan locally without --daemon.');
+      }
+      return planOnDaemon(context, ref, { noChanges: EXIT_NO_CHANGES, changes: EXIT_CHANGES });
+    }
     return withFleetSession(context, async ({ pass, skipped, pool }) => {
       const { planResult, observed } = pass;
       const diffs: readonly FileDiff[] | undefined = values['diff'] === true ? await planDiffs(planResult.plan, pass, pool) : undefined;

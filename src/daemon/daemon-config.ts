@@ -49,12 +49,23 @@ export interface DaemonConfig {
   readonly webhookSecretFile: string | undefined;
   /** Where incident messages go; undefined sends none. */
   readonly notifications: { readonly urlFile: string; readonly format: 'json' | 'slack'; readonly statusUrl: string | undefined; readonly reminderMs: number } | undefined;
+  /** Where plans of pull requests and deploy results are published; undefined publishes nothing. */
+  readonly githost: GitHostConfig | undefined;
   readonly retry: RetryPolicy;
   readonly shutdownGraceMs: number;
   /** Author and committer of revert commits. */
   readonly author: { readonly name: string; readonly email: string };
   /** Where the Prometheus file_sd target files of the loaded commit go; undefined writes none. */
   readonly monitoring: { readonly fileSdDir: string } | undefined;
+}
+
+export interface GitHostConfig {
+  readonly provider: 'github' | 'gitea';
+  readonly apiUrl: string;
+  readonly repository: string;
+  readonly tokenFile: string;
+  readonly planForks: boolean;
+  readonly statusUrl: string | undefined;
 }
 
 /** The fields as the YAML file writes them; also what `daemonConfigFrom` takes from command-line flags. */
@@ -68,6 +79,7 @@ export interface DaemonConfigInput {
   readonly listen?: string;
   readonly webhook?: { readonly secret_file?: string };
   readonly notifications?: { readonly url_file?: string; readonly format?: string; readonly status_url?: string; readonly reminder?: string };
+  readonly githost?: { readonly provider?: string; readonly api_url?: string; readonly repository?: string; readonly token_file?: string; readonly plan_forks?: boolean; readonly status_url?: string };
   readonly retry?: { readonly max_attempts?: number; readonly base_delay?: string; readonly max_delay?: string };
   readonly shutdown_grace?: string;
   readonly author?: { readonly name?: string; readonly email?: string };
@@ -203,6 +215,7 @@ function settings(fields: Fields): Omit<DaemonConfig, 'source'> {
     listen: fields.listen('/listen', DEFAULTS.listen),
     webhookSecretFile: fields.string('/webhook/secret_file'),
     notifications: notificationsOf(fields),
+    githost: fields.githost(),
     retry: fields.retry(),
     shutdownGraceMs: fields.duration('/shutdown_grace', DEFAULTS.shutdownGrace, 0),
     author: { name: fields.string('/author/name') ?? DEFAULTS.authorName, email: fields.string('/author/email') ?? DEFAULTS.authorEmail },
@@ -312,6 +325,29 @@ class Fields {
       this.add('E_LISTEN', this.doc.at(pointer), pointer, `\`${text}\` is not an address and port`, 'Write host:port, such as `127.0.0.1:9464`, `0.0.0.0:9464` or `[::1]:9464`.');
     }
     return { host, port };
+  }
+
+  githost(): GitHostConfig | undefined {
+    if (lookup(this.doc.value, '/githost') === undefined) return undefined;
+    const provider = this.string('/githost/provider') === 'gitea' ? 'gitea' : 'github';
+    const apiUrl = this.string('/githost/api_url') ?? (provider === 'github' ? 'https://api.github.com' : undefined);
+    if (apiUrl === undefined) {
+      this.add('E_GITHOST_CONFIG', this.doc.keyAt('/githost'), '/githost', 'a gitea provider needs `api_url`', 'Give the API base of the Gitea, such as https://gitea.example.com/api/v1.');
+    }
+    const secretsDir = this.string('/secrets_dir');
+    const tokenFile = this.string('/githost/token_file') ?? (secretsDir === undefined ? undefined : `${secretsDir.replace(/\/+$/, '')}/githost_token`);
+    if (tokenFile === undefined) {
+      this.add('E_GITHOST_CONFIG', this.doc.keyAt('/githost'), '/githost', 'needs `token_file`, or a `secrets_dir` holding githost_token', 'Put the API token in a file readable only by tend and name it here.');
+    }
+    const planForks = lookup(this.doc.value, '/githost/plan_forks');
+    return {
+      provider,
+      apiUrl: apiUrl ?? '',
+      repository: this.string('/githost/repository') ?? '',
+      tokenFile: tokenFile ?? '',
+      planForks: planForks === true,
+      statusUrl: this.string('/githost/status_url'),
+    };
   }
 
   retry(): RetryPolicy {

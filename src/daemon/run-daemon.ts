@@ -4,19 +4,25 @@ import path from 'node:path';
 import { CronJob } from 'cron';
 import { startApiServer, type ApiServer } from '../api/index.js';
 import { urlDelivery } from '../artifacts/index.js';
-import { asTendError } from '../errors/index.js';
+import { asTendError, TendError } from '../errors/index.js';
 import { openFleet } from '../hosts/index.js';
 import { sshFleet } from '../pass/index.js';
 import { createNotificationSink, TendMetrics, type Logger, type NotificationSink } from '../observability/index.js';
 import { directorySecretSource } from '../render/index.js';
+import { createGitHostPublisher, gitHostApi, type GitHostPublisher } from '../githost/index.js';
+import { planRef, PlanQueue, type RefPlan } from '../preview/index.js';
+import type { DaemonStatus } from '../status/index.js';
 import { createRevertCommit, runNativeGit } from '../rollback/index.js';
 import { SETTINGS_DEFAULTS } from '../spec/index.js';
 import { httpSource, loadGitCredentials, localSource, type DeploySource } from '../source/index.js';
 import { acquireStateLock, emptyJournal, journalPath, readJournal, writeJournal, writeFileAtomically, type Journal } from '../state/index.js';
 import type { CrashPoint } from './crash-points.js';
-import type { DaemonConfig } from './daemon-config.js';
+import type { DaemonConfig, GitHostConfig } from './daemon-config.js';
 import { monitoringFilesFollower } from './monitoring-files.js';
 import { Reconciler, type PassReason } from './reconciler.js';
+
+/** Plans of refs that may wait behind the running one before a request is refused (E_PLAN_BUSY). */
+const PLANS_WAITING = 4;
 
 export interface RunningDaemon {
   readonly url: string;
@@ -54,10 +60,19 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
     if (journal.lastApplied !== undefined) metrics.commitApplied(journal.lastApplied, Date.now());
     const notifications = settings.notifications === undefined ? undefined : await notificationSinkOf(settings.notifications, logger);
     const secrets = settings.secretsDir === undefined ? undefined : directorySecretSource(settings.secretsDir);
+    // fetch: tend keeps what it downloaded in the state dir: later rollouts and rollbacks need no store.
+    const fleet = sshFleet(pool, urlDelivery({ secrets, cacheDir: path.join(settings.stateDir, 'artifacts') }));
+    const plans = new PlanQueue<RefPlan>(PLANS_WAITING);
+    // Assigned once the reconciler exists: a plan counts a ref's commits from the head it fetched.
+    let plan: (ref: string) => Promise<RefPlan> = () => Promise.reject(new Error('the daemon is starting'));
+    const githost = settings.githost === undefined ? undefined : await gitHostPublisherOf(settings.githost, (ref) => plan(ref), logger);
+    const onStatus = (status: DaemonStatus): void => {
+      notifications?.observe(status, Date.now());
+      githost?.observe(status);
+    };
     const reconciler = new Reconciler({
       source,
-      // fetch: tend keeps what it downloaded in the state dir: later rollouts and rollbacks need no store.
-      fleet: sshFleet(pool, urlDelivery({ secrets, cacheDir: path.join(settings.stateDir, 'artifacts') })),
+      fleet,
       secrets,
       journalPath: journalPath(settings.stateDir),
       journal,
@@ -66,8 +81,9 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
       createRevert: async (input) => (await createRevertCommit({ gitdir: source.gitdir, identity: settings.author, ...input })).sha,
       crash,
       metrics,
-      ...(notifications === undefined ? {} : { onStatus: (status) => notifications.observe(status, Date.now()) }),
+      onStatus,
     });
+    if (githost !== undefined) cleanups.push(() => drainWithin(githost.drain(), 10_000));
     if (notifications !== undefined) {
       // Reminders and settled recoveries are decided on observation: look at least every minute.
       const tick = setInterval(() => notifications.observe(reconciler.status, Date.now()), 60_000);
@@ -82,6 +98,14 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
         ? undefined
         : monitoringFilesFollower({ dir: settings.monitoring.fileSdDir, source, logger });
     const loop = new PassLoop(reconciler, settings, logger, metrics, afterPass);
+    // Outside the pass loop: a plan observes hosts read-only over the shared pool while a pass goes on.
+    plan = (ref: string): Promise<RefPlan> =>
+      plans.run(ref, async () => {
+        const started = Date.now();
+        const result = await planRef({ source, base: reconciler.status.source.head, fleet, secrets }, ref);
+        logger.info({ ref, commit: result.sha, verdict: result.verdict, ms: Date.now() - started }, 'ref planned');
+        return result;
+      });
     const operatorToken = await ensureOperatorToken(settings.stateDir);
     const webhookSecret = settings.webhookSecretFile === undefined ? undefined : (await readFile(settings.webhookSecretFile, 'utf8')).trim();
     const api: ApiServer = await startApiServer(
@@ -100,6 +124,8 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
           return resumed;
         },
         ready: () => loop.started,
+        plan: (ref) => plan(ref),
+        pullRequest: (event) => githost?.pullRequest(event) ?? { accepted: false, reason: 'no git host is configured (githost in the config)' },
         poke: (reason) => loop.trigger(reason),
         operator: async (action, service) => {
           const cleared = await reconciler.operatorClear(action, service);
@@ -151,6 +177,25 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
 async function compactClone(gitdir: string, logger: Logger): Promise<void> {
   const result = await runNativeGit(['gc', '--auto', '--quiet'], { cwd: gitdir, env: process.env, timeoutMs: 300_000 }).catch((error: unknown) => ({ code: -1, stderr: String(error) }));
   if (result.code !== 0) logger.warn({ code: 'E_GIT_GC', err: result.stderr.slice(-500) }, 'git gc of the clone failed');
+}
+
+async function gitHostPublisherOf(config: GitHostConfig, plan: (ref: string) => Promise<RefPlan>, logger: Logger): Promise<GitHostPublisher> {
+  let token: string;
+  try {
+    token = (await readFile(config.tokenFile, 'utf8')).trim();
+  } catch (error) {
+    throw new TendError('E_GITHOST_CONFIG', 'invalid', `cannot read the git host token at ${config.tokenFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
+      hint: 'Write the API token (it may write commit statuses and issue comments) to githost.token_file, readable by the user tend runs as.',
+      cause: error,
+    });
+  }
+  const api = gitHostApi({ provider: config.provider, apiUrl: config.apiUrl, token, repository: config.repository });
+  return createGitHostPublisher({ api, repository: config.repository, planForks: config.planForks, plan, statusUrl: config.statusUrl, logger });
+}
+
+/** Shutdown waits for pending publications, but not for a git host that does not answer. */
+async function drainWithin(drained: Promise<void>, ms: number): Promise<void> {
+  await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
 }
 
 async function notificationSinkOf(notifications: NonNullable<DaemonConfig['notifications']>, logger: Logger): Promise<NotificationSink> {

@@ -1,4 +1,5 @@
 import type { RepoReader } from '../spec/index.js';
+import type { PlanRef } from './plan-ref.js';
 
 export interface CommitInfo {
   readonly sha: string;
@@ -33,6 +34,13 @@ export interface DeploySource {
    * E_GIT_FAILED (conflict).
    */
   fetch(): Promise<string>;
+  /**
+   * Fetches another ref to plan it (a branch, `refs/pull/7/head`, a sha) under `refs/tend/plan/`, never
+   * moving the followed branch's ref; returns its sha. One fetch at a time with `fetch`. Errors:
+   * E_PLAN_REF_MISSING (invalid), E_PLAN_NOT_READY (transient: the followed branch was never fetched), and
+   * those of `fetch`.
+   */
+  fetchRef(ref: PlanRef): Promise<string>;
   /** A RepoReader over the tree of a commit, without checking it out. */
   readerAt(sha: string): RepoReader;
   /** Errors: E_GIT_COMMIT_MISSING (conflict) when the commit is not in the fetched history. */

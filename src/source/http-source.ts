@@ -11,6 +11,7 @@ import type { GitCredentials } from './git-credentials.js';
 import { branchMissingError, classifyGitError, pushRaceError } from './git-errors.js';
 import { GIT_HTTP_DEFAULTS, gitHttpClient } from './git-http-client.js';
 import { gitStore } from './git-store.js';
+import { PLAN_REF_NAMESPACE, planRefMissingError } from './plan-ref.js';
 import { nativeFirstFetch } from './native-clone.js';
 
 export interface HttpSourceOptions {
@@ -29,6 +30,8 @@ export interface HttpSourceOptions {
 /** The local ref a push goes through: outside refs/heads, so it can never clash with a branch name. */
 const PUSH_REF = 'refs/tend/push';
 const REMOTE = 'origin';
+/** A second remote (same URL) whose refspec puts whatever is fetched to plan under PLAN_REF_NAMESPACE. */
+const PLAN_REMOTE = 'tend-plan';
 
 /** receive-pack's per-ref reasons that mean someone else updated the branch first. */
 const LOST_RACE = /non-fast-forward|fetch first|failed to update ref|failed to lock|cannot lock|stale info|incorrect old value/i;
@@ -50,6 +53,14 @@ export function httpSource(options: HttpSourceOptions): DeploySource {
   const trackingRef = `refs/remotes/${REMOTE}/${branch}`;
   const hasCredentials = options.credentials !== undefined;
   let prepared = false;
+  // One fetch at a time in the clone: a plan's fetch and the followed branch's write packs and the shallow
+  // file of one git directory. A poll waits for at most one plan fetch, which the git deadlines bound.
+  let fetching: Promise<unknown> = Promise.resolve();
+  function serially<T>(work: () => Promise<T>): Promise<T> {
+    const next = fetching.then(work, work);
+    fetching = next.catch(() => undefined);
+    return next;
+  }
 
   async function prepare(): Promise<void> {
     if (prepared) return;
@@ -63,6 +74,8 @@ export function httpSource(options: HttpSourceOptions): DeploySource {
       'core.ignorecase': 'false',
       [`remote.${REMOTE}.url`]: options.url,
       [`remote.${REMOTE}.fetch`]: `+refs/heads/${branch}:${trackingRef}`,
+      [`remote.${PLAN_REMOTE}.url`]: options.url,
+      [`remote.${PLAN_REMOTE}.fetch`]: `+refs/*:${PLAN_REF_NAMESPACE}/*`,
     };
     for (const [path, value] of Object.entries(settings)) {
       if ((await git.getConfig({ fs, gitdir, path })) !== value) await git.setConfig({ fs, gitdir, path, value });
@@ -86,7 +99,7 @@ export function httpSource(options: HttpSourceOptions): DeploySource {
     gitdir,
     ...store,
 
-    async fetch() {
+    fetch: () => serially(async () => {
       await prepare();
       if (!(await hasTrackingRef())) {
         await nativeFirstFetch({
@@ -129,7 +142,41 @@ export function httpSource(options: HttpSourceOptions): DeploySource {
       // isomorphic-git answers an empty repository with no head instead of an error.
       if (head === null) throw branchMissingError(branch, description);
       return head;
-    },
+    }),
+
+    fetchRef: (ref) => serially(async () => {
+      await prepare();
+      if (!(await hasTrackingRef())) {
+        throw new TendError('E_PLAN_NOT_READY', 'transient', `tend has not fetched ${branch} of ${description} yet, so it cannot plan another ref`, {
+          hint: 'Ask again in a moment: the first fetch of the followed branch is under way.',
+        });
+      }
+      const wanted = ref.kind === 'sha' ? ref.sha : ref.ref;
+      if (ref.kind === 'sha' && (await store.commit(ref.sha).then(() => true, () => false))) return ref.sha;
+      const auth = authHandlers(options.credentials);
+      let head: string | null;
+      try {
+        ({ fetchHead: head } = await git.fetch({
+          fs,
+          http,
+          gitdir,
+          cache,
+          remote: PLAN_REMOTE,
+          // What this clone already has of the followed branch: the pack brings only what the ref adds.
+          ref: trackingRef,
+          remoteRef: wanted,
+          singleBranch: true,
+          tags: false,
+          onAuth: auth.onAuth,
+          onAuthFailure: auth.onAuthFailure,
+        }));
+      } catch (error) {
+        if (error instanceof git.Errors.NotFoundError) throw planRefMissingError(wanted, description, error);
+        throw classifyGitError(error, { description, branch: wanted, action: 'fetch', authRefused: auth.refused(), hasCredentials });
+      }
+      if (head === null) throw planRefMissingError(wanted, description);
+      return head;
+    }),
 
     async push(sha, expectedHead) {
       await prepare();

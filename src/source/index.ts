@@ -24,4 +24,6 @@ export { commitSubject, commitTrailers } from './commit-message.js';
 export { verifyWebhook } from './webhook-signature.js';
 export type { WebhookHeaders, WebhookProvider, WebhookVerdict } from './webhook-signature.js';
 export { webhookEventOf } from './webhook-event.js';
-export type { WebhookEvent } from './webhook-event.js';
+export type { PullRequestEvent, WebhookEvent } from './webhook-event.js';
+export { parsePlanRef, PLAN_REF_NAMESPACE } from './plan-ref.js';
+export type { PlanRef } from './plan-ref.js';

@@ -9,6 +9,7 @@ import { checkBranchName } from './branch-name.js';
 import type { DeploySource } from './deploy-source.js';
 import { branchMissingError, pushRaceError } from './git-errors.js';
 import { gitStore } from './git-store.js';
+import { planRefMissingError } from './plan-ref.js';
 
 export interface LocalSourceOptions {
   /** A working repository (its `.git` is used) or a bare repository. */
@@ -56,6 +57,20 @@ export function localSource(options: LocalSourceOptions): DeploySource {
     async fetch() {
       fetchedHead = await head();
       return fetchedHead;
+    },
+
+    async fetchRef(ref) {
+      // Nothing to copy: the ref is read where it is, and nothing is written to the repository.
+      try {
+        if (ref.kind === 'sha') return (await store.commit(ref.sha)).sha;
+        const full = await git.expandRef({ fs, gitdir, ref: ref.ref });
+        return await git.resolveRef({ fs, gitdir, ref: full });
+      } catch (error) {
+        if (error instanceof git.Errors.NotFoundError || (error instanceof TendError && error.code === 'E_GIT_COMMIT_MISSING')) {
+          throw planRefMissingError(ref.kind === 'sha' ? ref.sha : ref.ref, description, error);
+        }
+        throw error;
+      }
     },
 
     async push(sha, expectedHead) {

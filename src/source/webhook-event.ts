@@ -7,9 +7,23 @@ import { header, type WebhookHeaders, type WebhookProvider } from './webhook-sig
  */
 export type WebhookEvent =
   | { readonly kind: 'push'; readonly ref: string }
+  | PullRequestEvent
   | { readonly kind: 'ping' }
   | { readonly kind: 'ignored'; readonly reason: string }
   | { readonly kind: 'malformed'; readonly reason: string };
+
+/**
+ * A pull request into the followed branch was opened, pushed to or reopened: plan its head. `repository` is
+ * the base repository's `owner/name`; `fork` says the head lives in another repository (or one since
+ * deleted), whose author may not be trusted with what a plan shows.
+ */
+export interface PullRequestEvent {
+  readonly kind: 'pull-request';
+  readonly number: number;
+  readonly headSha: string;
+  readonly repository: string;
+  readonly fork: boolean;
+}
 
 /** The refs a push payload names, or why it names none tend can read. */
 type RefsOfPush = (payload: Readonly<Record<string, unknown>>) => readonly string[] | string;
@@ -19,14 +33,32 @@ interface ProviderEvents {
   readonly eventHeaders: readonly string[];
   readonly pings: readonly string[];
   readonly pushes: ReadonlyMap<string, RefsOfPush>;
+  /** Pull request events and the actions that change what a plan of the head says. */
+  readonly pullRequests: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
+const NO_PULL_REQUESTS: ReadonlyMap<string, ReadonlySet<string>> = new Map();
+
 const PROVIDER_EVENTS: Readonly<Record<WebhookProvider, ProviderEvents>> = {
-  github: { eventHeaders: ['X-GitHub-Event'], pings: ['ping'], pushes: new Map([['push', refOfPush]]) },
-  // Gitea and Gogs send no ping; one that did would still be answered as such.
-  gitea: { eventHeaders: ['X-Gitea-Event', 'X-Gogs-Event'], pings: ['ping'], pushes: new Map([['push', refOfPush]]) },
+  github: {
+    eventHeaders: ['X-GitHub-Event'],
+    pings: ['ping'],
+    pushes: new Map([['push', refOfPush]]),
+    pullRequests: new Map([['pull_request', new Set(['opened', 'synchronize', 'reopened'])]]),
+  },
+  // Gitea and Gogs send no ping; one that did would still be answered as such. Gitea names a push to a
+  // pull request `pull_request_sync` (action `synchronized`) since 1.17, `pull_request` before.
+  gitea: {
+    eventHeaders: ['X-Gitea-Event', 'X-Gogs-Event'],
+    pings: ['ping'],
+    pushes: new Map([['push', refOfPush]]),
+    pullRequests: new Map([
+      ['pull_request', new Set(['opened', 'synchronized', 'reopened'])],
+      ['pull_request_sync', new Set(['synchronized'])],
+    ]),
+  },
   // A tag push is its own event, `Tag Push Hook`; GitLab has no ping (its "Test" button sends a real push).
-  gitlab: { eventHeaders: ['X-Gitlab-Event'], pings: [], pushes: new Map([['Push Hook', refOfPush]]) },
+  gitlab: { eventHeaders: ['X-Gitlab-Event'], pings: [], pushes: new Map([['Push Hook', refOfPush]]), pullRequests: NO_PULL_REQUESTS },
   bitbucket: {
     eventHeaders: ['X-Event-Key'],
     // Server / Data Center's "Test connection".
@@ -35,6 +67,7 @@ const PROVIDER_EVENTS: Readonly<Record<WebhookProvider, ProviderEvents>> = {
       ['repo:refs_changed', refsOfBitbucketServerPush],
       ['repo:push', refsOfBitbucketCloudPush],
     ]),
+    pullRequests: NO_PULL_REQUESTS,
   },
 };
 
@@ -55,8 +88,10 @@ export function webhookEventOf(provider: WebhookProvider, headers: WebhookHeader
   const payload = payloadOf(headers, body);
   if (typeof payload === 'string') return { kind: 'malformed', reason: payload };
   if (events.pings.includes(event)) return { kind: 'ping' };
+  const actions = events.pullRequests.get(event);
+  if (actions !== undefined) return pullRequestOf(payload, actions, branch);
   const refsOf = events.pushes.get(event);
-  if (refsOf === undefined) return { kind: 'ignored', reason: `${headerName} ${event} is not a push; tend fetches on a push to ${branch}` };
+  if (refsOf === undefined) return { kind: 'ignored', reason: `${headerName} ${event} is not a push or a pull request; tend fetches on a push to ${branch}` };
   const refs = refsOf(payload);
   if (typeof refs === 'string') return { kind: 'malformed', reason: refs };
   const followed = `refs/heads/${branch}`;
@@ -96,6 +131,29 @@ function payloadOf(headers: WebhookHeaders, body: Uint8Array): Readonly<Record<s
     return 'the body is not JSON; set the webhook\'s content type to application/json';
   }
   return isObject(payload) ? payload : 'the body is not a JSON object';
+}
+
+/**
+ * GitHub and Gitea: `{ "action": "opened", "number": 7, "pull_request": { "head": { "sha", "repo": { "full_name" } },
+ * "base": { "ref": "main", "repo": { "full_name" } } } }`.
+ */
+function pullRequestOf(payload: Readonly<Record<string, unknown>>, actions: ReadonlySet<string>, branch: string): WebhookEvent {
+  const { action, number } = payload;
+  const pull = payload['pull_request'];
+  if (typeof action !== 'string') return { kind: 'malformed', reason: 'the pull request payload has no action' };
+  if (!actions.has(action)) return { kind: 'ignored', reason: `pull request action ${action} does not change its head; tend plans on ${[...actions].join(', ')}` };
+  if (!isObject(pull)) return { kind: 'malformed', reason: 'the pull request payload has no pull_request' };
+  const head = isObject(pull['head']) ? pull['head'] : undefined;
+  const base = isObject(pull['base']) ? pull['base'] : undefined;
+  const headSha = head?.['sha'];
+  const baseRepo = isObject(base?.['repo']) ? base['repo']['full_name'] : undefined;
+  const headRepo = isObject(head?.['repo']) ? head['repo']['full_name'] : undefined;
+  const prNumber = typeof number === 'number' ? number : pull['number'];
+  if (typeof prNumber !== 'number' || !Number.isSafeInteger(prNumber) || prNumber < 1) return { kind: 'malformed', reason: 'the pull request payload has no number' };
+  if (typeof headSha !== 'string' || !/^[0-9a-f]{40}$/.test(headSha)) return { kind: 'malformed', reason: 'the pull request payload has no head sha' };
+  if (typeof baseRepo !== 'string') return { kind: 'malformed', reason: 'the pull request payload has no base repo full_name' };
+  if (base?.['ref'] !== branch) return { kind: 'ignored', reason: `pull request #${prNumber} is into ${String(base?.['ref'])}, not into ${branch}, the branch tend follows` };
+  return { kind: 'pull-request', number: prNumber, headSha, repository: baseRepo, fork: headRepo !== baseRepo };
 }
 
 /** GitHub, Gitea, Gogs and GitLab: `{ "ref": "refs/heads/main", ... }`. */

@@ -167,6 +167,8 @@ export interface DaemonOptions {
 export interface DaemonConfigOptions extends DaemonOptions {
   readonly retry: { readonly maxAttempts: number; readonly baseDelay: string; readonly maxDelay: string };
   readonly resync: string;
+  /** Blocks of the config file no flag sets (`githost`), written as given. */
+  readonly extra?: Readonly<Record<string, unknown>>;
 }
 
 /** A resync schedule that never comes in a test: midnight on 1 January. */
@@ -193,6 +195,7 @@ export async function daemonConfigArgs(options: DaemonConfigOptions, port: numbe
     listen: `127.0.0.1:${port}`,
     webhook: { secret_file: webhookSecret },
     retry: { max_attempts: options.retry.maxAttempts, base_delay: options.retry.baseDelay, max_delay: options.retry.maxDelay },
+    ...options.extra,
   };
   const file = `${credentials}-config.yml`;
   await writeFile(file, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiServer } from '../../../src/api/index.js';
 import { createLogger } from '../../../src/observability/index.js';
+import type { PullRequestEvent } from '../../../src/source/index.js';
 import { stubDaemonApi } from './status-fixtures.js';
 
 /**
@@ -15,14 +16,20 @@ const BRANCH = 'main';
 
 let server: ApiServer;
 let pokes: number;
+let pulls: PullRequestEvent[];
 let logLines: string[];
 
 beforeEach(async () => {
   pokes = 0;
+  pulls = [];
   logLines = [];
   const api = stubDaemonApi({
     poke: () => {
       pokes += 1;
+    },
+    pullRequest: (event) => {
+      pulls.push(event);
+      return { accepted: true };
     },
   });
   const destination = new Writable({
@@ -175,5 +182,19 @@ describe('POST /hooks/git refuses what it cannot trust or read', () => {
     await deliver(deliveryHeaders('github', 'push', body), body);
     const ignored = logLines.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line['msg'] === 'webhook ignored');
     expect(ignored).toMatchObject({ provider: 'github', reason: expect.stringContaining('refs/heads/feature') });
+  });
+});
+
+describe('POST /hooks/git with a pull request', () => {
+  it.each<[Provider, string, string]>([
+    ['github', 'pull_request', 'synchronize'],
+    ['gitea', 'pull_request', 'opened'],
+  ])('hands a signed %s %s (%s) into main to the git host publisher, without a pass', async (provider, event, action) => {
+    const sha = 'f'.repeat(40);
+    const body = JSON.stringify({ action, number: 7, pull_request: { head: { sha, repo: { full_name: 'acme/deploy' } }, base: { ref: 'main', repo: { full_name: 'acme/deploy' } } } });
+    const answer = await deliver(deliveryHeaders(provider, event, body), body);
+    expect(answer).toEqual({ status: 202, body: { accepted: true, provider, pullRequest: 7, sha } });
+    expect(pulls).toEqual([{ kind: 'pull-request', number: 7, headSha: sha, repository: 'acme/deploy', fork: false }]);
+    expect(pokes).toBe(0);
   });
 });

@@ -150,6 +150,10 @@ export function stubDaemonApi(overrides: Partial<DaemonApi> = {}): DaemonApi {
     operator: async () => [],
     pause: async () => 'unknown-service',
     resume: async () => false,
+    plan: async () => {
+      throw new Error('this test plans no ref');
+    },
+    pullRequest: () => ({ accepted: false, reason: 'no git host is configured (githost)' }),
     ...overrides,
   };
 }

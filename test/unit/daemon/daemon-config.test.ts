@@ -59,6 +59,7 @@ describe('loadDaemonConfig defaults', () => {
       listen: { host: '127.0.0.1', port: 9464 },
       webhookSecretFile: undefined,
       notifications: undefined,
+      githost: undefined,
       retry: { maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 30_000 },
       shutdownGraceMs: 90_000,
       author: { name: 'tend', email: 'tend@localhost' },
@@ -112,11 +113,22 @@ monitoring:
       listen: { host: '::1', port: 8080 },
       webhookSecretFile: '/etc/tend/webhook-secret',
       notifications: undefined,
+      githost: undefined,
       retry: { maxAttempts: 20, baseDelayMs: 500, maxDelayMs: 60_000 },
       shutdownGraceMs: 45_000,
       author: { name: 'Deploy Bot', email: 'deploy@example.com' },
       monitoring: { fileSdDir: '/var/lib/tend-file-sd' },
     });
+  });
+
+  it('reads the githost block, the token file defaulting to githost_token in the secrets directory', async () => {
+    const config = await loadOk('source:\n  url: https://git.example.com/ops/deploy.git\nsecrets_dir: /etc/tend/secrets/\ngithost:\n  provider: github\n  repository: ops/deploy\n');
+    expect(config.githost).toEqual({ provider: 'github', apiUrl: 'https://api.github.com', repository: 'ops/deploy', tokenFile: '/etc/tend/secrets/githost_token', planForks: false, statusUrl: undefined });
+  });
+
+  it('refuses a gitea githost without api_url, and any githost without a token file or secrets directory', async () => {
+    const { issues } = await loadIssues('source:\n  url: https://git.example.com/ops/deploy.git\ngithost:\n  provider: gitea\n  repository: ops/deploy\n');
+    expect(issues.map((issue) => `${issue.code} ${issue.message}`)).toEqual(['E_GITHOST_CONFIG githost: a gitea provider needs `api_url`', 'E_GITHOST_CONFIG githost: needs `token_file`, or a `secrets_dir` holding githost_token']);
   });
 
   it('reads a local path as the source', async () => {

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { formatPlan, planJson } from '../../../src/cli/plan-report.js';
+import { formatPlan, planJson } from '../../../src/pass/index.js';
 import type { ObservedHost } from '../../../src/hosts/index.js';
 import { NOT_IN_LIMIT, preparePass, resolveLimit, skippedByLimit, splitLimit, type Limit } from '../../../src/pass/index.js';
 import type { SecretSource } from '../../../src/render/index.js';

@@ -444,3 +444,33 @@ describe('credentials stay secret', () => {
     expect(JSON.stringify({ credentials: new GitCredentials(USER, PASSWORD) })).not.toContain(PASSWORD);
   });
 });
+
+describe('httpSource fetchRef', () => {
+  it('fetches a branch to plan under refs/tend/plan/ and leaves the followed branch where it was', async () => {
+    const { name, first, source } = await freshRepo();
+    expect(await source.fetch()).toBe(first);
+    await nativeGit(server.repoPath(name), ['branch', 'feature', 'main']);
+    const feature = await server.landCommit(name, { branch: 'feature', files: { 'feature.txt': 'f\n' }, message: 'Feature' });
+    // A commit on main the daemon has not fetched yet: planning must not bring the followed branch to it.
+    await server.landCommit(name, { files: { 'later.txt': 'l\n' }, message: 'Later' });
+    expect(await source.fetchRef({ kind: 'ref', ref: 'feature' })).toBe(feature);
+    expect(await nativeGit(source.gitdir, ['rev-parse', 'refs/remotes/origin/main'])).toBe(first);
+    expect(await nativeGit(source.gitdir, ['rev-parse', 'refs/tend/plan/heads/feature'])).toBe(feature);
+    expect((await source.commit(feature)).subject).toBe('Feature');
+  });
+
+  it('fetches a bare sha reachable from a branch of the server', async () => {
+    const { name, source } = await freshRepo();
+    await source.fetch();
+    await nativeGit(server.repoPath(name), ['branch', 'other', 'main']);
+    const other = await server.landCommit(name, { branch: 'other', files: { 'o.txt': 'o\n' }, message: 'Other' });
+    expect(await source.fetchRef({ kind: 'sha', sha: other })).toBe(other);
+  });
+
+  it('refuses a ref the server does not have with E_PLAN_REF_MISSING, and before the first fetch with E_PLAN_NOT_READY', async () => {
+    const { source } = await freshRepo();
+    expect((await failureOf(source.fetchRef({ kind: 'ref', ref: 'main' }))).code).toBe('E_PLAN_NOT_READY');
+    await source.fetch();
+    expect((await failureOf(source.fetchRef({ kind: 'ref', ref: 'no-such-branch' })))).toMatchObject({ code: 'E_PLAN_REF_MISSING', errorClass: 'invalid' });
+  });
+});

@@ -134,3 +134,18 @@ describe('localSource', () => {
     expect(await source.fetch()).toBe(second);
   });
 });
+
+describe('localSource fetchRef', () => {
+  it('reads a branch or a sha to plan in place, and refuses one the repository does not have', async () => {
+    const { dir, first } = await freshRepo();
+    await nativeGit(dir, ['checkout', '--quiet', '-b', 'feature']);
+    const feature = await commitFiles(dir, { 'app.txt': 'v2\n' }, 'Feature');
+    const source = localSource({ path: dir, branch: 'main' });
+    expect(await source.fetch()).toBe(first);
+    expect(await source.fetchRef({ kind: 'ref', ref: 'feature' })).toBe(feature);
+    expect(await source.fetchRef({ kind: 'sha', sha: feature })).toBe(feature);
+    await expect(source.fetchRef({ kind: 'ref', ref: 'nope' })).rejects.toMatchObject({ code: 'E_PLAN_REF_MISSING' });
+    await expect(source.fetchRef({ kind: 'sha', sha: '0'.repeat(40) })).rejects.toMatchObject({ code: 'E_PLAN_REF_MISSING' });
+    expect(await source.fetch()).toBe(first);
+  });
+});

@@ -5,6 +5,7 @@ import { Reconciler, type PassOutcome, type PassReason } from '../../../../src/d
 import { createLogger } from '../../../../src/observability/index.js';
 import type { RetryPolicy } from '../../../../src/rollout/index.js';
 import { emptyJournal, type Journal } from '../../../../src/state/index.js';
+import type { DaemonStatus } from '../../../../src/status/index.js';
 import { FakeFleet } from './fake-fleet.js';
 import { filesOf, MemorySource } from './memory-source.js';
 
@@ -40,6 +41,8 @@ export class DaemonWorld {
   killWhen: ((point: CrashPoint) => boolean) | undefined;
   reconciler: Reconciler;
   readonly retry: RetryPolicy;
+  /** Told every status the reconciler publishes, as the daemon's notification and git host sinks are. */
+  onStatus: ((status: DaemonStatus) => void) | undefined;
 
   private constructor(retry: RetryPolicy) {
     this.retry = retry;
@@ -144,6 +147,7 @@ export class DaemonWorld {
         this.now += ms;
       },
       random: () => 0.5,
+      onStatus: (status) => this.onStatus?.(status),
     });
   }
 }

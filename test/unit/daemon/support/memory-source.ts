@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { TendError } from '../../../../src/errors/index.js';
-import type { CommitInfo, DeploySource } from '../../../../src/source/index.js';
+import type { CommitInfo, DeploySource, PlanRef } from '../../../../src/source/index.js';
 import type { RepoEntry, RepoReader } from '../../../../src/spec/index.js';
 
 type Tree = ReadonlyMap<string, Uint8Array>;
@@ -46,6 +46,28 @@ export class MemorySource implements DeploySource {
       else tree.set(path, typeof content === 'string' ? new TextEncoder().encode(content) : content);
     }
     return this.#store(subject, message, tree, parent === undefined ? [] : [parent.info.sha], this.author);
+  }
+
+  /** Other refs of the server (a pull request's head, a feature branch): what `fetchRef` finds. */
+  readonly refs = new Map<string, string>();
+
+  /** Commits `changes` on `ref` (starting from the branch head), leaving the followed branch where it is. */
+  commitOnRef(ref: string, subject: string, changes: Readonly<Record<string, string | null>>): string {
+    const parent = this.#need(this.refs.get(ref) ?? this.head);
+    const tree = new Map(parent.tree);
+    for (const [path, content] of Object.entries(changes)) {
+      if (content === null) tree.delete(path);
+      else tree.set(path, new TextEncoder().encode(content));
+    }
+    const sha = this.#store(subject, subject, tree, [parent.info.sha], this.author, false);
+    this.refs.set(ref, sha);
+    return sha;
+  }
+
+  async fetchRef(ref: PlanRef): Promise<string> {
+    const sha = ref.kind === 'sha' ? (this.#commits.has(ref.sha) ? ref.sha : undefined) : this.refs.get(ref.ref);
+    if (sha === undefined) throw new TendError('E_PLAN_REF_MISSING', 'invalid', `${ref.kind === 'sha' ? ref.sha : ref.ref} is not on ${this.description}`, { hint: 'Push it first.' });
+    return sha;
   }
 
   /** Points the branch at an earlier commit, as a force-push or `git reset` on the server would. */

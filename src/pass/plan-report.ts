@@ -2,7 +2,7 @@ import { TendError } from '../errors/index.js';
 import type { ObservedHost } from '../hosts/index.js';
 import { summarizePlan } from '../plan/index.js';
 import type { HostStep, Plan } from '../plan/model.js';
-import { NOT_IN_LIMIT, type SkippedService } from '../pass/index.js';
+import { NOT_IN_LIMIT, type SkippedService } from './limit.js';
 
 function stepLine(step: HostStep): string {
   const reasons = step.reasons.map((reason) => reason.detail).join('; ');

@@ -1,0 +1,18 @@
+/**
+ * Publishing to the git host (GitHub's REST API, or Gitea's, which mirrors it): the plan of each pull
+ * request as a `tend/plan` commit status and one comment updated in place, and each applied commit's
+ * result as a `tend/deploy` status. Off the reconcile path, through one bounded queue with retries.
+ */
+export { createGitHostPublisher } from './githost-publisher.js';
+export type { GitHostPublisher, GitHostPublisherOptions } from './githost-publisher.js';
+export { gitHostApi, GitHostCallError } from './githost-api.js';
+export type { GitHostApi, GitHostApiOptions, GitHostProvider } from './githost-api.js';
+export { planRefusedStatus, planStatus, statusDescription } from './commit-status.js';
+export type { CommitState, CommitStatus, StatusContext } from './commit-status.js';
+export { deployChanges, deployStatusesOf } from './deploy-status.js';
+export type { DeployMemory } from './deploy-status.js';
+export { PLAN_COMMENT_MARKER, planCommentBody } from './plan-comment.js';
+export { PublishQueue } from './publish-queue.js';
+export type { PublishEffects } from './publish-queue.js';
+export { DEFAULT_PUBLISH_BUDGET, retryDelay } from './retry-schedule.js';
+export type { RetryBudget } from './retry-schedule.js';
