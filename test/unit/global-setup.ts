@@ -21,6 +21,8 @@ const UNIT_PROGRAMS: readonly RequiredProgram[] = [
   // test/unit/observability/promtool.ts unpacks promtool from Debian's prometheus package with these.
   ['apt-get', 'apt'],
   ['dpkg', 'dpkg'],
+  // test/unit/leadership, test/unit/daemon/standby.test.ts: a real 3-member etcd cluster on loopback.
+  ['/usr/bin/etcd', 'etcd-server'],
   // test/unit/api/status-page-browser.test.ts.
   ['/usr/bin/chromium', 'chromium'],
 ];
