@@ -40,6 +40,8 @@ export class DaemonWorld {
   killWhen: ((point: CrashPoint) => boolean) | undefined;
   reconciler: Reconciler;
   readonly retry: RetryPolicy;
+  /** The leader's gate (`mayAct`): whether this tend still holds the lease. */
+  leading: () => boolean = () => true;
 
   private constructor(retry: RetryPolicy) {
     this.retry = retry;
@@ -144,6 +146,7 @@ export class DaemonWorld {
         this.now += ms;
       },
       random: () => 0.5,
+      mayAct: () => this.leading(),
     });
   }
 }
