@@ -44,8 +44,8 @@ function freshPrefix(): string {
   return `/tend-test/${process.pid}/${prefixes}`;
 }
 
-function instance(prefix: string, identity: string): Leadership {
-  const leadership = startEtcdLeadership({ endpoints: cluster.endpoints, prefix, credentials: undefined, ttlMs: TTL_MS, self: { identity, url: `http://${identity}.invalid:9464` }, logger: quiet() });
+async function instance(prefix: string, identity: string): Promise<Leadership> {
+  const leadership = await startEtcdLeadership({ endpoints: cluster.endpoints, prefix, credentials: undefined, ttlMs: TTL_MS, self: { identity, url: `http://${identity}.invalid:9464` }, logger: quiet() });
   started.push(leadership);
   return leadership;
 }
@@ -63,8 +63,8 @@ async function leaderProcess(prefix: string, identity: string): Promise<ChildPro
 describe('leadership through a real 3-member etcd', () => {
   it('elects exactly one of two instances; the other stands by and names it', async () => {
     const prefix = freshPrefix();
-    const a = instance(prefix, 'tend-a');
-    const b = instance(prefix, 'tend-b');
+    const a = await instance(prefix, 'tend-a');
+    const b = await instance(prefix, 'tend-b');
     await vi.waitFor(() => expect([a.state.kind, b.state.kind].sort()).toEqual(['leading', 'standby']), WAIT);
     const [leader, standby] = a.state.kind === 'leading' ? [a, b] : [b, a];
     expect(leader.mayAct().act).toBe(true);
@@ -75,7 +75,7 @@ describe('leadership through a real 3-member etcd', () => {
   it('a standby takes over after the leader is killed -9 and its lease expires', async () => {
     const prefix = freshPrefix();
     const child = await leaderProcess(prefix, 'tend-killed');
-    const standby = instance(prefix, 'tend-standby');
+    const standby = await instance(prefix, 'tend-standby');
     await vi.waitFor(() => expect(standby.state).toMatchObject({ kind: 'standby', leader: { identity: 'tend-killed' } }), WAIT);
     child.kill('SIGKILL');
     await once(child, 'exit');
@@ -85,10 +85,10 @@ describe('leadership through a real 3-member etcd', () => {
 
   it('refuses the journal write of a deposed leader that has not noticed yet', async () => {
     const prefix = freshPrefix();
-    const old = instance(prefix, 'tend-old');
+    const old = await instance(prefix, 'tend-old');
     await vi.waitFor(() => expect(old.state.kind).toBe('leading'), WAIT);
     await old.fencedPut('journal', '{"written":"by the leader"}');
-    const next = instance(prefix, 'tend-next');
+    const next = await instance(prefix, 'tend-next');
     await vi.waitFor(() => expect(next.state.kind).toBe('standby'), WAIT);
     // etcd ends the old leader's lease behind its back (as when it expires during a pause).
     const state = old.state;
@@ -109,8 +109,8 @@ describe('leadership through a real 3-member etcd', () => {
 
   it('with etcd down nobody acts and the state says why; it resumes when etcd returns', async () => {
     const prefix = freshPrefix();
-    const a = instance(prefix, 'tend-a');
-    const b = instance(prefix, 'tend-b');
+    const a = await instance(prefix, 'tend-a');
+    const b = await instance(prefix, 'tend-b');
     await vi.waitFor(() => expect([a.state.kind, b.state.kind].sort()).toEqual(['leading', 'standby']), WAIT);
     await cluster.stopMembers(0, 1, 2);
     try {

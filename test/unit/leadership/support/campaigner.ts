@@ -7,7 +7,7 @@ import { startEtcdLeadership } from '../../../../src/leadership/index.js';
 import { createLogger } from '../../../../src/observability/index.js';
 
 const [endpoints = '', prefix = '', identity = '', ttl = '2000'] = process.argv.slice(2);
-const leadership = startEtcdLeadership({
+const leadership = await startEtcdLeadership({
   endpoints: endpoints.split(','),
   prefix,
   credentials: undefined,
