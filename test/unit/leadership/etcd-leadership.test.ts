@@ -70,7 +70,7 @@ describe('leadership through a real 3-member etcd', () => {
     expect(leader.mayAct().act).toBe(true);
     expect(standby.mayAct()).toMatchObject({ act: false, reason: 'standby' });
     expect(standby.state).toMatchObject({ kind: 'standby', leader: { identity: leader.self.identity } });
-  });
+  }, 120_000);
 
   it('a standby takes over after the leader is killed -9 and its lease expires', async () => {
     const prefix = freshPrefix();
@@ -81,7 +81,7 @@ describe('leadership through a real 3-member etcd', () => {
     await once(child, 'exit');
     await vi.waitFor(() => expect(standby.state.kind).toBe('leading'), WAIT);
     expect(standby.mayAct().act).toBe(true);
-  });
+  }, 120_000);
 
   it('refuses the journal write of a deposed leader that has not noticed yet', async () => {
     const prefix = freshPrefix();
@@ -105,7 +105,7 @@ describe('leadership through a real 3-member etcd', () => {
     } finally {
       admin.close();
     }
-  });
+  }, 120_000);
 
   it('with etcd down nobody acts and the state says why; it resumes when etcd returns', async () => {
     const prefix = freshPrefix();
@@ -125,5 +125,5 @@ describe('leadership through a real 3-member etcd', () => {
       await cluster.startMembers(0, 1, 2);
     }
     await vi.waitFor(() => expect([a.state.kind, b.state.kind].sort()).toEqual(['leading', 'standby']), { ...WAIT, timeout: 60_000 });
-  });
+  }, 120_000);
 });
