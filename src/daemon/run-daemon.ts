@@ -167,6 +167,9 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
   }
 }
 
+/** The shortest time between two statuses a leader publishes for its standbys. */
+const PUBLISH_INTERVAL_MS = 1_000;
+
 /** A reconciler with its pass loop, started. */
 interface Acting {
   readonly reconciler: Reconciler;
@@ -242,6 +245,8 @@ async function leaderTerms(settings: DaemonConfig, ha: HaConfig, url: string, so
       await leadership
         .fencedPut('status', JSON.stringify({ publishedAt: Date.now(), status: { ...status, leadership: leadershipStatus() } }))
         .catch((error: unknown) => logger.debug({ code: asTendError(error).code, err: asTendError(error).message }, 'status not published'));
+      // etcd keeps every revision until compaction: at most one status a second, however busy the rollout.
+      await new Promise((resolve) => setTimeout(resolve, PUBLISH_INTERVAL_MS).unref());
     }
     publishing.running = false;
   };
