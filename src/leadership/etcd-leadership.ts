@@ -235,7 +235,8 @@ class EtcdLeadership implements Leadership {
   }
 
   async #campaign(): Promise<Candidacy> {
-    const lease = this.#client.lease(this.#ttlSeconds, { autoKeepAlive: false });
+    // The deadline bounds the grant only; etcd3 keeps it out of the lease's later calls.
+    const lease = this.#client.lease(this.#ttlSeconds, { autoKeepAlive: false, ...this.#callOptions() });
     // With no listener, etcd3 would still emit 'lost'; the renewal loop learns of it from keepaliveOnce.
     lease.on('lost', () => undefined);
     const id = await lease.grant();
