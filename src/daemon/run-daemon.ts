@@ -31,7 +31,8 @@ export interface RunningDaemon {
  * Starts the long-running reconciler: lock the state directory, read the journal (a corrupt one is
  * reported and rebuilt from observation), serve the API, then run passes one at a time as triggers come:
  * the poll timer, verified webhooks, a local repo's ref changing, the resync schedule, operator calls and
- * backoff retries. Triggers that arrive during a pass are coalesced into one follow-up pass.
+ * backoff retries. Triggers that arrive during a pass are coalesced into one follow-up pass. With `ha`,
+ * the reconciler runs only while this instance leads, from the journal in etcd (`leaderTerms`).
  */
 export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (point: CrashPoint) => void): Promise<RunningDaemon> {
   const lock = await acquireStateLock(settings.stateDir);
