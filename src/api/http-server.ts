@@ -16,8 +16,8 @@ export interface DaemonApi {
   readonly history: () => readonly RolloutRecord[];
   /** The Prometheus exposition of tend's metrics. */
   readonly metrics: () => Promise<{ readonly contentType: string; readonly text: string }>;
-  /** Whether tend finished starting (journal read, source configured): /readyz. */
-  readonly ready: () => boolean;
+  /** Whether tend finished starting (journal read, source configured), and its role: /readyz. */
+  readonly ready: () => Readiness;
   /** A verified push to the followed branch: fetch soon. Coalesced by the daemon, never runs a pass inline. */
   readonly poke: (reason: 'webhook') => void;
   readonly operator: (action: 'retry' | 'ack', service: string | undefined) => Promise<readonly string[]>;
@@ -27,6 +27,16 @@ export interface DaemonApi {
   readonly plan: (ref: string) => Promise<RefPlan>;
   /** A verified pull request event: plan its head and publish the result to the git host, off this request. */
   readonly pullRequest: (event: PullRequestEvent) => { readonly accepted: true } | { readonly accepted: false; readonly reason: string };
+}
+
+/**
+ * /readyz: `single` (a tend without ha), `leader`; a `standby` is ready (it serves status and can take
+ * over), one that cannot reach etcd (`unavailable`) or is `starting` is not.
+ */
+export interface Readiness {
+  readonly ready: boolean;
+  readonly role: 'single' | 'leader' | 'standby' | 'unavailable' | 'starting';
+  readonly detail?: string;
 }
 
 export interface ApiServerOptions {
@@ -50,6 +60,11 @@ export interface ApiServer {
 export async function startApiServer(api: DaemonApi, options: ApiServerOptions): Promise<ApiServer> {
   const server: Server = createServer((request, response) => {
     handle(api, options, request, response).catch((error: unknown) => {
+      if (error instanceof TendError && error.code === 'E_NOT_LEADER' && !response.headersSent) {
+        // A standby: the operator's call belongs to the leader, which the hint names.
+        send(response, 503, { error: error.message, code: error.code, hint: error.hint });
+        return;
+      }
       options.logger.error({ err: error instanceof Error ? error.message : String(error), path: request.url }, 'http handler failed');
       if (!response.headersSent) send(response, 500, { error: 'internal error' });
       else response.destroy();
@@ -100,7 +115,10 @@ async function handle(api: DaemonApi, options: ApiServerOptions, request: Incomi
     case 'GET /healthz':
       return send(response, 200, { ok: true });
     case 'GET /readyz':
-      return api.ready() ? send(response, 200, { ready: true }) : send(response, 503, { ready: false });
+    {
+      const readiness = api.ready();
+      return send(response, readiness.ready ? 200 : 503, readiness);
+    }
     case 'GET /status':
       return send(response, 200, api.status());
     case 'GET /history': {

@@ -64,6 +64,7 @@ export function renderStatusPage(status: DaemonStatus, now: number, options: Sta
 </header>
 ${stateCounts(services)}
 ${repoStall(status, now)}
+${leadershipCard(status, now)}
 ${status.source.error === undefined ? undefined : sourceCard(status, now)}
 ${inFlight(status, now)}
 <section aria-labelledby="services-title">
@@ -175,6 +176,21 @@ function inFlight(status: DaemonStatus, now: number): Html | undefined {
   const rollout = status.inFlight;
   if (rollout === undefined) return undefined;
   return html`<p class="in-flight"><span class="pill tone-busy">${rollout.phase}</span> rollout <code>${rollout.rolloutId}</code> of ${commit(rollout.commit)}, started ${when(rollout.startedAt, now)}</p>`;
+}
+
+/** With `ha`: who leads, and why the instance that answered does not act (above the services: on-call asks first). */
+function leadershipCard(status: DaemonStatus, now: number): Html | undefined {
+  const leadership = status.leadership;
+  if (leadership === undefined) return undefined;
+  return html`<section class="card${leadership.role === 'leader' || leadership.role === 'standby' ? '' : ' tone-busy'}" aria-labelledby="leadership-title">
+<h2 id="leadership-title">Leadership</h2>
+<dl>
+<dt>Leader</dt><dd>${leadership.leader === undefined ? 'none' : html`${leadership.leader.identity} <span class="muted">at</span> ${leadership.leader.url}${leadership.leaderSince === undefined ? undefined : html` <span class="muted">since</span> ${when(leadership.leaderSince, now)}`}`}</dd>
+<dt>This instance</dt><dd>${leadership.self}: ${leadership.role}${leadership.leaseRenewedAt === undefined ? undefined : html` <span class="muted">lease renewed</span> ${when(leadership.leaseRenewedAt, now)}`}</dd>
+${leadership.notActing === undefined ? undefined : html`<dt>Not acting</dt><dd>${leadership.notActing.detail}</dd>`}
+${leadership.role === 'leader' || leadership.publishedAt === undefined ? undefined : html`<dt>Shown</dt><dd>as the leader published it ${when(leadership.publishedAt, now)}</dd>`}
+</dl>
+</section>`;
 }
 
 /** A failing fetch goes above the services (nothing new is seen until it works); a healthy source below them. */

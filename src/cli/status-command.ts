@@ -87,12 +87,23 @@ function short(sha: string | undefined): string {
   return sha === undefined ? '-' : sha.slice(0, 12);
 }
 
+/** With `ha`: who leads, and the answering instance's role, lease age and why it does not act. */
+function leadershipLines(leadership: DaemonStatus['leadership'], now: number): string[] {
+  if (leadership === undefined) return [];
+  const leader = leadership.leader === undefined ? 'none' : `${leadership.leader.identity} at ${leadership.leader.url} since ${ago(leadership.leaderSince, now)}`;
+  const lines = [`leader   ${leader} (this is ${leadership.self}, ${leadership.role}; lease renewed ${ago(leadership.leaseRenewedAt, now)})`];
+  if (leadership.notActing !== undefined) lines.push(`         not acting: ${leadership.notActing.detail}`);
+  if (leadership.role !== 'leader' && leadership.publishedAt !== undefined) lines.push(`         shown as the leader published it ${ago(leadership.publishedAt, now)}`);
+  return lines;
+}
+
 export function formatStatus(status: DaemonStatus, now: number, withHosts = false): string {
   const lines: string[] = [];
   const source = status.source;
   lines.push(`source   ${source.description} ${source.branch} @ ${short(source.head)} (fetched ${ago(source.lastFetchOkAt, now)})`);
   if (source.error !== undefined) lines.push(`         fetch failing: ${source.error.message} (${source.error.code})`);
   lines.push(`applied  ${short(status.lastApplied)}`);
+  lines.push(...leadershipLines(status.leadership, now));
   if (!status.settled) lines.push('starting: shown from the journal until the first pass has looked at git and the hosts');
   if (status.inFlight !== undefined) lines.push(`rollout  ${status.inFlight.rolloutId} of ${short(status.inFlight.commit)}: ${status.inFlight.phase}, started ${ago(status.inFlight.startedAt, now)}`);
   if (status.stalled !== undefined) {

@@ -57,6 +57,8 @@ export interface DaemonConfig {
   readonly author: { readonly name: string; readonly email: string };
   /** Where the Prometheus file_sd target files of the loaded commit go; undefined writes none. */
   readonly monitoring: { readonly fileSdDir: string } | undefined;
+  /** Several instances, one leader, coordinated by etcd; undefined: this instance alone acts. */
+  readonly ha: HaConfig | undefined;
 }
 
 export interface GitHostConfig {
@@ -66,6 +68,15 @@ export interface GitHostConfig {
   readonly tokenFile: string;
   readonly planForks: boolean;
   readonly statusUrl: string | undefined;
+}
+
+export interface HaConfig {
+  readonly endpoints: readonly string[];
+  readonly prefix: string;
+  readonly credentials: { readonly caFile: string | undefined; readonly certFile: string | undefined; readonly keyFile: string | undefined; readonly user: string | undefined; readonly passwordFile: string | undefined } | undefined;
+  readonly leaseTtlMs: number;
+  /** undefined: the host name and the listen address. */
+  readonly identity: string | undefined;
 }
 
 /** The fields as the YAML file writes them; also what `daemonConfigFrom` takes from command-line flags. */
@@ -84,6 +95,11 @@ export interface DaemonConfigInput {
   readonly shutdown_grace?: string;
   readonly author?: { readonly name?: string; readonly email?: string };
   readonly monitoring?: { readonly file_sd_dir?: string };
+  readonly ha?: {
+    readonly etcd?: { readonly endpoints?: readonly string[]; readonly prefix?: string; readonly credentials?: { readonly ca_file?: string; readonly cert_file?: string; readonly key_file?: string; readonly user?: string; readonly password_file?: string } };
+    readonly lease_ttl?: string;
+    readonly identity?: string;
+  };
 }
 
 /** Every setting but the source, which has no default. */
@@ -109,7 +125,12 @@ const DEFAULTS = {
   shutdownGrace: '90s',
   authorName: 'tend',
   authorEmail: 'tend@localhost',
+  haPrefix: '/tend',
+  leaseTtl: '15s',
 } as const;
+
+/** etcd grants leases in whole seconds; below 3 s a renewal every third leaves no room for one lost. */
+const MIN_LEASE_TTL_MS = 3_000;
 
 const MIN_POLL_INTERVAL_MS = 1_000;
 const DURATION_HINT = 'Write a whole number with a unit: `500ms`, `60s`, `5m`, `1h30m`.';
@@ -220,6 +241,32 @@ function settings(fields: Fields): Omit<DaemonConfig, 'source'> {
     shutdownGraceMs: fields.duration('/shutdown_grace', DEFAULTS.shutdownGrace, 0),
     author: { name: fields.string('/author/name') ?? DEFAULTS.authorName, email: fields.string('/author/email') ?? DEFAULTS.authorEmail },
     monitoring: monitoringOf(fields),
+    ha: haOf(fields),
+  };
+}
+
+function haOf(fields: Fields): HaConfig | undefined {
+  if (!fields.doc.has('/ha')) return undefined;
+  const endpoints = lookup(fields.doc.value, '/ha/etcd/endpoints');
+  const leaseTtlMs = fields.duration('/ha/lease_ttl', DEFAULTS.leaseTtl, MIN_LEASE_TTL_MS);
+  if (leaseTtlMs >= MIN_LEASE_TTL_MS && leaseTtlMs % 1_000 !== 0) {
+    fields.add('E_DURATION', fields.doc.at('/ha/lease_ttl'), '/ha/lease_ttl', `${formatDuration(leaseTtlMs)} is not whole seconds`, 'etcd grants leases in whole seconds: write `15s`, `30s`, `1m`.');
+  }
+  const credentials = fields.doc.has('/ha/etcd/credentials')
+    ? {
+        caFile: fields.string('/ha/etcd/credentials/ca_file'),
+        certFile: fields.string('/ha/etcd/credentials/cert_file'),
+        keyFile: fields.string('/ha/etcd/credentials/key_file'),
+        user: fields.string('/ha/etcd/credentials/user'),
+        passwordFile: fields.string('/ha/etcd/credentials/password_file'),
+      }
+    : undefined;
+  return {
+    endpoints: Array.isArray(endpoints) ? endpoints.filter((one): one is string => typeof one === 'string') : [],
+    prefix: fields.string('/ha/etcd/prefix') ?? DEFAULTS.haPrefix,
+    credentials,
+    leaseTtlMs,
+    identity: fields.string('/ha/identity'),
   };
 }
 
@@ -243,7 +290,7 @@ function notificationsOf(fields: Fields): DaemonConfig['notifications'] {
 class Fields {
   readonly issues: Issue[] = [];
 
-  constructor(private readonly doc: YamlFile) {}
+  constructor(readonly doc: YamlFile) {}
 
   add(code: ErrorCode, at: FileLocation, pointer: Pointer, message: string, hint: string | undefined): void {
     const path = dottedPath(pointer);

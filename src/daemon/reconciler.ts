@@ -43,6 +43,12 @@ export interface ReconcilerOptions {
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
+  /**
+   * Asked before each effect that must not happen twice: a host step beginning (the rollout stops at that
+   * safe point, as when superseded) and a revert push. With `ha`: whether this instance still holds the
+   * leader's lease. Without it, always yes.
+   */
+  readonly mayAct?: () => boolean;
 }
 
 /** What the loop should do after a pass. */
@@ -415,7 +421,7 @@ export class Reconciler {
             },
             onProgress: (event) => this.#onProgress(event, head, rolloutId, isRollback),
             keepReleases: repo.settings.keepReleases,
-            superseded: () => this.#stopping || (this.#latestHead !== undefined && this.#latestHead !== head),
+            superseded: () => this.#stopping || this.#options.mayAct?.() === false || (this.#latestHead !== undefined && this.#latestHead !== head),
             onProbe: (service, _host, probe) => this.#options.metrics?.probeFinished(service, probe.latencyMs),
             changeFailureStopsOthers: (service) => service.deploy.autoRollback,
           },
@@ -430,7 +436,8 @@ export class Reconciler {
       services: repo.services.map((one) => one.name),
       held: gated.held,
       reverted,
-      stopping: this.#stopping,
+      // Deposed (the gate closed) is a stop like shutdown's: the next leader resumes, not this instance.
+      stopping: this.#stopping || this.#options.mayAct?.() === false,
       now: this.#now(),
       retry: this.#options.retry,
       random: this.#random,
@@ -665,6 +672,11 @@ export class Reconciler {
     }
     this.#options.crash('after-revert-commit');
 
+    if (this.#options.mayAct?.() === false) {
+      // Deposed before the push: the next leader finds the bad commit recorded and pushes the revert once.
+      this.#log.warn({ service, commit: head, reverted: target.sha }, 'not pushing the revert: this instance no longer leads');
+      return { kind: 'idle' };
+    }
     const pushed = await this.#push(onto, head, service);
     if (pushed !== 'pushed') return pushed;
     this.#options.crash('after-push');

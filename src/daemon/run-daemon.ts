@@ -1,23 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { CronJob } from 'cron';
-import { startApiServer, type ApiServer } from '../api/index.js';
+import { startApiServer, type ApiServer, type Readiness } from '../api/index.js';
 import { urlDelivery } from '../artifacts/index.js';
 import { asTendError, TendError } from '../errors/index.js';
 import { openFleet } from '../hosts/index.js';
+import { leadershipStatusOf, startEtcdLeadership, type EtcdCredentials, type Leadership } from '../leadership/index.js';
 import { sshFleet } from '../pass/index.js';
 import { createNotificationSink, TendMetrics, type Logger, type NotificationSink } from '../observability/index.js';
 import { directorySecretSource } from '../render/index.js';
 import { createGitHostPublisher, gitHostApi, type GitHostPublisher } from '../githost/index.js';
 import { planRef, PlanQueue, type RefPlan } from '../preview/index.js';
-import type { DaemonStatus } from '../status/index.js';
 import { createRevertCommit, runNativeGit } from '../rollback/index.js';
 import { SETTINGS_DEFAULTS } from '../spec/index.js';
 import { httpSource, loadGitCredentials, localSource, type DeploySource } from '../source/index.js';
-import { acquireStateLock, emptyJournal, journalPath, readJournal, writeJournal, writeFileAtomically, type Journal } from '../state/index.js';
+import { acquireStateLock, emptyJournal, journalFromText, journalPath, journalText, readJournal, writeJournal, writeFileAtomically, type Journal, type RolloutRecord } from '../state/index.js';
+import { statusOf, type DaemonStatus, type LeadershipStatus } from '../status/index.js';
 import type { CrashPoint } from './crash-points.js';
-import type { DaemonConfig, GitHostConfig } from './daemon-config.js';
+import type { DaemonConfig, GitHostConfig, HaConfig } from './daemon-config.js';
 import { monitoringFilesFollower } from './monitoring-files.js';
 import { Reconciler, type PassReason } from './reconciler.js';
 
@@ -36,7 +38,8 @@ export interface RunningDaemon {
  * Starts the long-running reconciler: lock the state directory, read the journal (a corrupt one is
  * reported and rebuilt from observation), serve the API, then run passes one at a time as triggers come:
  * the poll timer, verified webhooks, a local repo's ref changing, the resync schedule, operator calls and
- * backoff retries. Triggers that arrive during a pass are coalesced into one follow-up pass.
+ * backoff retries. Triggers that arrive during a pass are coalesced into one follow-up pass. With `ha`,
+ * the reconciler runs only while this instance leads, from the journal in etcd (`leaderTerms`).
  */
 export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (point: CrashPoint) => void): Promise<RunningDaemon> {
   const lock = await acquireStateLock(settings.stateDir);
@@ -46,7 +49,6 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
   };
   try {
     const source = await openSource(settings);
-    const journal = await loadJournal(settings.stateDir, source.description, logger);
     // No commit is loaded yet: start at the default, and each pass sets the limit of the commit it loaded.
     const pool = openFleet({
       privateKeyPath: settings.sshKey,
@@ -56,78 +58,94 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
     });
     cleanups.push(() => pool.close());
     const metrics = new TendMetrics({ startedAt: Date.now() });
-    // The journal's applied commit is known at once; its time is not, so the restart stands in for it.
-    if (journal.lastApplied !== undefined) metrics.commitApplied(journal.lastApplied, Date.now());
     const notifications = settings.notifications === undefined ? undefined : await notificationSinkOf(settings.notifications, logger);
     const secrets = settings.secretsDir === undefined ? undefined : directorySecretSource(settings.secretsDir);
     // fetch: tend keeps what it downloaded in the state dir: later rollouts and rollbacks need no store.
     const fleet = sshFleet(pool, urlDelivery({ secrets, cacheDir: path.join(settings.stateDir, 'artifacts') }));
+    let roles: Roles | undefined;
     const plans = new PlanQueue<RefPlan>(PLANS_WAITING);
-    // Assigned once the reconciler exists: a plan counts a ref's commits from the head it fetched.
-    let plan: (ref: string) => Promise<RefPlan> = () => Promise.reject(new Error('the daemon is starting'));
-    const githost = settings.githost === undefined ? undefined : await gitHostPublisherOf(settings.githost, (ref) => plan(ref), logger);
-    const onStatus = (status: DaemonStatus): void => {
-      notifications?.observe(status, Date.now());
-      githost?.observe(status);
-    };
-    const reconciler = new Reconciler({
-      source,
-      fleet,
-      secrets,
-      journalPath: journalPath(settings.stateDir),
-      journal,
-      logger,
-      retry: settings.retry,
-      createRevert: async (input) => (await createRevertCommit({ gitdir: source.gitdir, identity: settings.author, ...input })).sha,
-      crash,
-      metrics,
-      onStatus,
-    });
+    // Outside the pass loop: a plan observes hosts read-only over the shared pool while a pass goes on; it
+    // counts a ref's commits from the head the daemon fetched (a standby's: the one its leader published).
+    const plan = (ref: string): Promise<RefPlan> =>
+      plans.run(ref, async () => {
+        const started = Date.now();
+        const result = await planRef({ source, base: (roles?.status() ?? startingStatus(source)).source.head, fleet, secrets }, ref);
+        logger.info({ ref, commit: result.sha, verdict: result.verdict, ms: Date.now() - started }, 'ref planned');
+        return result;
+      });
+    const githost = settings.githost === undefined ? undefined : await gitHostPublisherOf(settings.githost, plan, logger);
     if (githost !== undefined) cleanups.push(() => drainWithin(githost.drain(), 10_000));
+    const afterPass = settings.monitoring === undefined ? undefined : monitoringFilesFollower({ dir: settings.monitoring.fileSdDir, source, logger });
+    /** The reconciler and its pass loop: for ever without `ha`, for each term of leadership with it. */
+    const startActing = (journal: Journal, fencing: Fencing | undefined): Acting => {
+      // The journal's applied commit is known at once; its time is not, so the start stands in for it.
+      if (journal.lastApplied !== undefined) metrics.commitApplied(journal.lastApplied, Date.now());
+      const reconciler = new Reconciler({
+        source,
+        fleet,
+        secrets,
+        journalPath: journalPath(settings.stateDir),
+        journal,
+        logger,
+        retry: settings.retry,
+        createRevert: async (input) => (await createRevertCommit({ gitdir: source.gitdir, identity: settings.author, ...input })).sha,
+        crash,
+        metrics,
+        onStatus: (status) => {
+          notifications?.observe(status, Date.now());
+          githost?.observe(status);
+          fencing?.publish(status);
+        },
+        ...(fencing === undefined ? {} : { writeJournal: fencing.writeJournal, mayAct: fencing.mayAct }),
+      });
+      const loop = new PassLoop(reconciler, settings, logger, metrics, afterPass);
+      return { reconciler, loop, stopped: loop.run() };
+    };
     if (notifications !== undefined) {
       // Reminders and settled recoveries are decided on observation: look at least every minute.
-      const tick = setInterval(() => notifications.observe(reconciler.status, Date.now()), 60_000);
+      const tick = setInterval(() => {
+        const acting = roles?.acting();
+        if (acting !== undefined) notifications.observe(acting.reconciler.status, Date.now());
+      }, 60_000);
       tick.unref();
       cleanups.push(async () => {
         clearInterval(tick);
         await Promise.race([notifications.drain(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       });
     }
-    const afterPass =
-      settings.monitoring === undefined
-        ? undefined
-        : monitoringFilesFollower({ dir: settings.monitoring.fileSdDir, source, logger });
-    const loop = new PassLoop(reconciler, settings, logger, metrics, afterPass);
-    // Outside the pass loop: a plan observes hosts read-only over the shared pool while a pass goes on.
-    plan = (ref: string): Promise<RefPlan> =>
-      plans.run(ref, async () => {
-        const started = Date.now();
-        const result = await planRef({ source, base: reconciler.status.source.head, fleet, secrets }, ref);
-        logger.info({ ref, commit: result.sha, verdict: result.verdict, ms: Date.now() - started }, 'ref planned');
-        return result;
-      });
     const operatorToken = await ensureOperatorToken(settings.stateDir);
     const webhookSecret = settings.webhookSecretFile === undefined ? undefined : (await readFile(settings.webhookSecretFile, 'utf8')).trim();
+    const leader = (): Acting => {
+      const acting = roles?.acting();
+      if (acting === undefined) throw roles?.notLeader() ?? new TendError('E_NOT_LEADER', 'transient', 'tend is starting');
+      return acting;
+    };
     const api: ApiServer = await startApiServer(
       {
-        status: () => reconciler.status,
-        history: () => reconciler.journal.rollouts,
-        metrics: async () => ({ contentType: metrics.contentType, text: await metrics.metricsText() }),
+        status: () => roles?.status() ?? startingStatus(source),
+        history: () => roles?.history() ?? [],
+        metrics: async () => {
+          roles?.observeMetrics();
+          return { contentType: metrics.contentType, text: await metrics.metricsText() };
+        },
         pause: async (service, pause) => {
+          const { reconciler } = leader();
           if (!reconciler.knowsService(service)) return 'unknown-service';
           await reconciler.pause(service, pause);
           return 'paused';
         },
         resume: async (service) => {
+          const { reconciler, loop } = leader();
           const resumed = await reconciler.resume(service);
           if (resumed) loop.trigger('operator');
           return resumed;
         },
-        ready: () => loop.started,
-        plan: (ref) => plan(ref),
+        ready: () => roles?.readiness() ?? { ready: false, role: 'starting' },
+        poke: (reason) => roles?.acting()?.loop.trigger(reason),
+        plan,
         pullRequest: (event) => githost?.pullRequest(event) ?? { accepted: false, reason: 'no git host is configured (githost in the config)' },
-        poke: (reason) => loop.trigger(reason),
         operator: async (action, service) => {
+          const { reconciler, loop } = leader();
           const cleared = await reconciler.operatorClear(action, service);
           loop.trigger('operator');
           return cleared;
@@ -136,12 +154,13 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
       { listen: settings.listen, webhookSecret, operatorToken, branch: settings.branch, logger },
     );
     cleanups.push(() => api.close());
-    const stopWatching = source.watch(() => loop.trigger('watch'));
+    roles = settings.ha === undefined ? singleInstance(startActing(await loadJournal(settings.stateDir, source.description, logger), undefined), metrics) : await leaderTerms(settings, settings.ha, api.url, source, logger, metrics, startActing);
+    const stopWatching = source.watch(() => roles?.acting()?.loop.trigger('watch'));
     if (stopWatching !== undefined) cleanups.push(stopWatching);
     const resync = CronJob.from({
       cronTime: settings.resyncSchedule,
       onTick: () => {
-        loop.trigger('resync');
+        roles?.acting()?.loop.trigger('resync');
         // Every fetch adds a pack to tend's own clone; let git consolidate them now and then.
         if (settings.source.kind === 'url') void compactClone(source.gitdir, logger);
       },
@@ -151,13 +170,14 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
     cleanups.push(async () => {
       await resync.stop();
     });
-    logger.info({ source: source.description, branch: settings.branch, url: api.url, lastApplied: journal.lastApplied }, 'tend started');
-    const stopped = loop.run().finally(cleanUp);
+    logger.info({ source: source.description, branch: settings.branch, url: api.url, ha: settings.ha === undefined ? undefined : { prefix: settings.ha.prefix, identity: roles.identity } }, 'tend started');
+    const running = roles;
+    const stopped = running.stopped.finally(cleanUp);
     return {
       url: api.url,
       stopped,
       async stop() {
-        loop.stop();
+        running.stop();
         const grace = setTimeout(() => {
           // The journal already names the in-flight rollout; the next start re-observes and resumes it.
           logger.error({ graceMs: settings.shutdownGraceMs }, 'shutdown grace period over; exiting mid-step');
@@ -172,6 +192,214 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
     await cleanUp();
     throw error;
   }
+}
+
+/** The shortest time between two statuses a leader publishes for its standbys. */
+const PUBLISH_INTERVAL_MS = 1_000;
+
+/** A reconciler with its pass loop, started. */
+interface Acting {
+  readonly reconciler: Reconciler;
+  readonly loop: PassLoop;
+  /** Resolves when the loop stopped. */
+  readonly stopped: Promise<void>;
+}
+
+/** With `ha`: how a leader's effects are fenced, and what it publishes for the standbys. */
+interface Fencing {
+  readonly writeJournal: (path: string, journal: Journal) => Promise<void>;
+  readonly mayAct: () => boolean;
+  readonly publish: (status: DaemonStatus) => void;
+}
+
+/** What the API and the triggers ask of this instance, whether it runs alone or as one of an `ha` group. */
+interface Roles {
+  readonly identity: string | undefined;
+  /** The reconciler acting now: always without `ha`, only on the leader with it. */
+  acting(): Acting | undefined;
+  /** The error an operator call gets when this instance does not act. */
+  notLeader(): TendError;
+  status(): DaemonStatus;
+  history(): readonly RolloutRecord[];
+  readiness(): Readiness;
+  observeMetrics(): void;
+  stop(): void;
+  readonly stopped: Promise<void>;
+}
+
+function singleInstance(acting: Acting, metrics: TendMetrics): Roles {
+  metrics.leadershipObserved({ leading: true, leader: undefined, renewedAt: undefined });
+  return {
+    identity: undefined,
+    acting: () => acting,
+    notLeader: () => new TendError('E_INTERNAL', 'internal', 'a tend without ha always acts'),
+    status: () => acting.reconciler.status,
+    history: () => acting.reconciler.journal.rollouts,
+    readiness: () => ({ ready: acting.loop.started, role: 'single' }),
+    observeMetrics: () => undefined,
+    stop: () => acting.loop.stop(),
+    stopped: acting.stopped,
+  };
+}
+
+/**
+ * With `ha`: campaign in etcd; each time this instance is elected, read the shared journal from etcd and
+ * start a reconciler whose journal writes are fenced by the lease and whose effects ask `mayAct`; when the
+ * leadership goes, stop it at the next safe point. Meanwhile serve what the leader publishes.
+ */
+async function leaderTerms(settings: DaemonConfig, ha: HaConfig, url: string, source: DeploySource, logger: Logger, metrics: TendMetrics, startActing: (journal: Journal, fencing: Fencing) => Acting): Promise<Roles> {
+  const self = { identity: ha.identity ?? `${hostname()}/${settings.listen.host}:${settings.listen.port}`, url };
+  const leadership = await startEtcdLeadership({ endpoints: ha.endpoints, prefix: ha.prefix, credentials: await etcdCredentials(ha), ttlMs: ha.leaseTtlMs, self, logger });
+  const startedAt = Date.now();
+  let acting: Acting | undefined;
+  let stopping = false;
+  let resolveStopped: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    resolveStopped = resolve;
+  });
+  let publishing: { latest: DaemonStatus | undefined; running: boolean } = { latest: undefined, running: false };
+  const leadershipStatus = (): LeadershipStatus => {
+    const published = publishedStatusOf(leadership.published);
+    return leadershipStatusOf({ state: leadership.state, decision: leadership.mayAct(), self, renewedAt: leadership.renewedAt, ttlMs: ha.leaseTtlMs, etcdError: leadership.lastError, publishedAt: published?.publishedAt });
+  };
+  const publishNext = async (): Promise<void> => {
+    // One write in flight; a newer status replaces a waiting one, so etcd sees the latest, not every step.
+    if (publishing.running) return;
+    publishing.running = true;
+    while (publishing.latest !== undefined) {
+      const status = publishing.latest;
+      publishing.latest = undefined;
+      await leadership
+        .fencedPut('status', JSON.stringify({ publishedAt: Date.now(), status: { ...status, leadership: leadershipStatus() } }))
+        .catch((error: unknown) => logger.debug({ code: asTendError(error).code, err: asTendError(error).message }, 'status not published'));
+      // etcd keeps every revision until compaction: at most one status a second, however busy the rollout.
+      await new Promise((resolve) => setTimeout(resolve, PUBLISH_INTERVAL_MS).unref());
+    }
+    publishing.running = false;
+  };
+  const fencing: Fencing = {
+    writeJournal: (_path, journal) => leadership.fencedPut('journal', journalText(journal)),
+    mayAct: () => leadership.mayAct().act,
+    publish: (status) => {
+      publishing.latest = status;
+      void publishNext();
+    },
+  };
+  // Role changes are handled one at a time: a term starts only after the previous one has stopped.
+  let changes = Promise.resolve();
+  const follow = (): void => {
+    changes = changes.then(async () => {
+      metrics.leadershipObserved({ leading: leadership.mayAct().act, leader: leadershipStatus().leader?.identity, renewedAt: leadership.renewedAt });
+      const leading = leadership.state.kind === 'leading' && !stopping;
+      if (!leading && acting !== undefined) {
+        const ending = acting;
+        acting = undefined;
+        logger.warn({ reason: leadership.mayAct().act ? 'stopping' : leadership.state.kind }, 'leadership ended; stopping at the next safe point');
+        ending.loop.stop();
+        await ending.stopped;
+      }
+      if (leading && acting === undefined) {
+        const journal = await sharedJournal(leadership, settings.stateDir, source.description, logger).catch((error: unknown) => {
+          logger.error({ code: asTendError(error).code, err: asTendError(error).message }, 'cannot read the shared journal; not acting');
+          return undefined;
+        });
+        if (journal === undefined || !leadership.mayAct().act || stopping) return;
+        publishing = { latest: undefined, running: false };
+        logger.info({ identity: self.identity, lastApplied: journal.lastApplied, inFlight: journal.inFlight?.rolloutId }, 'leading: resuming from the shared journal');
+        acting = startActing(journal, fencing);
+      }
+    });
+  };
+  leadership.onChange(follow);
+  return {
+    identity: self.identity,
+    acting: () => acting,
+    notLeader: () => {
+      const status = leadershipStatus();
+      return new TendError('E_NOT_LEADER', 'transient', `${self.identity} does not act: ${status.notActing?.detail ?? 'not the leader'}`, {
+        hint: status.leader === undefined ? 'No instance leads now; see `tend status` for why.' : `Ask the leader, ${status.leader.identity} at ${status.leader.url}.`,
+      });
+    },
+    status: () => {
+      if (acting !== undefined) return { ...acting.reconciler.status, leadership: leadershipStatus() };
+      const published = publishedStatusOf(leadership.published);
+      return { ...(published?.status ?? startingStatus(source, startedAt)), leadership: leadershipStatus() };
+    },
+    history: () => acting?.reconciler.journal.rollouts ?? publishedStatusOf(leadership.published)?.status.recentRollouts ?? [],
+    readiness: () => {
+      const status = leadershipStatus();
+      if (status.role === 'leader') return { ready: acting?.loop.started === true, role: 'leader' };
+      // A standby is ready to do its part (serve status, take over); one that cannot reach etcd is not.
+      return { ready: status.role === 'standby', role: status.role, ...(status.notActing === undefined ? {} : { detail: status.notActing.detail }) };
+    },
+    observeMetrics: () => metrics.leadershipObserved({ leading: leadership.mayAct().act, leader: leadershipStatus().leader?.identity, renewedAt: leadership.renewedAt }),
+    stop: () => {
+      stopping = true;
+      follow();
+      void changes.then(async () => {
+        // Revoking the lease lets a standby take over at once instead of after the TTL.
+        await leadership.close();
+        resolveStopped();
+      });
+    },
+    stopped,
+  };
+}
+
+/** The journal in etcd; before the first leader wrote one, this machine's journal file (moving from one instance to ha). */
+async function sharedJournal(leadership: Leadership, stateDir: string, source: string, logger: Logger): Promise<Journal> {
+  const text = await leadership.read('journal');
+  if (text === undefined) return loadJournal(stateDir, source, logger);
+  const read = journalFromText(text, source);
+  switch (read.kind) {
+    case 'ok':
+      return read.journal;
+    case 'missing':
+      return emptyJournal(source);
+    case 'corrupt':
+      logger.error({ code: 'E_JOURNAL_CORRUPT', reason: read.reason }, 'the journal in etcd is unreadable; starting from observation (known-bad commits are recovered from revert commits in git history)');
+      return emptyJournal(source);
+    case 'other-source':
+      logger.warn({ found: read.found, source }, 'the journal in etcd belongs to another source; starting a new one');
+      return emptyJournal(source);
+  }
+}
+
+function publishedStatusOf(text: string | undefined): { readonly publishedAt: number; readonly status: DaemonStatus } | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value = JSON.parse(text) as { publishedAt?: unknown; status?: unknown };
+    if (typeof value.publishedAt !== 'number' || typeof value.status !== 'object' || value.status === null) return undefined;
+    return { publishedAt: value.publishedAt, status: value.status as DaemonStatus };
+  } catch {
+    return undefined;
+  }
+}
+
+/** What status shows before anything is known: no journal read, nothing published. */
+function startingStatus(source: DeploySource, startedAt = Date.now()): DaemonStatus {
+  return statusOf(emptyJournal(source.description), {
+    startedAt,
+    source: { description: source.description, branch: source.branch, head: undefined, lastFetchAt: undefined, lastFetchOkAt: undefined, error: undefined },
+    passError: undefined,
+    settled: false,
+    now: Date.now(),
+  });
+}
+
+async function etcdCredentials(ha: HaConfig): Promise<EtcdCredentials | undefined> {
+  const given = ha.credentials;
+  if (given === undefined) return undefined;
+  const read = async (file: string | undefined): Promise<Buffer | undefined> => (file === undefined ? undefined : readFile(file));
+  const password = given.passwordFile === undefined ? undefined : (await readFile(given.passwordFile, 'utf8')).trim();
+  const [rootCertificate, certChain, privateKey] = await Promise.all([read(given.caFile), read(given.certFile), read(given.keyFile)]);
+  return {
+    ...(rootCertificate === undefined ? {} : { rootCertificate }),
+    ...(certChain === undefined ? {} : { certChain }),
+    ...(privateKey === undefined ? {} : { privateKey }),
+    ...(given.user === undefined ? {} : { user: given.user }),
+    ...(password === undefined ? {} : { password }),
+  };
 }
 
 async function compactClone(gitdir: string, logger: Logger): Promise<void> {

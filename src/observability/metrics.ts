@@ -137,6 +137,9 @@ export class TendMetrics {
 
   /** Read once; a package.json that cannot be read must not fail every scrape. */
   readonly #version = packageVersion().catch(() => 'unknown');
+  readonly #leader = new Gauge({ name: 'tend_leader', help: 'Whether this instance leads (may act): 1 for the leader, and for a tend without ha; 0 for a standby or while etcd is unavailable.', registers: [this.#registry] });
+  readonly #leaderInfo = new Gauge({ name: 'tend_leader_info', help: 'The identity of the instance that leads, as this instance knows it (1 for that identity only; none while no instance leads).', labelNames: ['identity'], registers: [this.#registry] });
+  readonly #leaseRenewed = new Gauge({ name: 'tend_leader_lease_renewed_timestamp_seconds', help: 'When etcd last confirmed this instance\'s lease (the lease age is the time since).', registers: [this.#registry] });
   readonly #buildInfo = new Gauge({
     name: 'tend_build_info',
     help: 'The tend version (from its package.json) and the Node.js version it runs on; always 1.',
@@ -233,6 +236,14 @@ export class TendMetrics {
     if (status.stalled !== undefined) {
       this.#repoStalledSince.set({ code: reasonCode(status.stalled.code), error_class: oneOf(ERROR_CLASSES, status.stalled.errorClass) }, seconds(status.stalled.since));
     }
+  }
+
+  /** With `ha`: this instance's role, who leads, and its lease's last renewal. Without it: called once, leading. */
+  leadershipObserved(observed: { readonly leading: boolean; readonly leader: string | undefined; readonly renewedAt: number | undefined }): void {
+    this.#leader.set(observed.leading ? 1 : 0);
+    this.#leaderInfo.reset();
+    if (observed.leader !== undefined) this.#leaderInfo.set({ identity: observed.leader.slice(0, 128) }, 1);
+    if (observed.renewedAt !== undefined) this.#leaseRenewed.set(seconds(observed.renewedAt));
   }
 
   /**

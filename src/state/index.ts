@@ -3,7 +3,7 @@
  * writer of a state directory, and the one way a state file is written.
  */
 export { writeFileAtomically } from './atomic-file.js';
-export { emptyJournal, journalPath, readJournal, writeJournal } from './journal.js';
+export { emptyJournal, journalFromText, journalPath, journalText, readJournal, writeJournal } from './journal.js';
 export type {
   ConditionState,
   Halt,

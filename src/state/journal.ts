@@ -414,6 +414,14 @@ export async function readJournal(path: string, source: string): Promise<Journal
   } catch {
     return { kind: 'corrupt', reason: 'the file is not UTF-8 text' };
   }
+  return journalFromText(text, source);
+}
+
+/**
+ * A journal from its stored text, for `source`; the same checks as a file gets. With `ha`, the journal is
+ * this text in etcd instead of a file.
+ */
+export function journalFromText(text: string, source: string): JournalReadResult {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -428,15 +436,21 @@ export async function readJournal(path: string, source: string): Promise<Journal
   return { kind: 'ok', journal };
 }
 
+/** The stored text of a journal. One that would not read back is tend's bug and is refused before anything is written. */
+export function journalText(journal: Journal): string {
+  // A round trip through JSON drops `undefined` fields and turns NaN into null, which the check then sees.
+  const text = `${JSON.stringify(journal, null, 2)}\n`;
+  const problem = journalProblem(JSON.parse(text));
+  if (problem !== undefined) throw new InternalError(`refusing to write a journal that would not read back: ${problem}`);
+  return text;
+}
+
 /**
  * Replaces the journal atomically and durably. A journal that would not read back is tend's bug and is
  * refused before anything is written, so the file on disk stays the last good one.
  */
 export async function writeJournal(path: string, journal: Journal): Promise<void> {
-  // A round trip through JSON drops `undefined` fields and turns NaN into null, which the check then sees.
-  const text = `${JSON.stringify(journal, null, 2)}\n`;
-  const problem = journalProblem(JSON.parse(text));
-  if (problem !== undefined) throw new InternalError(`refusing to write a journal that would not read back: ${problem}`);
+  const text = journalText(journal);
   try {
     await writeFileAtomically(path, text, 0o600);
   } catch (error) {

@@ -85,6 +85,30 @@ export interface DaemonStatus {
   readonly hosts: readonly HostStatus[];
   /** The last rollouts (one record per service), newest first; `/history` has the whole kept list. */
   readonly recentRollouts: readonly RolloutRecord[];
+  /** With `ha`: the answering instance's role and who leads. Absent for a tend without ha, which always acts. */
+  readonly leadership?: LeadershipStatus;
+}
+
+/**
+ * Who acts among the instances of one `ha` group, as the answering instance sees it. A standby serves the
+ * rest of the status from what the leader last published in etcd (`published`).
+ */
+export interface LeadershipStatus {
+  readonly role: 'leader' | 'standby' | 'unavailable' | 'starting';
+  /** The identity of the instance that answered. */
+  readonly self: string;
+  readonly leader: { readonly identity: string; readonly url: string } | undefined;
+  /** When the leader was elected (on the leader), or first seen leading (on a standby). */
+  readonly leaderSince: number | undefined;
+  /** When etcd last confirmed the answering instance's lease; the lease age is the time since. */
+  readonly leaseRenewedAt: number | undefined;
+  readonly leaseTtlMs: number;
+  /** Why the answering instance does not act now, if it does not. */
+  readonly notActing: { readonly reason: string; readonly detail: string } | undefined;
+  /** The last error talking to etcd, while it lasts. */
+  readonly etcdError: { readonly code: string; readonly message: string } | undefined;
+  /** On a standby: when the leader published the rest of this status (undefined: nothing published yet). */
+  readonly publishedAt: number | undefined;
 }
 
 /** One service on one host, as the last pass that looked at it saw it. */

@@ -25,6 +25,8 @@ const UNIT_PROGRAMS: readonly RequiredProgram[] = [
   ['curl', 'curl'],
   ['wget', 'wget'],
   ['busybox', 'busybox'],
+  // test/unit/leadership, test/unit/daemon/standby.test.ts: a real 3-member etcd cluster on loopback.
+  ['/usr/bin/etcd', 'etcd-server'],
   // test/unit/api/status-page-browser.test.ts.
   ['/usr/bin/chromium', 'chromium'],
 ];

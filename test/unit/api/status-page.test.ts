@@ -100,6 +100,27 @@ describe('renderStatusPage', () => {
     expect(text).toContain('What to do: Fix the files named below');
   });
 
+  it('with ha, shows who leads and why the answering instance does not act; without ha, no leadership card', () => {
+    const status = baseStatus([synced('api')], {
+      leadership: {
+        role: 'unavailable',
+        self: 'tend-b',
+        leader: undefined,
+        leaderSince: undefined,
+        leaseRenewedAt: NOW - 40_000,
+        leaseTtlMs: 15_000,
+        notActing: { reason: 'etcd-unavailable', detail: 'etcd is unavailable (E_ETCD_UNAVAILABLE): no answer' },
+        etcdError: { code: 'E_ETCD_UNAVAILABLE', message: 'no answer' },
+        publishedAt: NOW - 60_000,
+      },
+    });
+    const text = textOf(renderStatusPage(status, NOW));
+    expect(text).toContain('Leadership Leader none This instance tend-b: unavailable lease renewed');
+    expect(text).toContain('Not acting etcd is unavailable (E_ETCD_UNAVAILABLE): no answer');
+    expect(text).toContain('Shown as the leader published it');
+    expect(textOf(renderStatusPage(baseStatus([synced('api')]), NOW))).not.toContain('Leadership');
+  });
+
   it('shows the fetch error and the age of the last good fetch', () => {
     const status = baseStatus([synced('api')], {
       source: {

@@ -69,3 +69,14 @@ describe('start-up loads only what the command line names', () => {
     expect(heavy(modules)).toEqual([]);
   });
 });
+
+describe('etcd is loaded only with ha', () => {
+  const grpc = (modules: readonly string[]) => modules.filter((url) => /\/node_modules\/(etcd3|@grpc)\//.test(url));
+
+  it('tend run without ha loads neither etcd3 nor gRPC (most of a second to import)', async () => {
+    const { code, modules } = await modulesLoadedBy(['run', '--repo-path', '/srv/deploy', '--check-config']);
+    expect(code).toBe(0);
+    expect(modules.some((url) => url.endsWith('/dist/daemon/run-daemon.js'))).toBe(true);
+    expect(grpc(modules)).toEqual([]);
+  });
+});

@@ -31,6 +31,28 @@ afterAll(async () => {
 });
 
 describe('tend status', () => {
+  it('with ha, names the leader and says why a standby does not act', async () => {
+    const now = Date.now();
+    served = baseStatus([synced('api')], {
+      leadership: {
+        role: 'standby',
+        self: 'tend-b',
+        leader: { identity: 'tend-a', url: 'http://10.0.0.1:9464' },
+        leaderSince: now - 300_000,
+        leaseRenewedAt: now - 2_000,
+        leaseTtlMs: 15_000,
+        notActing: { reason: 'standby', detail: 'standby: tend-a leads' },
+        etcdError: undefined,
+        publishedAt: now - 1_000,
+      },
+    });
+    const run = await runTend(['status', '--server', url]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^leader   tend-a at http:\/\/10\.0\.0\.1:9464 since 5m ago \(this is tend-b, standby; lease renewed \d+s ago\)$/m);
+    expect(run.stdout).toContain('         not acting: standby: tend-a leads\n');
+    expect(run.stdout).toMatch(/^ {9}shown as the leader published it \d+s ago$/m);
+  });
+
   it('exits 0 when every service is Synced', async () => {
     served = baseStatus([synced('api'), synced('queue')]);
     const run = await runTend(['status', '--server', url]);

@@ -64,6 +64,7 @@ describe('loadDaemonConfig defaults', () => {
       shutdownGraceMs: 90_000,
       author: { name: 'tend', email: 'tend@localhost' },
       monitoring: undefined,
+      ha: undefined,
     });
     const { source, ...rest } = config;
     expect(source.kind).toBe('url');
@@ -118,6 +119,7 @@ monitoring:
       shutdownGraceMs: 45_000,
       author: { name: 'Deploy Bot', email: 'deploy@example.com' },
       monitoring: { fileSdDir: '/var/lib/tend-file-sd' },
+      ha: undefined,
     });
   });
 
@@ -253,6 +255,49 @@ function leaves(schema: Schema, prefix: string[] = []): [string[], Schema][] {
   if (properties === undefined) return [[prefix, schema]];
   return Object.entries(properties).flatMap(([name, child]) => leaves(child, [...prefix, name]));
 }
+
+describe('ha: several instances coordinated by etcd', () => {
+  it('reads the etcd endpoints, prefix, credentials, lease TTL and identity', async () => {
+    const config = await loadOk(`
+source:
+  url: https://git.example.com/ops/deploy.git
+ha:
+  etcd:
+    endpoints: [https://etcd-1:2379, https://etcd-2:2379]
+    prefix: /tend/prod
+    credentials:
+      ca_file: /etc/tend/etcd/ca.pem
+      user: tend
+      password_file: /etc/tend/etcd/password
+  lease_ttl: 30s
+  identity: tend-1
+`);
+    expect(config.ha).toStrictEqual({
+      endpoints: ['https://etcd-1:2379', 'https://etcd-2:2379'],
+      prefix: '/tend/prod',
+      credentials: { caFile: '/etc/tend/etcd/ca.pem', certFile: undefined, keyFile: undefined, user: 'tend', passwordFile: '/etc/tend/etcd/password' },
+      leaseTtlMs: 30_000,
+      identity: 'tend-1',
+    });
+  });
+
+  it('defaults the prefix to /tend and the lease TTL to 15s', async () => {
+    const config = await loadOk('source:\n  url: https://git.example.com/ops/deploy.git\nha:\n  etcd:\n    endpoints: [http://127.0.0.1:2379]\n');
+    expect(config.ha).toMatchObject({ prefix: '/tend', leaseTtlMs: 15_000, credentials: undefined, identity: undefined });
+  });
+
+  it('refuses a lease TTL that is not whole seconds, or shorter than 3s', async () => {
+    const base = 'source:\n  url: https://git.example.com/ops/deploy.git\nha:\n  etcd:\n    endpoints: [http://127.0.0.1:2379]\n';
+    expect((await loadIssues(`${base}  lease_ttl: 2500ms\n`)).issues.map((one) => [one.code, one.message])).toEqual([['E_DURATION', 'ha.lease_ttl: must be at least 3s']]);
+    expect((await loadIssues(`${base}  lease_ttl: 3500ms\n`)).issues.map((one) => [one.code, one.message])).toEqual([['E_DURATION', 'ha.lease_ttl: 3s500ms is not whole seconds']]);
+  });
+
+  it('refuses an ha block without endpoints, and a password without a user', async () => {
+    const { issues } = await loadIssues('source:\n  url: https://git.example.com/ops/deploy.git\nha:\n  etcd:\n    credentials:\n      password_file: /etc/tend/etcd/password\n');
+    expect(issues.map((one) => one.code)).toEqual(['E_SCHEMA', 'E_SCHEMA']);
+    expect(issues.map((one) => one.message).join('\n')).toMatch(/endpoints[\s\S]*user|user[\s\S]*endpoints/);
+  });
+});
 
 describe('the example systemd/tend.yml and the schema', () => {
   it('the example loads to exactly the defaults (every value written in it is the default)', async () => {

@@ -59,13 +59,14 @@ async function exercisedMetrics(): Promise<string> {
   metrics.driftObserved('api', 'web-1', true);
   metrics.servicePaused('api', 1_700_000_005_000);
   metrics.serviceHealthyAt('api', 1_700_000_000_000, 1_700_000_090_000);
+  metrics.leadershipObserved({ leading: false, leader: 'tend-2', renewedAt: 1_700_000_006_000 });
   return metrics.metricsText();
 }
 
 describe('promtool check rules', () => {
   it('accepts deploy/alerts.yml', async () => {
     const result = await promtool(binary, ['check', 'rules', RULES]);
-    expect(result.output).toContain('SUCCESS: 10 rules found');
+    expect(result.output).toContain('SUCCESS: 11 rules found');
     expect(result.code).toBe(0);
   });
 

@@ -43,6 +43,8 @@ export class DaemonWorld {
   readonly retry: RetryPolicy;
   /** Told every status the reconciler publishes, as the daemon's notification and git host sinks are. */
   onStatus: ((status: DaemonStatus) => void) | undefined;
+  /** The leader's gate (`mayAct`): whether this tend still holds the lease. */
+  leading: () => boolean = () => true;
 
   private constructor(retry: RetryPolicy) {
     this.retry = retry;
@@ -148,6 +150,7 @@ export class DaemonWorld {
       },
       random: () => 0.5,
       onStatus: (status) => this.onStatus?.(status),
+      mayAct: () => this.leading(),
     });
   }
 }
