@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import path from 'node:path';
 import { CronJob } from 'cron';
-import { startApiServer, type ApiServer, type Readiness } from '../api/index.js';
+import { startApiServer, type ApiServer } from '../api/index.js';
 import { urlDelivery } from '../artifacts/index.js';
 import { asTendError, TendError } from '../errors/index.js';
 import { openFleet } from '../hosts/index.js';
-import { leadershipStatusOf, startEtcdLeadership, type EtcdCredentials, type Leadership } from '../leadership/index.js';
 import { sshFleet } from '../pass/index.js';
 import { createNotificationSink, TendMetrics, type Logger, type NotificationSink } from '../observability/index.js';
 import { directorySecretSource } from '../render/index.js';
@@ -16,11 +14,11 @@ import { planRef, PlanQueue, type RefPlan } from '../preview/index.js';
 import { createRevertCommit, runNativeGit } from '../rollback/index.js';
 import { SETTINGS_DEFAULTS } from '../spec/index.js';
 import { httpSource, loadGitCredentials, localSource, type DeploySource } from '../source/index.js';
-import { acquireStateLock, emptyJournal, journalFromText, journalPath, journalText, readJournal, writeJournal, writeFileAtomically, type Journal, type RolloutRecord } from '../state/index.js';
-import { statusOf, type DaemonStatus, type LeadershipStatus } from '../status/index.js';
+import { acquireStateLock, journalPath, writeFileAtomically, type Journal } from '../state/index.js';
 import type { CrashPoint } from './crash-points.js';
-import type { DaemonConfig, GitHostConfig, HaConfig } from './daemon-config.js';
+import type { DaemonConfig, GitHostConfig } from './daemon-config.js';
 import { monitoringFilesFollower } from './monitoring-files.js';
+import { leaderTerms, loadJournal, singleInstance, startingStatus, type Acting, type Fencing, type Roles } from './daemon-roles.js';
 import { Reconciler, type PassReason } from './reconciler.js';
 
 /** Plans of refs that may wait behind the running one before a request is refused (E_PLAN_BUSY). */
@@ -194,214 +192,6 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
   }
 }
 
-/** The shortest time between two statuses a leader publishes for its standbys. */
-const PUBLISH_INTERVAL_MS = 1_000;
-
-/** A reconciler with its pass loop, started. */
-interface Acting {
-  readonly reconciler: Reconciler;
-  readonly loop: PassLoop;
-  /** Resolves when the loop stopped. */
-  readonly stopped: Promise<void>;
-}
-
-/** With `ha`: how a leader's effects are fenced, and what it publishes for the standbys. */
-interface Fencing {
-  readonly writeJournal: (path: string, journal: Journal) => Promise<void>;
-  readonly mayAct: () => boolean;
-  readonly publish: (status: DaemonStatus) => void;
-}
-
-/** What the API and the triggers ask of this instance, whether it runs alone or as one of an `ha` group. */
-interface Roles {
-  readonly identity: string | undefined;
-  /** The reconciler acting now: always without `ha`, only on the leader with it. */
-  acting(): Acting | undefined;
-  /** The error an operator call gets when this instance does not act. */
-  notLeader(): TendError;
-  status(): DaemonStatus;
-  history(): readonly RolloutRecord[];
-  readiness(): Readiness;
-  observeMetrics(): void;
-  stop(): void;
-  readonly stopped: Promise<void>;
-}
-
-function singleInstance(acting: Acting, metrics: TendMetrics): Roles {
-  metrics.leadershipObserved({ leading: true, leader: undefined, renewedAt: undefined });
-  return {
-    identity: undefined,
-    acting: () => acting,
-    notLeader: () => new TendError('E_INTERNAL', 'internal', 'a tend without ha always acts'),
-    status: () => acting.reconciler.status,
-    history: () => acting.reconciler.journal.rollouts,
-    readiness: () => ({ ready: acting.loop.started, role: 'single' }),
-    observeMetrics: () => undefined,
-    stop: () => acting.loop.stop(),
-    stopped: acting.stopped,
-  };
-}
-
-/**
- * With `ha`: campaign in etcd; each time this instance is elected, read the shared journal from etcd and
- * start a reconciler whose journal writes are fenced by the lease and whose effects ask `mayAct`; when the
- * leadership goes, stop it at the next safe point. Meanwhile serve what the leader publishes.
- */
-async function leaderTerms(settings: DaemonConfig, ha: HaConfig, url: string, source: DeploySource, logger: Logger, metrics: TendMetrics, startActing: (journal: Journal, fencing: Fencing) => Acting): Promise<Roles> {
-  const self = { identity: ha.identity ?? `${hostname()}/${settings.listen.host}:${settings.listen.port}`, url };
-  const leadership = await startEtcdLeadership({ endpoints: ha.endpoints, prefix: ha.prefix, credentials: await etcdCredentials(ha), ttlMs: ha.leaseTtlMs, self, logger });
-  const startedAt = Date.now();
-  let acting: Acting | undefined;
-  let stopping = false;
-  let resolveStopped: () => void = () => undefined;
-  const stopped = new Promise<void>((resolve) => {
-    resolveStopped = resolve;
-  });
-  let publishing: { latest: DaemonStatus | undefined; running: boolean } = { latest: undefined, running: false };
-  const leadershipStatus = (): LeadershipStatus => {
-    const published = publishedStatusOf(leadership.published);
-    return leadershipStatusOf({ state: leadership.state, decision: leadership.mayAct(), self, renewedAt: leadership.renewedAt, ttlMs: ha.leaseTtlMs, etcdError: leadership.lastError, publishedAt: published?.publishedAt });
-  };
-  const publishNext = async (): Promise<void> => {
-    // One write in flight; a newer status replaces a waiting one, so etcd sees the latest, not every step.
-    if (publishing.running) return;
-    publishing.running = true;
-    while (publishing.latest !== undefined) {
-      const status = publishing.latest;
-      publishing.latest = undefined;
-      await leadership
-        .fencedPut('status', JSON.stringify({ publishedAt: Date.now(), status: { ...status, leadership: leadershipStatus() } }))
-        .catch((error: unknown) => logger.debug({ code: asTendError(error).code, err: asTendError(error).message }, 'status not published'));
-      // etcd keeps every revision until compaction: at most one status a second, however busy the rollout.
-      await new Promise((resolve) => setTimeout(resolve, PUBLISH_INTERVAL_MS).unref());
-    }
-    publishing.running = false;
-  };
-  const fencing: Fencing = {
-    writeJournal: (_path, journal) => leadership.fencedPut('journal', journalText(journal)),
-    mayAct: () => leadership.mayAct().act,
-    publish: (status) => {
-      publishing.latest = status;
-      void publishNext();
-    },
-  };
-  // Role changes are handled one at a time: a term starts only after the previous one has stopped.
-  let changes = Promise.resolve();
-  const follow = (): void => {
-    changes = changes.then(async () => {
-      metrics.leadershipObserved({ leading: leadership.mayAct().act, leader: leadershipStatus().leader?.identity, renewedAt: leadership.renewedAt });
-      const leading = leadership.state.kind === 'leading' && !stopping;
-      if (!leading && acting !== undefined) {
-        const ending = acting;
-        acting = undefined;
-        logger.warn({ reason: leadership.mayAct().act ? 'stopping' : leadership.state.kind }, 'leadership ended; stopping at the next safe point');
-        ending.loop.stop();
-        await ending.stopped;
-      }
-      if (leading && acting === undefined) {
-        const journal = await sharedJournal(leadership, settings.stateDir, source.description, logger).catch((error: unknown) => {
-          logger.error({ code: asTendError(error).code, err: asTendError(error).message }, 'cannot read the shared journal; not acting');
-          return undefined;
-        });
-        if (journal === undefined || !leadership.mayAct().act || stopping) return;
-        publishing = { latest: undefined, running: false };
-        logger.info({ identity: self.identity, lastApplied: journal.lastApplied, inFlight: journal.inFlight?.rolloutId }, 'leading: resuming from the shared journal');
-        acting = startActing(journal, fencing);
-      }
-    });
-  };
-  leadership.onChange(follow);
-  return {
-    identity: self.identity,
-    acting: () => acting,
-    notLeader: () => {
-      const status = leadershipStatus();
-      return new TendError('E_NOT_LEADER', 'transient', `${self.identity} does not act: ${status.notActing?.detail ?? 'not the leader'}`, {
-        hint: status.leader === undefined ? 'No instance leads now; see `tend status` for why.' : `Ask the leader, ${status.leader.identity} at ${status.leader.url}.`,
-      });
-    },
-    status: () => {
-      if (acting !== undefined) return { ...acting.reconciler.status, leadership: leadershipStatus() };
-      const published = publishedStatusOf(leadership.published);
-      return { ...(published?.status ?? startingStatus(source, startedAt)), leadership: leadershipStatus() };
-    },
-    history: () => acting?.reconciler.journal.rollouts ?? publishedStatusOf(leadership.published)?.status.recentRollouts ?? [],
-    readiness: () => {
-      const status = leadershipStatus();
-      if (status.role === 'leader') return { ready: acting?.loop.started === true, role: 'leader' };
-      // A standby is ready to do its part (serve status, take over); one that cannot reach etcd is not.
-      return { ready: status.role === 'standby', role: status.role, ...(status.notActing === undefined ? {} : { detail: status.notActing.detail }) };
-    },
-    observeMetrics: () => metrics.leadershipObserved({ leading: leadership.mayAct().act, leader: leadershipStatus().leader?.identity, renewedAt: leadership.renewedAt }),
-    stop: () => {
-      stopping = true;
-      follow();
-      void changes.then(async () => {
-        // Revoking the lease lets a standby take over at once instead of after the TTL.
-        await leadership.close();
-        resolveStopped();
-      });
-    },
-    stopped,
-  };
-}
-
-/** The journal in etcd; before the first leader wrote one, this machine's journal file (moving from one instance to ha). */
-async function sharedJournal(leadership: Leadership, stateDir: string, source: string, logger: Logger): Promise<Journal> {
-  const text = await leadership.read('journal');
-  if (text === undefined) return loadJournal(stateDir, source, logger);
-  const read = journalFromText(text, source);
-  switch (read.kind) {
-    case 'ok':
-      return read.journal;
-    case 'missing':
-      return emptyJournal(source);
-    case 'corrupt':
-      logger.error({ code: 'E_JOURNAL_CORRUPT', reason: read.reason }, 'the journal in etcd is unreadable; starting from observation (known-bad commits are recovered from revert commits in git history)');
-      return emptyJournal(source);
-    case 'other-source':
-      logger.warn({ found: read.found, source }, 'the journal in etcd belongs to another source; starting a new one');
-      return emptyJournal(source);
-  }
-}
-
-function publishedStatusOf(text: string | undefined): { readonly publishedAt: number; readonly status: DaemonStatus } | undefined {
-  if (text === undefined) return undefined;
-  try {
-    const value = JSON.parse(text) as { publishedAt?: unknown; status?: unknown };
-    if (typeof value.publishedAt !== 'number' || typeof value.status !== 'object' || value.status === null) return undefined;
-    return { publishedAt: value.publishedAt, status: value.status as DaemonStatus };
-  } catch {
-    return undefined;
-  }
-}
-
-/** What status shows before anything is known: no journal read, nothing published. */
-function startingStatus(source: DeploySource, startedAt = Date.now()): DaemonStatus {
-  return statusOf(emptyJournal(source.description), {
-    startedAt,
-    source: { description: source.description, branch: source.branch, head: undefined, lastFetchAt: undefined, lastFetchOkAt: undefined, error: undefined },
-    passError: undefined,
-    settled: false,
-    now: Date.now(),
-  });
-}
-
-async function etcdCredentials(ha: HaConfig): Promise<EtcdCredentials | undefined> {
-  const given = ha.credentials;
-  if (given === undefined) return undefined;
-  const read = async (file: string | undefined): Promise<Buffer | undefined> => (file === undefined ? undefined : readFile(file));
-  const password = given.passwordFile === undefined ? undefined : (await readFile(given.passwordFile, 'utf8')).trim();
-  const [rootCertificate, certChain, privateKey] = await Promise.all([read(given.caFile), read(given.certFile), read(given.keyFile)]);
-  return {
-    ...(rootCertificate === undefined ? {} : { rootCertificate }),
-    ...(certChain === undefined ? {} : { certChain }),
-    ...(privateKey === undefined ? {} : { privateKey }),
-    ...(given.user === undefined ? {} : { user: given.user }),
-    ...(password === undefined ? {} : { password }),
-  };
-}
-
 async function compactClone(gitdir: string, logger: Logger): Promise<void> {
   const result = await runNativeGit(['gc', '--auto', '--quiet'], { cwd: gitdir, env: process.env, timeoutMs: 300_000 }).catch((error: unknown) => ({ code: -1, stderr: String(error) }));
   if (result.code !== 0) logger.warn({ code: 'E_GIT_GC', err: result.stderr.slice(-500) }, 'git gc of the clone failed');
@@ -443,26 +233,6 @@ async function openSource(settings: DaemonConfig): Promise<DeploySource> {
   return httpSource({ url: settings.source.url, branch: settings.branch, dir: path.join(settings.stateDir, 'repo'), ...(credentials === undefined ? {} : { credentials }) });
 }
 
-async function loadJournal(stateDir: string, source: string, logger: Logger): Promise<Journal> {
-  const read = await readJournal(journalPath(stateDir), source);
-  switch (read.kind) {
-    case 'ok':
-      return read.journal;
-    case 'missing':
-      return emptyJournal(source);
-    case 'corrupt': {
-      // Never a crash loop: git and the hosts are the truth, and the next pass re-observes them.
-      logger.error({ code: 'E_JOURNAL_CORRUPT', reason: read.reason }, 'journal unreadable; starting from observation (known-bad commits are recovered from revert commits in git history)');
-      const fresh = emptyJournal(source);
-      await writeJournal(journalPath(stateDir), fresh);
-      return fresh;
-    }
-    case 'other-source':
-      logger.warn({ found: read.found, source }, 'journal belongs to another source; starting a new one');
-      return emptyJournal(source);
-  }
-}
-
 /** The token `tend retry`/`tend ack` present; made once, readable only by tend's user (and root). */
 async function ensureOperatorToken(stateDir: string): Promise<string> {
   const file = path.join(stateDir, 'api-token');
@@ -482,7 +252,7 @@ async function ensureOperatorToken(stateDir: string): Promise<string> {
  * can be superseded) and queues one follow-up pass; timers (poll, backoff, deploy window) are re-armed
  * after each pass, so nothing runs unbounded: every wait has an end and every retry a budget.
  */
-class PassLoop {
+export class PassLoop {
   started = false;
   #pending: PassReason | undefined = 'startup';
   #wake: (() => void) | undefined;
