@@ -79,10 +79,9 @@ export function classifyAptFailure(exitCode: number, output: string): AptFailure
   return { code: 'E_APT_FAILED', errorClass: classOf('E_APT_FAILED'), evidence: lastError };
 }
 
+/** The class registered for the code in codes.ts: one place says which class each code has. */
 function classOf(code: AptFailureCode): ErrorClass {
-  const errorClass = ERROR_CODES[code].errorClass;
-  // Every AptFailureCode is registered with a real class; a warning here would be a typo in codes.ts.
-  return errorClass === 'warning' ? 'internal' : errorClass;
+  return ERROR_CODES[code].errorClass;
 }
 
 /** The TendError for a failed apt command on a host: its code, host and command, and the line that says why. */

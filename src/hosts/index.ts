@@ -19,7 +19,7 @@ export { parseObservation } from './observe-parser.js';
 export { OBSERVE_SCRIPT, observeArgv } from './observe-script.js';
 export { journalTail, probeExec, probeHttp, probeTcp, runProbe } from './probes.js';
 export type { ExecProbe, HttpProbe, ProbeResult, TcpProbe } from './probes.js';
-export type { ObservedHost, ObservedService, UnitProperties } from './observed.js';
+export type { InstalledPackage, ObservedHost, ObservedService, ServicePackage, UnitProperties } from './observed.js';
 export { parseUnitStatus } from './observe-parser.js';
 export { daemonReload, enableUnits, removeFiles, restartUnits, showUnits, stopAndDisableUnits } from './systemd-control.js';
 export { readHostFile } from './read-file.js';
