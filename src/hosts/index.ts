@@ -26,3 +26,7 @@ export { readHostFile } from './read-file.js';
 export type { HostFile } from './read-file.js';
 export { STOP_ON_EOF_SCRIPT, unitLogsArgv } from './unit-logs.js';
 export type { UnitLogsOptions } from './unit-logs.js';
+export { aptUpdate, installPackage, pruneKeptPackages, writeAptRepositories } from './apt-packages.js';
+export type { PackageInstall } from './apt-packages.js';
+export { aptFailureError, classifyAptFailure } from './apt-errors.js';
+export type { AptFailure, AptFailureCode } from './apt-errors.js';
