@@ -190,15 +190,28 @@ describe('a service shipped as a deb from a signed apt repository', { timeout: 1
     expect(await dpkgState(hosts[0]!)).toBe('hold installed 1.1');
   });
 
+  it('fails a package whose postinst fails as a change, and keeps it held', async () => {
+    await apt.publish(greeter('1.3', '#!/bin/sh\necho "greeter 1.3: cannot migrate its state" >&2\nexit 1\n'));
+    await setVersion('1.3');
+    const broken = await apply();
+    expect(broken.result).toBe('failed-change');
+    expect(broken.steps.map((step) => [step.host, step.code, step.errorClass])).toEqual([['web-1', 'E_PACKAGE_SCRIPT_FAILED', 'change']]);
+    // dpkg unpacked 1.3 and could not configure it: still tend's package, held, and reported as not installed.
+    expect(await dpkgState(hosts[0]!)).toBe('hold half-configured 1.3');
+    expect(await dpkgState(hosts[1]!)).toBe('hold installed 1.1');
+  });
+
   it('fails as transient, blaming no version, while the repository is down', async () => {
+    await setVersion('1.2');
     await apt.stop();
     const down = await apply();
     expect(down.result).toBe('failed-transient');
     expect(down.steps.map((step) => [step.host, step.code, step.errorClass])).toEqual([['web-1', 'E_APT_UNREACHABLE', 'transient']]);
-    expect(await servedVersion(hosts[0]!)).toBe('1.1');
+    expect(await dpkgState(hosts[0]!)).toBe('hold half-configured 1.3');
+    expect(await servedVersion(hosts[1]!)).toBe('1.1');
   });
 
-  it('reinstalls 1.0 from the kept .deb on the revert, with the repository still down', async () => {
+  it('reinstalls 1.0 from the kept .deb on the revert, over the half-configured 1.3, with the repository still down', async () => {
     await setVersion('1.0');
     const revert = await apply();
     expect(revert.run.code, revert.run.stdout + revert.run.stderr).toBe(0);
@@ -207,5 +220,14 @@ describe('a service shipped as a deb from a signed apt repository', { timeout: 1
       expect(await servedVersion(target)).toBe('1.0');
       expect(await dpkgState(target)).toBe('hold installed 1.0');
     }
+  });
+
+  it('refuses to overwrite a version installed by hand: conflict, surfaced, the package left as it is', async () => {
+    const web2 = hosts[1]!;
+    await execInHost(web2, ['sh', '-c', `apt-mark unhold ${PACKAGE} && dpkg -i /var/lib/tend/debs/${PACKAGE}/${PACKAGE}_1.1_all.deb`]);
+    const refused = await apply();
+    expect(refused.steps.map((step) => [step.host, step.code, step.errorClass])).toEqual([['web-2', 'E_PACKAGE_NOT_OURS', 'conflict']]);
+    expect(refused.steps[0]!.detail).toContain('greeter 1.1 is installed, but not by tend (tend installed 1.0)');
+    expect(await dpkgState(web2)).toBe('install installed 1.1');
   });
 });
