@@ -4,7 +4,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AptRepository, type DebPackage } from './apt-repository.js';
-import { wipeTendState } from './daemon-support.js';
+import type { DaemonStatus } from '../../src/status/index.js';
+import { DaemonUnderTest, GIT_PASSWORD, GIT_USER, remoteLog, wipeTendState } from './daemon-support.js';
+import { GitServer } from './harness/git-server.js';
 import { BRIDGE_ADDRESS } from './harness/layout.js';
 import { execInHost, type TestHost } from './harness/hosts.js';
 import { useHosts } from './harness/use-hosts.js';
@@ -229,5 +231,59 @@ describe('a service shipped as a deb from a signed apt repository', { timeout: 1
     expect(refused.steps.map((step) => [step.host, step.code, step.errorClass])).toEqual([['web-2', 'E_PACKAGE_NOT_OURS', 'conflict']]);
     expect(refused.steps[0]!.detail).toContain('greeter 1.1 is installed, but not by tend (tend installed 1.0)');
     expect(await dpkgState(web2)).toBe('install installed 1.1');
+  });
+});
+
+describe('the daemon reverts a package version that crashes, reinstalling the kept .deb with the repository down', { timeout: 240_000 }, () => {
+  const REPO = 'deploy-packages';
+  let gitServer: GitServer | undefined;
+  let daemon: DaemonUnderTest | undefined;
+  const converged = (status: DaemonStatus): boolean => status.lastApplied !== undefined && status.lastApplied === status.source.head && status.inFlight === undefined;
+
+  beforeAll(async () => {
+    await Promise.all(hosts.slice(0, 2).map(async (target) => {
+      await wipeTendState(target);
+      await wipePackages(target);
+    }));
+    await apt.publish(greeter('2.0'));
+    await apt.start();
+    await setVersion('2.0');
+    gitServer = await GitServer.start({ user: GIT_USER, password: GIT_PASSWORD });
+    await gitServer.createRepo(REPO, repoDir, { message: 'greeter 2.0 from the team repository' });
+    const stateDir = await mkdtemp(join(tmpdir(), 'tend-e2e-state-'));
+    daemon = await DaemonUnderTest.start({ repoUrl: gitServer.repoUrl(REPO), sshKey: hosts[0]!.privateKeyPath, secretsDir, stateDir, pollInterval: '1s' });
+    await daemon.waitFor('greeter 2.0 applied', converged, 120_000);
+  }, 180_000);
+
+  afterAll(async () => {
+    await daemon?.stop();
+    await gitServer?.close();
+  });
+
+  it('one revert commit, and every host back on 2.0 from its kept .deb, healthy and held', async () => {
+    const git = gitServer!;
+    for (const target of hosts.slice(0, 2)) expect(await dpkgState(target)).toBe('hold installed 2.0');
+    const crashing: DebPackage = { name: PACKAGE, version: '2.1', files: { 'usr/bin/greeter': '#!/bin/sh\necho "greeter 2.1: crashing on purpose" >&2\nexit 1\n' } };
+    await apt.publish(crashing);
+    const bad = await git.landCommit(REPO, { message: 'greeter 2.1', files: { 'services/greeter/spec.yml': spec('2.1') } });
+
+    // The canary installs 2.1 from the repository; from then on the repository is down, so the rollback can
+    // only come from the .deb kept on the host.
+    const until = Date.now() + 90_000;
+    while (!(await dpkgState(hosts[0]!)).endsWith('installed 2.1')) {
+      if (Date.now() > until) throw new Error(`web-1 never installed 2.1: ${await dpkgState(hosts[0]!)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await apt.stop();
+
+    await daemon!.waitFor('the revert applied', (status) => converged(status) && status.source.head !== bad, 150_000);
+    const log = await remoteLog(git, REPO);
+    const reverts = log.filter((commit) => commit.message.startsWith('Revert '));
+    expect(reverts.map((commit) => commit.message.split('\n')[0])).toEqual(['Revert "greeter 2.1"']);
+    expect(reverts[0]!.message).toContain(`This reverts commit ${bad}.`);
+    for (const target of hosts.slice(0, 2)) {
+      expect(await servedVersion(target)).toBe('2.0');
+      expect(await dpkgState(target)).toBe('hold installed 2.0');
+    }
   });
 });
