@@ -53,6 +53,8 @@ export interface DaemonConfig {
   readonly shutdownGraceMs: number;
   /** Author and committer of revert commits. */
   readonly author: { readonly name: string; readonly email: string };
+  /** Where the Prometheus file_sd target files of the loaded commit go; undefined writes none. */
+  readonly monitoring: { readonly fileSdDir: string } | undefined;
 }
 
 /** The fields as the YAML file writes them; also what `daemonConfigFrom` takes from command-line flags. */
@@ -69,6 +71,7 @@ export interface DaemonConfigInput {
   readonly retry?: { readonly max_attempts?: number; readonly base_delay?: string; readonly max_delay?: string };
   readonly shutdown_grace?: string;
   readonly author?: { readonly name?: string; readonly email?: string };
+  readonly monitoring?: { readonly file_sd_dir?: string };
 }
 
 /** Every setting but the source, which has no default. */
@@ -203,7 +206,13 @@ function settings(fields: Fields): Omit<DaemonConfig, 'source'> {
     retry: fields.retry(),
     shutdownGraceMs: fields.duration('/shutdown_grace', DEFAULTS.shutdownGrace, 0),
     author: { name: fields.string('/author/name') ?? DEFAULTS.authorName, email: fields.string('/author/email') ?? DEFAULTS.authorEmail },
+    monitoring: monitoringOf(fields),
   };
+}
+
+function monitoringOf(fields: Fields): DaemonConfig['monitoring'] {
+  const fileSdDir = fields.string('/monitoring/file_sd_dir');
+  return fileSdDir === undefined ? undefined : { fileSdDir };
 }
 
 function notificationsOf(fields: Fields): DaemonConfig['notifications'] {

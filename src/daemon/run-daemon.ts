@@ -14,6 +14,7 @@ import { httpSource, loadGitCredentials, localSource, type DeploySource } from '
 import { acquireStateLock, emptyJournal, journalPath, readJournal, writeJournal, writeFileAtomically, type Journal } from '../state/index.js';
 import type { CrashPoint } from './crash-points.js';
 import type { DaemonConfig } from './daemon-config.js';
+import { monitoringFilesFollower } from './monitoring-files.js';
 import { Reconciler, type PassReason } from './reconciler.js';
 
 export interface RunningDaemon {
@@ -73,7 +74,11 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
         await Promise.race([notifications.drain(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       });
     }
-    const loop = new PassLoop(reconciler, settings, logger, metrics);
+    const afterPass =
+      settings.monitoring === undefined
+        ? undefined
+        : monitoringFilesFollower({ dir: settings.monitoring.fileSdDir, source, logger });
+    const loop = new PassLoop(reconciler, settings, logger, metrics, afterPass);
     const operatorToken = await ensureOperatorToken(settings.stateDir);
     const webhookSecret = settings.webhookSecretFile === undefined ? undefined : (await readFile(settings.webhookSecretFile, 'utf8')).trim();
     const api: ApiServer = await startApiServer(
@@ -213,8 +218,11 @@ class PassLoop {
   readonly #metrics: TendMetrics;
   readonly #settings: DaemonConfig;
   readonly #log: Logger;
+  readonly #afterPass: ((head: string | undefined) => Promise<void>) | undefined;
 
-  constructor(reconciler: Reconciler, settings: DaemonConfig, logger: Logger, metrics: TendMetrics) {
+  /** `afterPass` gets the branch head once each pass has ended, before the next can start. */
+  constructor(reconciler: Reconciler, settings: DaemonConfig, logger: Logger, metrics: TendMetrics, afterPass: ((head: string | undefined) => Promise<void>) | undefined) {
+    this.#afterPass = afterPass;
     this.#metrics = metrics;
     this.#reconciler = reconciler;
     this.#settings = settings;
@@ -269,6 +277,7 @@ class PassLoop {
       } finally {
         this.#running = false;
       }
+      await this.#afterPass?.(this.#reconciler.status.source.head);
       if (Number.isFinite(delayMs)) this.#arm(delayMs, 'poll');
     }
   }

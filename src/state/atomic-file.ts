@@ -18,6 +18,9 @@ export async function writeDurableTemp(target: string, data: string, mode: numbe
   const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx', mode);
   try {
+    // open()'s mode passes through the umask (tend.service sets UMask=0077): a file others must read,
+    // such as a file_sd target file for Prometheus, gets its mode only from an explicit chmod.
+    await handle.chmod(mode);
     await handle.writeFile(data, 'utf8');
     await handle.sync();
   } catch (error) {

@@ -32,6 +32,11 @@ export interface GitServerOptions {
   readonly root?: string;
   /** Called with each entry as it is added to the request log. */
   readonly onRequest?: (entry: GitRequestLogEntry) => void;
+  /**
+   * The address to listen on: 127.0.0.1 by default; the bridge address (10.78.0.1) for a test host that
+   * must reach the server itself.
+   */
+  readonly host?: string;
 }
 
 export interface CommitOptions {
@@ -75,7 +80,7 @@ export class GitServer {
     this.root = root;
     this.ownsRoot = ownsRoot;
     this.options = options;
-    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.url = `http://${options.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
   }
 
   static async start(options: GitServerOptions): Promise<GitServer> {
@@ -84,7 +89,7 @@ export class GitServer {
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(0, options.host ?? '127.0.0.1', () => resolve());
     });
     const gitServer = new GitServer(server, root, ownsRoot, options);
     server.on('request', (req, res) => gitServer.handle(req, res));

@@ -62,6 +62,7 @@ describe('loadDaemonConfig defaults', () => {
       retry: { maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 30_000 },
       shutdownGraceMs: 90_000,
       author: { name: 'tend', email: 'tend@localhost' },
+      monitoring: undefined,
     });
     const { source, ...rest } = config;
     expect(source.kind).toBe('url');
@@ -95,6 +96,8 @@ shutdown_grace: 45s
 author:
   name: Deploy Bot
   email: deploy@example.com
+monitoring:
+  file_sd_dir: /var/lib/tend-file-sd
 `);
     expect(config).toStrictEqual({
       source: { kind: 'url', url: 'https://git.example.com/ops/deploy.git', credentialsFile: '/etc/tend/git-credentials' },
@@ -112,6 +115,7 @@ author:
       retry: { maxAttempts: 20, baseDelayMs: 500, maxDelayMs: 60_000 },
       shutdownGraceMs: 45_000,
       author: { name: 'Deploy Bot', email: 'deploy@example.com' },
+      monitoring: { fileSdDir: '/var/lib/tend-file-sd' },
     });
   });
 

@@ -11,12 +11,15 @@ import { parseDuration } from '../../../src/spec/index.js';
 
 /**
  * The shipped unit, systemd/tend.service, through the real systemd 252: `verify` against a temporary
- * root holding systemd's own units and an executable at /usr/bin/tend (so ExecStart= resolves), and
- * `security --offline` for systemd's own rating of the sandbox.
+ * root holding systemd's own units and an executable at /usr/lib/tend/node (so ExecStart= resolves), and
+ * `security --offline` for systemd's own rating of the sandbox; its user and directories from
+ * systemd/tend.sysusers and systemd/tend.tmpfiles.
  */
 const run = promisify(execFile);
 const SYSTEMD_UNITS = '/usr/lib/systemd/system';
 const UNIT = new URL('../../../systemd/tend.service', import.meta.url);
+const SYSUSERS = new URL('../../../systemd/tend.sysusers', import.meta.url);
+const TMPFILES = new URL('../../../systemd/tend.tmpfiles', import.meta.url);
 const ENV = { ...process.env, SYSTEMD_LOG_COLOR: '0', SYSTEMD_PAGER: '', SYSTEMD_COLORS: '0' };
 
 let root: string;
@@ -54,9 +57,9 @@ beforeAll(async () => {
   await ensureSystemdAnalyze();
   root = await mkdtemp(join(tmpdir(), 'tend-unit-'));
   await cp(SYSTEMD_UNITS, join(root, SYSTEMD_UNITS), { recursive: true, verbatimSymlinks: true });
-  await mkdir(join(root, 'usr/bin'), { recursive: true });
-  await writeFile(join(root, 'usr/bin/tend'), '#!/bin/sh\nexit 0\n');
-  await chmod(join(root, 'usr/bin/tend'), 0o755);
+  await mkdir(join(root, 'usr/lib/tend'), { recursive: true });
+  await writeFile(join(root, 'usr/lib/tend/node'), '#!/bin/sh\nexit 0\n');
+  await chmod(join(root, 'usr/lib/tend/node'), 0o755);
   unitText = await readFile(UNIT, 'utf8');
   await installUnit('tend.service', unitText);
 }, 600_000);
@@ -102,8 +105,36 @@ describe('systemd/tend.service', () => {
     expect(settings('KillSignal')).toEqual(['SIGTERM']);
   });
 
-  it('runs tend with the default config path', () => {
-    expect(settings('ExecStart')).toEqual([`/usr/bin/tend run --config ${DEFAULT_CONFIG_PATH}`]);
+  it('runs tend with its own Node runtime by absolute path (not wherever npm put a binary) and the default config path', () => {
+    expect(settings('ExecStart')).toEqual([`/usr/lib/tend/node /usr/lib/tend/bin/tend.js run --config ${DEFAULT_CONFIG_PATH}`]);
+  });
+
+  it('creates its user with systemd-sysusers: a system user tend, home /var/lib/tend, no login shell', async () => {
+    const sysroot = await mkdtemp(join(tmpdir(), 'tend-sysusers-'));
+    try {
+      await mkdir(join(sysroot, 'etc'), { recursive: true });
+      await run('systemd-sysusers', [`--root=${sysroot}`, new URL(SYSUSERS).pathname], { env: ENV });
+      const passwd = await readFile(join(sysroot, 'etc/passwd'), 'utf8');
+      const entry = passwd.split('\n').find((line) => line.startsWith('tend:'))?.split(':');
+      expect(entry?.[5]).toBe('/var/lib/tend');
+      expect(entry?.[6]).toBe('/usr/sbin/nologin');
+      expect(Number(entry?.[2])).toBeLessThan(1000);
+      expect(await readFile(join(sysroot, 'etc/group'), 'utf8')).toMatch(/^tend:/m);
+    } finally {
+      await rm(sysroot, { recursive: true, force: true });
+    }
+  });
+
+  it('has tmpfiles entries for every directory the unit and the default config use, owned as the unit expects', async () => {
+    const lines = (await readFile(TMPFILES, 'utf8')).split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+    const entries = new Map(lines.map((line) => {
+      const [type, path, mode, user, group] = line.split(/\s+/);
+      return [path, `${type} ${mode} ${user}:${group}`];
+    }));
+    expect(entries.get(defaultDaemonConfig.stateDir)).toBe(`d ${settings('StateDirectoryMode')[0]} tend:tend`);
+    expect(entries.get('/etc/tend')).toBe(`d ${settings('ConfigurationDirectoryMode')[0]} root:tend`);
+    expect(entries.get(dirname(defaultDaemonConfig.sshKey))).toBe('d 0750 root:tend');
+    expect(entries.get(settings('ReadWritePaths')[0]?.replace(/^-/, '') ?? '')).toBe('d 0755 tend:tend');
   });
 
   it('keeps its state in /var/lib/tend, the default state_dir', () => {
