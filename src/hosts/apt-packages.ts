@@ -4,7 +4,7 @@ import type { RenderedAptRepository } from '../render/apt-sources.js';
 import { aptFailureError } from './apt-errors.js';
 import { writeFileAtomic, type RemoteFiles } from './file-transfer.js';
 import type { RemoteRunner, RunTarget } from './remote-command.js';
-import { DEBIAN_PACKAGE_NAME } from './observe-script.js';
+import { DEBIAN_PACKAGE_NAME, DEBIAN_VERSION } from './observe-script.js';
 
 /**
  * A service's Debian package on a host: the repositories' files, `apt-get update` for tend's repositories
@@ -22,7 +22,6 @@ const EXIT_NOT_OURS = 68;
 /** apt-mark could not hold what was installed. */
 const EXIT_HOLD_FAILED = 69;
 
-const DEBIAN_VERSION = /^[0-9][A-Za-z0-9.+~:-]{0,255}$/;
 const REPOSITORY_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /** How long apt waits for dpkg's lock before it reports it held (then E_APT_LOCKED, retried by the budget). */

@@ -2,7 +2,7 @@ import { TendError } from '../errors/index.js';
 import { ENV_DIR, UNIT_DIR } from '../render/host-layout.js';
 import { SERVICE_NAME } from '../spec/service-names.js';
 import type { InstalledPackage, ObservedHost, ObservedService, UnitProperties } from './observed.js';
-import { DEBIAN_PACKAGE_NAME, OBSERVE_FORMAT_VERSION, SAFE_FILE_NAME, SHOW_PROPERTIES } from './observe-script.js';
+import { DEBIAN_PACKAGE_NAME, DEBIAN_VERSION, OBSERVE_FORMAT_VERSION, SAFE_FILE_NAME, SHOW_PROPERTIES } from './observe-script.js';
 
 /**
  * Reads what the observe script printed. Everything a host says is untrusted: a compromised or broken host
@@ -22,8 +22,6 @@ const UNIT_FILE_STATE = /^[a-z-]{0,40}$/;
 const INVOCATION_ID = /^([0-9a-f]{32})?$/;
 const DECIMAL = /^(0|[1-9][0-9]{0,9})$/;
 const YES_NO = /^(yes|no)$/;
-/** What a host may report as a Debian version: Debian's characters, bounded. */
-const DEBIAN_VERSION = /^[0-9][A-Za-z0-9.+~:-]{0,255}$/;
 
 type Field = (value: string) => boolean;
 

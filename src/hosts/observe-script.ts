@@ -170,6 +170,9 @@ echo 'end'
 /** A Debian package name as the script accepts it (Debian's rules, as run.package is validated). */
 export const DEBIAN_PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 
+/** What tend accepts as a Debian version from a host or passes to one: Debian's characters, bounded. */
+export const DEBIAN_VERSION = /^[0-9][A-Za-z0-9.+~:-]{0,255}$/;
+
 /**
  * argv for the script: services and unit names to check for foreign files, then the Debian packages to
  * report, unsafe names dropped.
