@@ -1,8 +1,8 @@
 import { TendError } from '../errors/index.js';
 import { ENV_DIR, UNIT_DIR } from '../render/host-layout.js';
 import { SERVICE_NAME } from '../spec/service-names.js';
-import type { ObservedHost, ObservedService, UnitProperties } from './observed.js';
-import { OBSERVE_FORMAT_VERSION, SAFE_FILE_NAME, SHOW_PROPERTIES } from './observe-script.js';
+import type { InstalledPackage, ObservedHost, ObservedService, UnitProperties } from './observed.js';
+import { DEBIAN_PACKAGE_NAME, DEBIAN_VERSION, OBSERVE_FORMAT_VERSION, SAFE_FILE_NAME, SHOW_PROPERTIES } from './observe-script.js';
 
 /**
  * Reads what the observe script printed. Everything a host says is untrusted: a compromised or broken host
@@ -39,6 +39,12 @@ const RECORDS: Readonly<Record<string, Readonly<Record<string, Field>>>> = {
   current: { service: (v) => SERVICE_NAME.test(v), release: (v) => v === '-' || HEX64.test(v) },
   release: { service: (v) => SERVICE_NAME.test(v), sha256: (v) => HEX64.test(v) },
   foreign: { path: (v) => unitFilePath(v) !== undefined || envFilePath(v) !== undefined },
+  package: {
+    name: (v) => DEBIAN_PACKAGE_NAME.test(v),
+    version: (v) => v === '-' || DEBIAN_VERSION.test(v),
+    held: (v) => YES_NO.test(v),
+    tend: (v) => v === '-' || DEBIAN_VERSION.test(v),
+  },
 };
 
 const SHOW_CHECKS: Readonly<Record<(typeof SHOW_PROPERTIES)[number], Field>> = {
@@ -175,6 +181,7 @@ function parseOrFail(host: string, stdout: string): Extract<ObservedHost, { reac
   const services = new Map<string, ServiceDraft>();
   const paths = new Set<string>();
   const foreign: string[] = [];
+  const packages = new Map<string, InstalledPackage>();
   const draft = (service: string): ServiceDraft => {
     let d = services.get(service);
     if (d === undefined) {
@@ -189,9 +196,9 @@ function parseOrFail(host: string, stdout: string): Extract<ObservedHost, { reac
     return d;
   };
 
-  // Records, in the order the script writes them: files, then per service current + releases, then foreign.
+  // Records, in the order the script writes them: files, then per service current + releases, then foreign, then packages.
   let phase = 0;
-  const PHASE = { file: 0, current: 1, release: 1, foreign: 2 } as const;
+  const PHASE = { file: 0, current: 1, release: 1, foreign: 2, package: 3 } as const;
   for (;;) {
     const line = next();
     if (line === undefined) throw new ParseFailure(lineNo(), 'output ends before "systemctl-show begin"');
@@ -240,6 +247,14 @@ function parseOrFail(host: string, stdout: string): Extract<ObservedHost, { reac
         foreign.push(path);
         break;
       }
+      case 'package': {
+        const name = field(record, 'name');
+        if (packages.has(name)) throw new ParseFailure(lineNo(), `package "${name}" reported twice`);
+        const version = field(record, 'version');
+        const tend = field(record, 'tend');
+        packages.set(name, { name, version: version === '-' ? undefined : version, held: field(record, 'held') === 'yes', tendVersion: tend === '-' ? undefined : tend });
+        break;
+      }
     }
   }
   for (const [service, d] of services) {
@@ -282,7 +297,7 @@ function parseOrFail(host: string, stdout: string): Extract<ObservedHost, { reac
       timerUnits,
     });
   }
-  return { host, reachable: true, services: result, foreignUnits: foreign };
+  return { host, reachable: true, services: result, foreignUnits: foreign, packages };
 }
 
 function parseShowBlocks(next: () => string | undefined, lineNo: () => number): Map<string, UnitProperties> {

@@ -1,4 +1,4 @@
-import { ENV_DIR, OWNERSHIP_MARKER, RELEASE_ROOT, UNIT_DIR } from '../render/host-layout.js';
+import { ENV_DIR, OWNERSHIP_MARKER, PACKAGE_KEEP_ROOT, RELEASE_ROOT, UNIT_DIR } from '../render/host-layout.js';
 import { SERVICE_NAME_MAX_LENGTH } from '../spec/service-names.js';
 import { quoteWord } from './shell-quote.js';
 
@@ -13,6 +13,9 @@ import { quoteWord } from './shell-quote.js';
  *   current service=<name> release=<sha256>|-                    where `current` points, per service
  *   release service=<name> sha256=<hex>                          kept releases, newest first
  *   foreign path=<abs>                                           a requested name that exists without marker
+ *   package name=<pkg> version=<v>|- held=yes|no tend=<v>|-      per requested package: the version dpkg
+ *                                                                has fully installed, its hold, and the
+ *                                                                version tend recorded as holding
  *   systemctl-show begin
  *   <raw `systemctl show` blocks: Key=Value lines, a blank line between units>
  *   systemctl-show end rc=<exit code of systemctl>
@@ -42,6 +45,7 @@ export LC_ALL=C
 unit_dir=${quoteWord(UNIT_DIR)}
 env_dir=${quoteWord(ENV_DIR)}
 release_root=${quoteWord(RELEASE_ROOT)}
+deb_root=${quoteWord(PACKAGE_KEEP_ROOT)}
 marker=${quoteWord(OWNERSHIP_MARKER)}
 services=''
 units=''
@@ -123,6 +127,9 @@ done
 for want in "$@"; do
   safe_name "$want" || continue
   case $want in
+    package:*) continue ;;
+  esac
+  case $want in
     *.service|*.timer) paths="$unit_dir/$want" ;;
     *) paths="$unit_dir/$want.service $env_dir/$want.env" ;;
   esac
@@ -131,6 +138,25 @@ for want in "$@"; do
       if add_word "$p" "$owned $foreign"; then foreign="$foreign $p"; echo "foreign path=$p"; fi
     fi
   done
+done
+# A version is reported only when dpkg has it fully installed: a half-configured package (a failed
+# postinst) is reported as '-', so the plan installs again rather than calling it converged.
+for want in "$@"; do
+  case $want in package:*) ;; *) continue ;; esac
+  pkg=\${want#package:}
+  case $pkg in ''|[!a-z0-9]*|*[!a-z0-9+.-]*) continue ;; esac
+  ver=-; held=no; rec=-
+  if st=$(dpkg-query -W -f '\${Status}|\${Version}' -- "$pkg" 2>/dev/null); then
+    status=\${st%%|*}; v=\${st#*|}
+    case $status in 'hold '*) held=yes ;; esac
+    case $status in *' installed') [ -n "$v" ] && ver=$v ;; esac
+  fi
+  f=$deb_root/$pkg/held-version
+  if [ -f "$f" ] && [ ! -L "$f" ]; then
+    IFS= read -r rec < "$f" || true
+    [ -n "$rec" ] || rec=-
+  fi
+  echo "package name=$pkg version=$ver held=$held tend=$rec"
 done
 echo 'systemctl-show begin'
 rc=0
@@ -141,8 +167,18 @@ echo "systemctl-show end rc=$rc"
 echo 'end'
 `;
 
-/** argv for the script: services and unit names to check for foreign files, unsafe names dropped. */
-export function observeArgv(managedHint: readonly string[] = []): string[] {
+/** A Debian package name as the script accepts it (Debian's rules, as run.package is validated). */
+export const DEBIAN_PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
+
+/** What tend accepts as a Debian version from a host or passes to one: Debian's characters, bounded. */
+export const DEBIAN_VERSION = /^[0-9][A-Za-z0-9.+~:-]{0,255}$/;
+
+/**
+ * argv for the script: services and unit names to check for foreign files, then the Debian packages to
+ * report, unsafe names dropped.
+ */
+export function observeArgv(managedHint: readonly string[] = [], packages: readonly string[] = []): string[] {
   const names = [...new Set(managedHint.filter((name) => SAFE_FILE_NAME.test(name)))].sort();
-  return ['sh', '-s', '--', ...names];
+  const wanted = [...new Set(packages.filter((name) => DEBIAN_PACKAGE_NAME.test(name)))].sort().map((name) => `package:${name}`);
+  return ['sh', '-s', '--', ...names, ...wanted];
 }

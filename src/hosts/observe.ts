@@ -1,5 +1,5 @@
 import { asTendError } from '../errors/index.js';
-import type { ObservedHost } from './observed.js';
+import type { ObservedHost, ObservedService, ServicePackage } from './observed.js';
 import { MAX_OBSERVE_OUTPUT_CHARS, parseObservation } from './observe-parser.js';
 import { OBSERVE_SCRIPT, observeArgv } from './observe-script.js';
 import type { RemoteRunner, RunTarget } from './remote-command.js';
@@ -7,6 +7,8 @@ import type { RemoteRunner, RunTarget } from './remote-command.js';
 export interface ObserveOptions {
   /** Default 60 s: the script reads a few files and asks systemctl once. */
   readonly timeoutMs?: number;
+  /** The package runs placed on the host: their packages' state comes back on their services. */
+  readonly packages?: readonly ServicePackage[];
 }
 
 /**
@@ -25,13 +27,14 @@ export async function observeHost(
   options: ObserveOptions = {},
 ): Promise<ObservedHost> {
   try {
-    const result = await pool.run(host, observeArgv(managedHint), {
+    const packages = options.packages ?? [];
+    const result = await pool.run(host, observeArgv(managedHint, packages.map((one) => one.package)), {
       sudo: true,
       stdin: OBSERVE_SCRIPT,
       timeoutMs: options.timeoutMs ?? 60_000,
       maxOutputBytes: MAX_OBSERVE_OUTPUT_CHARS,
     });
-    return parseObservation(host.name, result.stdout, result.stderr);
+    return withPackages(parseObservation(host.name, result.stdout, result.stderr), packages);
   } catch (error) {
     const tendError = asTendError(error);
     if (tendError.errorClass === 'internal') throw tendError;
@@ -39,14 +42,27 @@ export async function observeHost(
   }
 }
 
+/** Each package run's service gets its package's state (a service not on the host gets nothing). */
+function withPackages(observed: Extract<ObservedHost, { reachable: true }>, packages: readonly ServicePackage[]): Extract<ObservedHost, { reachable: true }> {
+  if (packages.length === 0) return observed;
+  const services = new Map<string, ObservedService>(observed.services);
+  for (const { service, package: name } of packages) {
+    const one = services.get(service);
+    const installed = observed.packages?.get(name);
+    if (one !== undefined && installed !== undefined) services.set(service, { ...one, installedPackage: installed });
+  }
+  return { ...observed, services };
+}
+
 /** observeHost for many hosts at once; the pool bounds how many are worked on concurrently. */
 export async function observeHosts(
   pool: RemoteRunner,
   hosts: readonly RunTarget[],
   managedHint: (host: string) => readonly string[] = () => [],
-  options: ObserveOptions = {},
+  options: Omit<ObserveOptions, 'packages'> = {},
+  packagesOf: (host: string) => readonly ServicePackage[] = () => [],
 ): Promise<Map<string, ObservedHost>> {
-  const observed = await Promise.all(hosts.map((host) => observeHost(pool, host, managedHint(host.name), options)));
+  const observed = await Promise.all(hosts.map((host) => observeHost(pool, host, managedHint(host.name), { ...options, packages: packagesOf(host.name) })));
   return new Map(observed.map((o) => [o.host, o]));
 }
 

@@ -41,8 +41,21 @@ export interface ObservedService {
 
 export interface InstalledPackage {
   readonly name: string;
-  /** The installed version, or undefined when the package is not installed. */
+  /** The installed version, or undefined when the package is not installed (or only half-installed). */
   readonly version: string | undefined;
+  /** Whether dpkg's selection is `hold` (`apt-mark hold`). observeHost always fills it. */
+  readonly held?: boolean;
+  /**
+   * The version tend recorded as installing and holding (/var/lib/tend/debs/<package>/held-version), or
+   * undefined when tend never installed the package there. observeHost always fills it.
+   */
+  readonly tendVersion?: string | undefined;
+}
+
+/** A package run on a host: observation reports the package's state on the service. */
+export interface ServicePackage {
+  readonly service: string;
+  readonly package: string;
 }
 
 export type ObservedHost =
@@ -53,6 +66,8 @@ export type ObservedHost =
       readonly services: ReadonlyMap<string, ObservedService>;
       /** Unit files tend would write whose existing content lacks the ownership marker: never touched. */
       readonly foreignUnits: readonly string[];
+      /** The Debian packages observation was asked about, by name; also on each package run's service. */
+      readonly packages?: ReadonlyMap<string, InstalledPackage>;
     }
   | {
       readonly host: string;

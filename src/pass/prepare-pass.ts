@@ -1,4 +1,4 @@
-import type { ObservedHost } from '../hosts/index.js';
+import type { ObservedHost, ServicePackage } from '../hosts/index.js';
 import { desiredStateOf, planRollout } from '../plan/index.js';
 import type { PlanResult } from '../plan/model.js';
 import type { PlanOptions } from '../plan/plan-rollout.js';
@@ -40,14 +40,18 @@ export async function preparePass(
     for (const one of renderHost(repo, host, resolver)) if (only === undefined || only.has(one.service)) rendered.set(renderKey(one.service, one.host), one);
   }
   const wanted = new Map<string, string[]>();
+  const packages = new Map<string, ServicePackage[]>();
+  const specs = new Map(repo.services.map((one) => [one.name, one]));
   for (const one of rendered.values()) {
+    const run = specs.get(one.service)?.run;
+    if (run?.kind === 'package') packages.set(one.host, [...(packages.get(one.host) ?? []), { service: one.service, package: run.package }]);
     const units = wanted.get(one.host);
     if (units === undefined) wanted.set(one.host, [unitName(one.service)]);
     else units.push(unitName(one.service));
   }
   // With `only` or `onlyHosts`, the hosts that run none of those services are not looked at.
   const hosts = only === undefined && onlyHosts === undefined ? repo.inventory.hosts : repo.inventory.hosts.filter((host) => wanted.has(host.name));
-  const observed = await fleet.observe(hosts, (host) => wanted.get(host) ?? []);
+  const observed = await fleet.observe(hosts, (host) => wanted.get(host) ?? [], (host) => packages.get(host) ?? []);
   const desired = desiredStateOf(services, [...rendered.values()]);
   const planResult = planRollout(desired, [...observed.values()], { prune: repo.settings.prune, partial: only !== undefined || onlyHosts !== undefined, ...(resume === undefined ? {} : { resume }) });
   return { repo, observed, rendered, planResult };

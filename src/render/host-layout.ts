@@ -55,3 +55,14 @@ export function aptKeyringPath(repository: string): string {
 export function aptSourcesPath(repository: string): string {
   return `${APT_SOURCES_DIR}/tend-${repository}.sources`;
 }
+
+/**
+ * The .deb files tend keeps per package (`<dir>/<package>/`), so a rollback reinstalls the previous version
+ * with no repository, and the record of the version tend holds (`held-version`): a package without it, or
+ * installed at another version, was not installed by tend and is never overwritten.
+ */
+export const PACKAGE_KEEP_ROOT = '/var/lib/tend/debs';
+
+export function packageKeepDir(debianPackage: string): string {
+  return `${PACKAGE_KEEP_ROOT}/${debianPackage}`;
+}

@@ -5,6 +5,7 @@ import type { HostStep, Plan, ServicePlan } from '../plan/model.js';
 import { releaseDir, unitName, type RenderedService } from '../render/index.js';
 import type { RepoSpec, ServiceSpec } from '../spec/model.js';
 import { runHostStep, timerUnitsAmong, type HostStepResult, type RolloutEffects } from './host-step-effects.js';
+import { startAptSession, type AptSession } from './package-step.js';
 import { decideRollout, recordRolloutEvent, startRollout, type RolloutOutcome } from './progress-decision.js';
 import { scheduleServices, type ServiceProgress } from './service-schedule.js';
 
@@ -55,6 +56,7 @@ export async function applyPlan(input: ApplyInput, effects: RolloutEffects): Pro
   // next safe point, so the revert does not wait for rollouts it is about to change anyway.
   let stopAll = false;
   const stopped = (): boolean => stopAll || effects.superseded?.() === true;
+  const apt = startAptSession(input.repo.settings.aptRepositories);
   for (;;) {
     const step = scheduleServices(input.plan.services, progress, input.repo.settings.parallelServices);
     for (const { service, blockedBy } of step.skip) {
@@ -71,7 +73,7 @@ export async function applyPlan(input: ApplyInput, effects: RolloutEffects): Pro
         continue;
       }
       progress.set(service, 'running');
-      const done = rollOutService(spec, plan, input, { ...effects, superseded: stopped }).then(
+      const done = rollOutService(spec, plan, input, { ...effects, superseded: stopped }, apt).then(
         (result) => {
           results.set(service, result);
           progress.set(service, result.result === 'succeeded' || result.result === 'unchanged' ? 'healthy' : 'failed');
@@ -98,7 +100,7 @@ export async function applyPlan(input: ApplyInput, effects: RolloutEffects): Pro
   };
 }
 
-async function rollOutService(spec: ServiceSpec, plan: ServicePlan, input: ApplyInput, effects: RolloutEffects): Promise<ServiceRolloutResult> {
+async function rollOutService(spec: ServiceSpec, plan: ServicePlan, input: ApplyInput, effects: RolloutEffects, apt: AptSession): Promise<ServiceRolloutResult> {
   if (plan.batches.length === 0 && plan.unreachable.length === 0 && plan.blocked.length === 0) {
     return { service: spec.name, result: 'unchanged', code: undefined, detail: 'nothing to change', outcome: undefined, steps: [] };
   }
@@ -111,7 +113,7 @@ async function rollOutService(spec: ServiceSpec, plan: ServicePlan, input: Apply
       case 'start-batch': {
         if (effects.superseded?.() === true) return supersededResult(spec.name, steps);
         for (const host of decision.hosts) state = recordRolloutEvent(state, { type: 'host-started', host, at: effects.now() });
-        const batchResults = await Promise.all(decision.hosts.map((host) => runStep(stepsByHost.get(host), spec, input, effects)));
+        const batchResults = await Promise.all(decision.hosts.map((host) => runStep(stepsByHost.get(host), spec, input, effects, apt)));
         for (const result of batchResults) steps.push(result);
         if (batchResults.some((result) => result.outcome === 'superseded')) return supersededResult(spec.name, steps);
         for (const result of batchResults) state = recordRolloutEvent(state, eventOf(result));
@@ -135,14 +137,14 @@ async function rollOutService(spec: ServiceSpec, plan: ServicePlan, input: Apply
   }
 }
 
-function runStep(step: HostStep | undefined, spec: ServiceSpec, input: ApplyInput, effects: RolloutEffects): Promise<HostStepResult> {
+function runStep(step: HostStep | undefined, spec: ServiceSpec, input: ApplyInput, effects: RolloutEffects, apt: AptSession): Promise<HostStepResult> {
   if (step === undefined) throw new InternalError(`a batch of ${spec.name} names a host without a step`);
   const host = input.repo.inventory.hosts.find((candidate) => candidate.name === step.host);
   const rendered = input.rendered.get(renderKey(spec.name, step.host));
   if (host === undefined || rendered === undefined) throw new InternalError(`no host or render for ${spec.name} on ${step.host}`);
   const observed = input.observed.get(step.host);
   const before = observed?.reachable === true ? observed.services.get(spec.name)?.unit : undefined;
-  return runHostStep({ step, service: spec, host, rendered, before }, effects);
+  return runHostStep({ step, service: spec, host, rendered, before, apt }, effects);
 }
 
 function supersededResult(service: string, steps: readonly HostStepResult[]): ServiceRolloutResult {

@@ -1,4 +1,4 @@
-import { asTendError, type ErrorClass } from '../errors/index.js';
+import { InternalError, asTendError, type ErrorClass } from '../errors/index.js';
 import {
   daemonReload,
   enableUnits,
@@ -15,12 +15,14 @@ import {
   type RemoteFiles,
   type UnitProperties,
 } from '../hosts/index.js';
+import { describePackageChange } from '../plan/index.js';
 import type { HostStep, KnownRun } from '../plan/model.js';
 import { timerUnitName, unitName, type RenderedService } from '../render/index.js';
 import type { HostSpec, ServiceSpec } from '../spec/model.js';
 import type { UrlDelivery } from '../artifacts/index.js';
 import { stageUrlRelease } from './artifact-step.js';
 import { judgeHealth, type HealthObservation, type HealthVerdict, type ProbeResult } from './health-decision.js';
+import { installPackageStep, keepRecentPackages, type AptSession } from './package-step.js';
 
 /** The outside world of a rollout: hosts, the clock, the repo's artifacts, and who listens to progress. */
 export interface RolloutEffects {
@@ -86,6 +88,8 @@ export interface HostStepInput {
   readonly rendered: RenderedService<'resolved'>;
   /** The unit as observed before this step; undefined when the service never ran there. */
   readonly before: UnitProperties | undefined;
+  /** The rollout's apt session, for a step that installs a package (`step.package`). */
+  readonly apt?: AptSession;
 }
 
 const JOURNAL_LINES = 20;
@@ -178,6 +182,13 @@ export async function runHostStep(input: HostStepInput, effects: RolloutEffects)
 async function applyChanges(input: HostStepInput, effects: RolloutEffects, progress: (phase: StepPhase, detail: string) => void): Promise<void> {
   const { step, service, host, rendered } = input;
   const { pool } = effects;
+  if (step.package !== undefined) {
+    // Like staging a release: a version the repository lacks fails here, before anything running is touched.
+    if (input.apt === undefined) throw new InternalError(`a step of ${service.name} on ${host.name} installs a package without an apt session`);
+    progress('stage', `install ${describePackageChange(step.package)}`);
+    const installed = await installPackageStep(pool, host, step.package, input.apt);
+    progress('stage', `${step.package.name} ${installed.version} installed from ${installed.from === 'kept' ? 'the .deb kept on the host' : 'the repository'} and held`);
+  }
   if (step.release !== undefined && !step.releasePresent && service.run.kind === 'artifact') {
     progress('stage', `upload ${service.run.fileName} ${step.release.slice(0, 12)}`);
     await stageRelease(pool, host, service.name, step.release, service.run.fileName, await effects.readArtifact(service));
@@ -252,6 +263,7 @@ export function timerUnitsAmong(paths: readonly string[]): string[] {
 /** Old releases go only once the new one is healthy, so a rollback right after still needs no upload. */
 async function keepRecentReleases(input: HostStepInput, effects: RolloutEffects): Promise<void> {
   const { step, service, host } = input;
+  if (step.package !== undefined) await keepRecentPackages(effects.pool, host, step.package, effects.keepReleases).catch(() => undefined);
   if (step.release === undefined || service.run.kind === 'package') return;
   await pruneReleases(effects.pool, host, service.name, effects.keepReleases, [step.release]).catch(() => undefined);
 }

@@ -112,6 +112,15 @@ describe('parseObservation', () => {
     expect(parseObservation('web-1', text(lines)).services.get('web')?.unit.invocationId).toBe('');
   });
 
+  it('reads the packages it was asked about, after the foreign units', () => {
+    const lines = goodLines();
+    const at = lines.indexOf('systemctl-show begin');
+    lines.splice(at, 0, 'package name=hello version=1.1-1 held=yes tend=1.1-1', 'package name=other version=- held=no tend=-');
+    const observed = parseObservation('web-1', text(lines));
+    expect(observed.packages?.get('hello')).toEqual({ name: 'hello', version: '1.1-1', held: true, tendVersion: '1.1-1' });
+    expect(observed.packages?.get('other')).toEqual({ name: 'other', version: undefined, held: false, tendVersion: undefined });
+  });
+
   const hostile: ReadonlyArray<readonly [string, (lines: string[]) => string[]]> = [
     ['a wrong version header', (l) => ['tend-observe version=2', ...l.slice(1)]],
     ['a missing header', (l) => l.slice(1)],
@@ -144,6 +153,10 @@ describe('parseObservation', () => {
     ['a missing systemctl section', (l) => l.filter((x) => !x.startsWith('systemctl-show'))],
     ['a missing end', (l) => l.filter((x) => x !== 'end')],
     ['lines after end', (l) => [...l, 'file kind=unit']],
+    ['a package version with a space smuggled in', (l) => { const i = l.indexOf('systemctl-show begin'); return [...l.slice(0, i), 'package name=hello version=1.0 x held=no tend=-', ...l.slice(i)]; }],
+    ['a package before the foreign units', (l) => { const i = l.indexOf('foreign path=/etc/systemd/system/api.service'); return [...l.slice(0, i), 'package name=hello version=1.0 held=no tend=-', ...l.slice(i)]; }],
+    ['a package reported twice', (l) => { const i = l.indexOf('systemctl-show begin'); const p = 'package name=hello version=1.0 held=no tend=-'; return [...l.slice(0, i), p, p, ...l.slice(i)]; }],
+    ['a package held neither yes nor no', (l) => { const i = l.indexOf('systemctl-show begin'); return [...l.slice(0, i), 'package name=hello version=1.0 held=maybe tend=-', ...l.slice(i)]; }],
   ];
 
   it.each(hostile)('rejects %s with E_OBSERVE_PARSE naming the host', (_name, mutate) => {

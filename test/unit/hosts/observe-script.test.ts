@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ENV_DIR, OWNERSHIP_MARKER, RELEASE_ROOT, UNIT_DIR } from '../../../src/render/host-layout.js';
+import { ENV_DIR, OWNERSHIP_MARKER, PACKAGE_KEEP_ROOT, RELEASE_ROOT, UNIT_DIR } from '../../../src/render/host-layout.js';
 import { parseObservation } from '../../../src/hosts/observe-parser.js';
 import { OBSERVE_SCRIPT, observeArgv } from '../../../src/hosts/observe-script.js';
 
@@ -41,14 +41,15 @@ function sandboxed(script: string): string {
   return script
     .replace(`unit_dir='${UNIT_DIR}'`, `unit_dir='${root}${UNIT_DIR}'`)
     .replace(`env_dir='${ENV_DIR}'`, `env_dir='${root}${ENV_DIR}'`)
-    .replace(`release_root='${RELEASE_ROOT}'`, `release_root='${root}${RELEASE_ROOT}'`);
+    .replace(`release_root='${RELEASE_ROOT}'`, `release_root='${root}${RELEASE_ROOT}'`)
+    .replace(`deb_root='${PACKAGE_KEEP_ROOT}'`, `deb_root='${root}${PACKAGE_KEEP_ROOT}'`);
 }
 
 /** Runs the script and maps the sandbox paths back to the host layout, as a host would print them. */
-function observe(hint: string[] = []): string {
+function observe(hint: string[] = [], packages: string[] = []): string {
   const script = sandboxed(OBSERVE_SCRIPT);
   expect(script).not.toBe(OBSERVE_SCRIPT);
-  const [, , ...args] = observeArgv(hint);
+  const [, , ...args] = observeArgv(hint, packages);
   const stdout = execFileSync('sh', ['-s', ...args], {
     input: script,
     env: { PATH: `${join(root, 'bin')}:/usr/bin:/bin` },
@@ -124,5 +125,41 @@ describe('the observe script with the parser', () => {
     mkdirSync(join(root, RELEASE_ROOT, 'web'), { recursive: true });
     symlinkSync('../../../etc', join(root, RELEASE_ROOT, 'web', 'current'));
     expect(parseObservation('h', observe()).services.get('web')?.currentRelease).toBeUndefined();
+  });
+});
+
+describe('the observe script on Debian packages', () => {
+  beforeEach(() => {
+    // dpkg-query -W -f '${Status}|${Version}' -- PKG, as dpkg answers for a held, a half-configured, an
+    // unheld and an unknown package.
+    writeFileSync(
+      join(root, 'bin', 'dpkg-query'),
+      `#!/bin/sh
+eval pkg=\\\${$#}
+case $pkg in
+  hello) printf 'hold ok installed|1:1.1-1' ;;
+  broken) printf 'hold ok half-configured|2.0' ;;
+  manual) printf 'install ok installed|3.0' ;;
+  *) echo "dpkg-query: no packages found matching $pkg" >&2; exit 1 ;;
+esac
+`,
+    );
+    chmodSync(join(root, 'bin', 'dpkg-query'), 0o755);
+    mkdirSync(join(root, PACKAGE_KEEP_ROOT, 'hello'), { recursive: true });
+    writeFileSync(join(root, PACKAGE_KEEP_ROOT, 'hello', 'held-version'), '1:1.1-1\n');
+  });
+
+  it('reports the installed version, the hold and the version tend holds, in the same round trip', () => {
+    const observed = parseObservation('web-1', observe([], ['hello', 'broken', 'manual', 'absent']));
+    expect([...(observed.packages?.values() ?? [])]).toEqual([
+      { name: 'absent', version: undefined, held: false, tendVersion: undefined },
+      { name: 'broken', version: undefined, held: true, tendVersion: undefined },
+      { name: 'hello', version: '1:1.1-1', held: true, tendVersion: '1:1.1-1' },
+      { name: 'manual', version: '3.0', held: false, tendVersion: undefined },
+    ]);
+  });
+
+  it('never passes a name that is no Debian package name to the host', () => {
+    expect(observeArgv([], ['hello', '../etc', 'Hello', 'a;rm'])).toEqual(['sh', '-s', '--', 'package:hello']);
   });
 });
