@@ -66,9 +66,16 @@ async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T
   );
 }
 
+/**
+ * Every host as the rootfs has it, before tend: what tend left removed, and /var/lib/tend owned by root
+ * and searchable again (another test may leave it mode 0700, and every service would fail to exec).
+ */
 async function wipeHosts(): Promise<void> {
   const started = performance.now();
-  await eachLimited(hosts, HOST_WORK_LIMIT, wipeTendState);
+  await eachLimited(hosts, HOST_WORK_LIMIT, async (host) => {
+    await wipeTendState(host);
+    await execInHost(host, ['sh', '-c', 'if [ -d /var/lib/tend ]; then chown root:root /var/lib/tend && chmod 0755 /var/lib/tend; fi']);
+  });
   log(`${hosts.length} hosts wiped in ${formatMs(performance.now() - started)}`);
 }
 
