@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { stopHosts } from '../test/e2e/harness/hosts.js';
 
-const BENCHES = ['fleet-size', 'git', 'noop-check', 'rolling-update', 'step-overhead', 'latency', 'scale'];
+const BENCHES = ['fleet-size', 'git', 'noop-check', 'rolling-update', 'step-overhead', 'latency', 'scale', 'daemon-scale'];
 const only = process.argv.slice(2);
 const chosen = only.length === 0 ? BENCHES : BENCHES.filter((name) => only.includes(name));
 

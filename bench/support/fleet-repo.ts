@@ -38,7 +38,15 @@ export interface FleetOptions {
   readonly concurrency?: number;
   /** Where the services run; every service on every host when undefined. */
   readonly placement?: FleetPlacement;
+  /** How the services relate; independent when undefined. */
+  readonly order?: FleetOrder;
 }
+
+/**
+ * `independent`: no `after:` at all, so tend may roll every service out at once. `chained`: each service
+ * comes `after:` the one before it (svc-02 after svc-01, …), so they roll out one after another.
+ */
+export type FleetOrder = 'independent' | 'chained';
 
 /**
  * `all`: every service on every host (group `fleet`), services × hosts instances. `grouped`: the hosts cut
@@ -126,14 +134,15 @@ function lengthPrefix(length: number): Buffer {
   return prefix;
 }
 
-function specYaml(index: number, timing: FleetTiming, group: string): string {
+function specYaml(index: number, timing: FleetTiming, group: string, order: FleetOrder): string {
   const name = serviceName(index);
   const port = servicePort(index);
+  const after = order === 'chained' && index > 0 ? `  after: [${serviceName(index - 1)}]\n` : '';
   return `service:
   name: ${name}
   group: ${group}
   description: "bench service ${index + 1}"
-  run:
+${after}  run:
     artifact: ${name}
     ports: [${port}]
   deploy:
@@ -168,11 +177,18 @@ function inventoryYaml(hosts: readonly FleetHost[], placement: FleetPlacement | 
  * Gives every service new deploy settings; nothing on the hosts depends on them, so no host changes. The
  * hosts and placement must be those the repo was written with.
  */
-export async function writeTiming(dir: string, services: number, timing: FleetTiming, hosts: readonly FleetHost[] = [], placement?: FleetPlacement): Promise<void> {
+export async function writeTiming(
+  dir: string,
+  services: number,
+  timing: FleetTiming,
+  hosts: readonly FleetHost[] = [],
+  placement?: FleetPlacement,
+  order: FleetOrder = 'independent',
+): Promise<void> {
   const groups = fleetGroups(hosts, placement);
   for (let index = 0; index < services; index += 1) {
     const group = groups[index % groups.length]?.name ?? FLEET_GROUP;
-    await writeFile(join(dir, 'services', serviceName(index), 'spec.yml'), specYaml(index, timing, group));
+    await writeFile(join(dir, 'services', serviceName(index), 'spec.yml'), specYaml(index, timing, group, order));
   }
 }
 
@@ -186,7 +202,7 @@ export async function writeFleetRepo(dir: string, options: FleetOptions): Promis
     await mkdir(join(dir, 'services', name), { recursive: true });
     await writeFile(join(dir, 'services', name, name), serviceScript(name, options.version), { mode: 0o755 });
   }
-  await writeTiming(dir, options.services, options.timing, options.hosts, options.placement);
+  await writeTiming(dir, options.services, options.timing, options.hosts, options.placement, options.order);
   return dir;
 }
 

@@ -423,7 +423,9 @@ export class Reconciler {
             keepReleases: repo.settings.keepReleases,
             superseded: () => this.#stopping || this.#options.mayAct?.() === false || (this.#latestHead !== undefined && this.#latestHead !== head),
             onProbe: (service, _host, probe) => this.#options.metrics?.probeFinished(service, probe.latencyMs),
-            changeFailureStopsOthers: (service) => service.deploy.autoRollback,
+            // Only a failure tend will revert stops the others: a service never healthy before has nothing to go
+            // back to (E_ROLLBACK_NO_BASELINE), and stopping the rest of a first deploy would leave it half done.
+            changeFailureStopsOthers: (service) => service.deploy.autoRollback && this.#journal.services[service.name] !== undefined,
           },
         );
     await this.#journalWrites;

@@ -92,6 +92,15 @@ describe('the bench fleet repo', () => {
     expect(await readFile(`${dir}/services/svc-01/svc-01`, 'utf8')).toContain('VERSION=2\n');
   });
 
+  it('chains every service after the one before it when asked, and relates none otherwise', async () => {
+    const timing = { serial: 1, interval: '1s', minHealthyTime: '0s' };
+    const chained = await loadRepo(directoryReader(await newFleetRepo({ hosts, services: 3, timing, version: '1', order: 'chained' })));
+    const independent = await loadRepo(directoryReader(await newFleetRepo({ hosts, services: 3, timing, version: '1' })));
+    if (!chained.ok || !independent.ok) throw new Error('the bench repo is invalid');
+    expect(chained.repo.services.map((service) => service.after)).toEqual([[], [serviceName(0)], [serviceName(1)]]);
+    expect(independent.repo.services.map((service) => service.after)).toEqual([[], [], []]);
+  });
+
   it('is deployed by the Ansible peer to the paths tend manages', async () => {
     const tasks = await readFile(new URL('../../../bench/ansible/service-tasks.yml', import.meta.url), 'utf8');
     expect(tasks).toContain(`${RELEASE_ROOT}/{{ svc.name }}/{{ svc.sha256 }}`);

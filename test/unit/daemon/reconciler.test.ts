@@ -91,6 +91,15 @@ describe('Reconciler: commits', () => {
     expect(apiVersions(world)).toEqual(['2.0.0', '2.0.0']);
   });
 
+  it('stops the other services for a failing one only when tend will revert it: never on a first deploy, which has nothing to go back to', async () => {
+    const world = await DaemonWorld.create();
+    await world.settle('startup');
+    expect(world.fleet.failureStopsOthers[0]).toEqual({ api: false, gateway: false, queue: false, reports: false });
+    world.landApi('2.0.0');
+    await world.settle('webhook');
+    expect(world.fleet.failureStopsOthers.at(-1)).toMatchObject({ api: true });
+  });
+
   it('lets a newer commit supersede a failing rollout: no revert, the hosts end on the newer commit', async () => {
     const world = await convergedWorld();
     world.landApi('3.1.0', 'unhealthy');

@@ -29,6 +29,8 @@ export class FakeFleet implements Fleet {
   readonly restarts: string[] = [];
   /** Every apply: which services acted (a rollout attempt each). */
   readonly applies: string[][] = [];
+  /** Every apply: per service, whether its change failure would stop the other services of the apply. */
+  readonly failureStopsOthers: Record<string, boolean>[] = [];
   #runs = 0;
   /** How often tend forgot the hosts that refused it (a new commit, `tend retry`). */
   forgotten = 0;
@@ -78,6 +80,7 @@ export class FakeFleet implements Fleet {
   async apply(input: ApplyInput, effects: FleetEffects): Promise<ApplyResult> {
     const services: ServiceRolloutResult[] = [];
     this.applies.push(input.plan.services.filter((one) => one.batches.length > 0 || one.unreachable.length > 0).map((one) => one.service));
+    this.failureStopsOthers.push(Object.fromEntries(input.repo.services.map((spec) => [spec.name, effects.changeFailureStopsOthers?.(spec) === true])));
     for (const plan of input.plan.services) {
       const spec = input.repo.services.find((one) => one.name === plan.service);
       if (spec === undefined) throw new Error(`no spec for ${plan.service}`);
