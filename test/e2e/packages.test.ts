@@ -309,8 +309,9 @@ describe('the daemon reverts a crashing or missing package version, and only ret
     const before = await revertsIn();
     await apt.start();
 
+    const previous = (await daemon!.status()).source.head;
     const missing = await git.landCommit(REPO, { message: 'greeter 2.5', files: { 'services/greeter/spec.yml': spec('2.5') } });
-    await daemon!.waitFor('the revert of 2.5 applied', (status) => converged(status) && status.source.head !== missing, 120_000);
+    await daemon!.waitFor('the revert of 2.5 applied', (status) => converged(status) && status.source.head !== missing && status.source.head !== previous, 120_000);
     expect(await revertsIn()).toEqual(['Revert "greeter 2.5"', ...before]);
     for (const target of hosts.slice(0, 2)) {
       expect(await servedVersion(target)).toBe('2.0');
