@@ -5,11 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AptRepository, type DebPackage } from './apt-repository.js';
 import type { DaemonStatus } from '../../src/status/index.js';
-import { DaemonUnderTest, GIT_PASSWORD, GIT_USER, remoteLog, wipeTendState } from './daemon-support.js';
+import { daemonConfigArgs, DaemonUnderTest, eventsNamed, GIT_PASSWORD, GIT_USER, remoteLog, RESYNC_NEVER, wipeTendState } from './daemon-support.js';
 import { GitServer } from './harness/git-server.js';
 import { BRIDGE_ADDRESS } from './harness/layout.js';
 import { execInHost, type TestHost } from './harness/hosts.js';
 import { useHosts } from './harness/use-hosts.js';
+import { freePort } from '../support/free-port.js';
 import { buildTend, runTend, type TendRun } from '../support/tend-cli.js';
 
 /**
@@ -234,8 +235,9 @@ describe('a service shipped as a deb from a signed apt repository', { timeout: 1
   });
 });
 
-describe('the daemon reverts a package version that crashes, reinstalling the kept .deb with the repository down', { timeout: 240_000 }, () => {
+describe('the daemon reverts a crashing or missing package version, and only retries while the repository is down', { timeout: 240_000 }, () => {
   const REPO = 'deploy-packages';
+  const MAX_ATTEMPTS = 2;
   let gitServer: GitServer | undefined;
   let daemon: DaemonUnderTest | undefined;
   const converged = (status: DaemonStatus): boolean => status.lastApplied !== undefined && status.lastApplied === status.source.head && status.inFlight === undefined;
@@ -251,7 +253,21 @@ describe('the daemon reverts a package version that crashes, reinstalling the ke
     gitServer = await GitServer.start({ user: GIT_USER, password: GIT_PASSWORD });
     await gitServer.createRepo(REPO, repoDir, { message: 'greeter 2.0 from the team repository' });
     const stateDir = await mkdtemp(join(tmpdir(), 'tend-e2e-state-'));
-    daemon = await DaemonUnderTest.start({ repoUrl: gitServer.repoUrl(REPO), sshKey: hosts[0]!.privateKeyPath, secretsDir, stateDir, pollInterval: '1s' });
+    const port = await freePort();
+    const args = await daemonConfigArgs(
+      {
+        repoUrl: gitServer.repoUrl(REPO),
+        sshKey: hosts[0]!.privateKeyPath,
+        secretsDir,
+        stateDir,
+        pollInterval: '1s',
+        resync: RESYNC_NEVER,
+        // A small budget with short waits, so the repository-down case gives up within seconds.
+        retry: { maxAttempts: MAX_ATTEMPTS, baseDelay: '200ms', maxDelay: '1s' },
+      },
+      port,
+    );
+    daemon = await DaemonUnderTest.startWith(args, port, stateDir);
     await daemon.waitFor('greeter 2.0 applied', converged, 120_000);
   }, 180_000);
 
@@ -281,6 +297,41 @@ describe('the daemon reverts a package version that crashes, reinstalling the ke
     const reverts = log.filter((commit) => commit.message.startsWith('Revert '));
     expect(reverts.map((commit) => commit.message.split('\n')[0])).toEqual(['Revert "greeter 2.1"']);
     expect(reverts[0]!.message).toContain(`This reverts commit ${bad}.`);
+    for (const target of hosts.slice(0, 2)) {
+      expect(await servedVersion(target)).toBe('2.0');
+      expect(await dpkgState(target)).toBe('hold installed 2.0');
+    }
+  });
+
+  it('a version missing from the repository: one revert commit; the repository down: bounded retries, no revert, said in status', async () => {
+    const git = gitServer!;
+    const revertsIn = async (): Promise<string[]> => (await remoteLog(git, REPO)).filter((commit) => commit.message.startsWith('Revert "')).map((commit) => commit.message.split('\n')[0]!);
+    const before = await revertsIn();
+    await apt.start();
+
+    const previous = (await daemon!.status()).source.head;
+    const missing = await git.landCommit(REPO, { message: 'greeter 2.5', files: { 'services/greeter/spec.yml': spec('2.5') } });
+    await daemon!.waitFor('the revert of 2.5 applied', (status) => converged(status) && status.source.head !== missing && status.source.head !== previous, 120_000);
+    expect(await revertsIn()).toEqual(['Revert "greeter 2.5"', ...before]);
+    for (const target of hosts.slice(0, 2)) {
+      expect(await servedVersion(target)).toBe('2.0');
+      expect(await dpkgState(target)).toBe('hold installed 2.0');
+    }
+
+    // 2.6 is published but the repository is down, and no host keeps its .deb: nothing says the commit is wrong.
+    await apt.publish(greeter('2.6'));
+    await apt.stop();
+    const unreachable = await git.landCommit(REPO, { message: 'greeter 2.6', files: { 'services/greeter/spec.yml': spec('2.6') } });
+    const stalled = (status: DaemonStatus | undefined) => status?.services.find((one) => one.service === PACKAGE && one.code === 'E_RETRIES_EXHAUSTED' && one.desiredCommit === unreachable);
+    await daemon!.waitFor('greeter 2.6 given up on', (status) => stalled(status) !== undefined, 120_000);
+    const { json } = await daemon!.cliStatus();
+    const greeterStatus = stalled(json);
+    expect(greeterStatus, JSON.stringify(json?.services, null, 2)).toBeDefined();
+    expect([greeterStatus!.state, greeterStatus!.errorClass]).toEqual(['Stalled', 'transient']);
+    expect(greeterStatus!.message).toContain(`E_APT_UNREACHABLE; gave up after ${MAX_ATTEMPTS} attempts`);
+    expect(json?.source.head).toBe(unreachable);
+    expect(eventsNamed(daemon!.events(), 'rollout started', { commit: unreachable })).toHaveLength(MAX_ATTEMPTS);
+    expect(await revertsIn()).toEqual(['Revert "greeter 2.5"', ...before]);
     for (const target of hosts.slice(0, 2)) {
       expect(await servedVersion(target)).toBe('2.0');
       expect(await dpkgState(target)).toBe('hold installed 2.0');
