@@ -51,6 +51,8 @@ export interface DaemonConfig {
   readonly notifications: { readonly urlFile: string; readonly format: 'json' | 'slack'; readonly statusUrl: string | undefined; readonly reminderMs: number } | undefined;
   /** Where plans of pull requests and deploy results are published; undefined publishes nothing. */
   readonly githost: GitHostConfig | undefined;
+  /** Move `refs/tend/healthy/<service>` on the git server to each commit a service is healthy at. */
+  readonly healthyRefs: boolean;
   readonly retry: RetryPolicy;
   readonly shutdownGraceMs: number;
   /** Author and committer of revert commits. */
@@ -91,6 +93,7 @@ export interface DaemonConfigInput {
   readonly webhook?: { readonly secret_file?: string };
   readonly notifications?: { readonly url_file?: string; readonly format?: string; readonly status_url?: string; readonly reminder?: string };
   readonly githost?: { readonly provider?: string; readonly api_url?: string; readonly repository?: string; readonly token_file?: string; readonly plan_forks?: boolean; readonly status_url?: string };
+  readonly healthy_refs?: boolean;
   readonly retry?: { readonly max_attempts?: number; readonly base_delay?: string; readonly max_delay?: string };
   readonly shutdown_grace?: string;
   readonly author?: { readonly name?: string; readonly email?: string };
@@ -237,6 +240,7 @@ function settings(fields: Fields): Omit<DaemonConfig, 'source'> {
     webhookSecretFile: fields.string('/webhook/secret_file'),
     notifications: notificationsOf(fields),
     githost: fields.githost(),
+    healthyRefs: lookup(fields.doc.value, '/healthy_refs') === true,
     retry: fields.retry(),
     shutdownGraceMs: fields.duration('/shutdown_grace', DEFAULTS.shutdownGrace, 0),
     author: { name: fields.string('/author/name') ?? DEFAULTS.authorName, email: fields.string('/author/email') ?? DEFAULTS.authorEmail },

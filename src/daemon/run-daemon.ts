@@ -10,10 +10,11 @@ import { sshFleet } from '../pass/index.js';
 import { createNotificationSink, TendMetrics, type Logger, type NotificationSink } from '../observability/index.js';
 import { directorySecretSource } from '../render/index.js';
 import { createGitHostPublisher, gitHostApi, type GitHostPublisher } from '../githost/index.js';
+import { createHealthyRefPusher, type HealthyRefPusher } from '../healthy-refs/index.js';
 import { planRef, PlanQueue, type RefPlan } from '../preview/index.js';
 import { createRevertCommit, runNativeGit } from '../rollback/index.js';
 import { SETTINGS_DEFAULTS } from '../spec/index.js';
-import { httpSource, loadGitCredentials, localSource, type DeploySource } from '../source/index.js';
+import { httpSource, loadGitCredentials, localSource, nativeFetchEnv, nativeRemoteConfig, type DeploySource, type GitCredentials } from '../source/index.js';
 import { acquireStateLock, journalPath, writeFileAtomically, type Journal } from '../state/index.js';
 import type { CrashPoint } from './crash-points.js';
 import type { DaemonConfig, GitHostConfig } from './daemon-config.js';
@@ -46,7 +47,8 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => logger.warn({ err: String(error) }, 'cleanup failed'));
   };
   try {
-    const source = await openSource(settings);
+    const credentials = settings.source.kind === 'url' ? await loadGitCredentials({ ...(settings.source.credentialsFile === undefined ? {} : { file: settings.source.credentialsFile }), env: process.env }) : undefined;
+    const source = openSource(settings, credentials);
     // No commit is loaded yet: start at the default, and each pass sets the limit of the commit it loaded.
     const pool = openFleet({
       privateKeyPath: settings.sshKey,
@@ -73,6 +75,8 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
       });
     const githost = settings.githost === undefined ? undefined : await gitHostPublisherOf(settings.githost, plan, logger);
     if (githost !== undefined) cleanups.push(() => drainWithin(githost.drain(), 10_000));
+    const healthyRefs = settings.healthyRefs ? healthyRefPusherOf(settings, source, credentials, logger) : undefined;
+    if (healthyRefs !== undefined) cleanups.push(() => drainWithin(healthyRefs.drain(), 10_000));
     const afterPass = settings.monitoring === undefined ? undefined : monitoringFilesFollower({ dir: settings.monitoring.fileSdDir, source, logger });
     /** The reconciler and its pass loop: for ever without `ha`, for each term of leadership with it. */
     const startActing = (journal: Journal, fencing: Fencing | undefined): Acting => {
@@ -92,6 +96,7 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (
         onStatus: (status) => {
           notifications?.observe(status, Date.now());
           githost?.observe(status);
+          healthyRefs?.observe(status);
           fencing?.publish(status);
         },
         ...(fencing === undefined ? {} : { writeJournal: fencing.writeJournal, mayAct: fencing.mayAct }),
@@ -227,9 +232,15 @@ async function notificationSinkOf(notifications: NonNullable<DaemonConfig['notif
   });
 }
 
-async function openSource(settings: DaemonConfig): Promise<DeploySource> {
+/** Pushes to the deploy repo itself, with the credentials tend fetches with (in git's environment only). */
+function healthyRefPusherOf(settings: DaemonConfig, source: DeploySource, credentials: GitCredentials | undefined, logger: Logger): HealthyRefPusher {
+  const timeoutMs = 60_000;
+  const remote = settings.source.kind === 'url' ? { remote: settings.source.url, config: nativeRemoteConfig(timeoutMs) } : { remote: settings.source.path, config: ['-c', 'core.hooksPath=/dev/null'] };
+  return createHealthyRefPusher({ gitdir: source.gitdir, ...remote, env: nativeFetchEnv(credentials), logger, timeoutMs });
+}
+
+function openSource(settings: DaemonConfig, credentials: GitCredentials | undefined): DeploySource {
   if (settings.source.kind === 'path') return localSource({ path: settings.source.path, branch: settings.branch });
-  const credentials = await loadGitCredentials({ ...(settings.source.credentialsFile === undefined ? {} : { file: settings.source.credentialsFile }), env: process.env });
   return httpSource({ url: settings.source.url, branch: settings.branch, dir: path.join(settings.stateDir, 'repo'), ...(credentials === undefined ? {} : { credentials }) });
 }
 

@@ -125,6 +125,7 @@ export const ERROR_CODES = {
   E_GIT_FAILED: { errorClass: 'conflict', summary: 'git refused an operation tend expected to work.', hint: 'Its message says why (a damaged repository, a full disk, permissions). A person has to look.' },
   E_GIT_IDENTITY: { errorClass: 'invalid', summary: 'No git identity (name and email) to commit a revert as.', hint: 'Set it as for any commit: `git config user.name` and `git config user.email` (or the daemon\'s `author`).' },
   E_GIT_GC: { errorClass: 'transient', summary: 'Logged only: compacting tend\'s clone with `git gc` failed; reconciling goes on.', hint: 'Look at the state directory\'s disk space and permissions if it repeats.' },
+  E_HEALTHY_REF: { errorClass: 'transient', summary: 'Logged only: moving refs/tend/healthy/<service> on the git server failed; reconciling goes on.', hint: 'Check that tend\'s git credentials may push refs outside refs/heads (healthy_refs in the config); the next healthy pass tries again.' },
   E_PUSH_RACE: { errorClass: 'transient', summary: 'A push lost a race: another commit landed first.', hint: 'tend fetches the branch again and decides anew; nothing to do unless this repeats.' },
   E_PUSH_REJECTED: { errorClass: 'conflict', summary: 'The git server refused a push.', hint: 'The credentials may read but not write this repository, or the branch is protected. Grant tend write access to the branch.' },
   E_PUSH_FAILED: { errorClass: 'transient', summary: '`tend revert --push` could not push.', hint: 'Check the remote and your credentials, then push the branch yourself.' },

@@ -17,6 +17,7 @@ export {
   readCredentialsFile,
 } from './git-credentials.js';
 export { GIT_HTTP_DEFAULTS, gitHttpClient } from './git-http-client.js';
+export { nativeFetchEnv, nativeRemoteConfig } from './native-clone.js';
 export type { GitHttpClientOptions } from './git-http-client.js';
 export { gitTreeReader } from './git-tree-reader.js';
 export type { GitTreeReaderOptions } from './git-tree-reader.js';

@@ -37,10 +37,11 @@ export interface NativeCloneOptions {
 const STDERR_LIMIT = 64 * 1024;
 
 /**
- * Settings that keep the machine's or the repository's configuration out of the fetch: no hooks, no
- * automatic gc or commit-graph, no credential helper that could store the password, no protocol but HTTP(S).
+ * Settings that keep the machine's or the repository's configuration out of a fetch or push over HTTP(S):
+ * no hooks, no automatic gc or commit-graph, no credential helper that could store the password, no
+ * protocol but HTTP(S).
  */
-function fetchConfig(timeoutMs: number): string[] {
+export function nativeRemoteConfig(timeoutMs: number): string[] {
   return [
     'core.hooksPath=/dev/null',
     'gc.auto=0',
@@ -57,7 +58,7 @@ function fetchConfig(timeoutMs: number): string[] {
   ].flatMap((setting) => ['-c', setting]);
 }
 
-/** The environment of the fetch's git: tend's own minus anything that could redirect git or prompt. */
+/** The environment of a fetch's or push's git: tend's own minus anything that could redirect git or prompt. */
 export function nativeFetchEnv(credentials: GitCredentials | undefined, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const inherited = Object.fromEntries(Object.entries(base).filter(([name]) => !name.startsWith('GIT_') && name !== 'SSH_ASKPASS'));
   const env: NodeJS.ProcessEnv = {
@@ -79,7 +80,7 @@ export function nativeFetchEnv(credentials: GitCredentials | undefined, base: No
 /** Fetches the branch into `trackingRef` with native git. Errors are the codes isomorphic-git's fetch gives. */
 export async function nativeFirstFetch(options: NativeCloneOptions): Promise<void> {
   const args = [
-    ...fetchConfig(options.timeoutMs),
+    ...nativeRemoteConfig(options.timeoutMs),
     `--git-dir=${options.gitdir}`,
     'fetch',
     '--quiet',

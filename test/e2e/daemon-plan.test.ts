@@ -29,7 +29,8 @@ import { useHosts } from './harness/use-hosts.js';
  * the real smart-HTTP git server, deployed to the three systemd hosts) to plan another ref with its own key
  * and secrets. The branch it follows and the hosts stay as they were. Issue 17 items 2 and 3 through the
  * real daemon: with `githost` pointing at a fake GitHub API on loopback, a signed pull_request webhook gets
- * a tend/plan status and a comment, and the applied commit a tend/deploy status. web-1 = host-1, web-2 = host-2.
+ * a tend/plan status and a comment, and the applied commit a tend/deploy status. Issue 17 item 4: with
+ * `healthy_refs`, the server's refs/tend/healthy/<service> point at the applied commit. web-1 = host-1, web-2 = host-2.
  */
 
 const run = promisify(execFile);
@@ -84,7 +85,7 @@ beforeAll(async () => {
     pollInterval: '2s',
     retry: { maxAttempts: 3, baseDelay: '500ms', maxDelay: '2s' },
     resync: RESYNC_NEVER,
-    extra: { githost: { provider: 'github', api_url: gitHost.url, repository: 'acme/deploy' } },
+    extra: { githost: { provider: 'github', api_url: gitHost.url, repository: 'acme/deploy' }, healthy_refs: true },
   };
   daemon = await DaemonUnderTest.startWith(await daemonConfigArgs(config, port), port, stateDir);
   applied = await gitServer.head(REPO);
@@ -105,6 +106,33 @@ afterAll(async () => {
   await gitHost?.close();
   await gitServer?.close();
   await Promise.all((hosts ?? []).map((target) => wipeTendState(target)));
+});
+
+/** refs/tend/healthy/* as the server's repository has them, service → commit. */
+async function healthyRefsOnServer(): Promise<Record<string, string>> {
+  const { stdout } = await run('git', ['ls-remote', gitServer.repoPath(REPO), 'refs/tend/healthy/*']);
+  return Object.fromEntries(stdout.split('\n').filter((line) => line !== '').map((line) => {
+    const [sha = '', ref = ''] = line.split('\t');
+    return [ref.slice('refs/tend/healthy/'.length), sha];
+  }));
+}
+
+describe('healthy_refs', () => {
+  it('moves refs/tend/healthy/<service> on the git server to the applied commit of every service; main is untouched', async () => {
+    const services = (await daemon.status()).services.map((one) => one.service).sort();
+    expect(services.length).toBeGreaterThan(0);
+    const want = Object.fromEntries(services.map((service) => [service, applied]));
+    // The pushes run beside the pass loop, after the status that made the services healthy.
+    const deadline = Date.now() + 30_000;
+    let refs = await healthyRefsOnServer();
+    while (JSON.stringify(refs) !== JSON.stringify(want) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      refs = await healthyRefsOnServer();
+    }
+    expect(refs).toEqual(want);
+    expect(await gitServer.head(REPO)).toBe(applied);
+    expect(daemon.events().filter((event) => event['msg'] === 'healthy ref moved').map((event) => event['ref']).sort()).toEqual(services.map((service) => `refs/tend/healthy/${service}`));
+  });
 });
 
 describe('tend plan --daemon', () => {

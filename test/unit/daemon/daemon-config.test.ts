@@ -60,6 +60,7 @@ describe('loadDaemonConfig defaults', () => {
       webhookSecretFile: undefined,
       notifications: undefined,
       githost: undefined,
+      healthyRefs: false,
       retry: { maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 30_000 },
       shutdownGraceMs: 90_000,
       author: { name: 'tend', email: 'tend@localhost' },
@@ -95,6 +96,7 @@ retry:
   base_delay: 500ms
   max_delay: 1m
 shutdown_grace: 45s
+healthy_refs: true
 author:
   name: Deploy Bot
   email: deploy@example.com
@@ -115,6 +117,7 @@ monitoring:
       webhookSecretFile: '/etc/tend/webhook-secret',
       notifications: undefined,
       githost: undefined,
+      healthyRefs: true,
       retry: { maxAttempts: 20, baseDelayMs: 500, maxDelayMs: 60_000 },
       shutdownGraceMs: 45_000,
       author: { name: 'Deploy Bot', email: 'deploy@example.com' },
