@@ -90,6 +90,14 @@ describe('planRollout', () => {
     expect(batchHosts(plan, 'api').map((batch) => batch.length)).toEqual([2, 2, 2, 1]);
   });
 
+  it('lists unchanged and unreachable hosts sorted by name whatever order the placements come in', () => {
+    const placements = ['host-04', 'host-02', 'host-03', 'host-01'].map((host) => aPlacement('api', host));
+    const observed: ObservedHost[] = [...convergedFleet(placements.slice(0, 2)), anUnreachableHost('host-03'), anUnreachableHost('host-01')];
+    const api = planOf(aDesiredState([aService('api')], placements), observed).services[0]!;
+    expect(api.unchanged).toEqual(['host-02', 'host-04']);
+    expect(api.unreachable.map((skipped) => skipped.host)).toEqual(['host-01', 'host-03']);
+  });
+
   it('lists unreachable hosts apart and plans no step for them', () => {
     const placements = hostNames(3).map((host) => aPlacement('api', host));
     const observed: ObservedHost[] = [aHost('host-01'), anUnreachableHost('host-02'), aHost('host-03', [convergedService(placements[2]!)])];
@@ -235,6 +243,13 @@ describe('planRollout', () => {
     it('treats a duplicate placement as tend\'s bug', () => {
       const placement = aPlacement('api', 'host-01');
       expect(() => planRollout(aDesiredState([aService('api')], [placement, placement]), [aHost('host-01')], { prune: PRUNE_OFF })).toThrow(
+        InternalError,
+      );
+    });
+
+    it('treats a duplicate placement as tend\'s bug when other hosts come between the two', () => {
+      const placements = [aPlacement('api', 'host-01'), aPlacement('api', 'host-02'), aPlacement('api', 'host-01')];
+      expect(() => planRollout(aDesiredState([aService('api')], placements), [aHost('host-01'), aHost('host-02')], { prune: PRUNE_OFF })).toThrow(
         InternalError,
       );
     });
