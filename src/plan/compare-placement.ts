@@ -12,7 +12,7 @@ const SYSTEMD_KINDS: ReadonlySet<DesiredFileKind> = new Set(['unit', 'timer', 't
  */
 export function comparePlacement(desired: DesiredPlacement, observed: ObservedService | undefined): HostStep {
   if (observed === undefined) return createStep(desired);
-  if (isConverged(desired, observed) && packageChangeOf(desired, observed) === undefined) return unchangedStep(desired);
+  if (isUnchanged(desired, observed)) return unchangedStep(desired);
 
   const reasons: ChangeReason[] = [];
   const writes: DesiredFile[] = [];
@@ -57,6 +57,14 @@ export function comparePlacement(desired: DesiredPlacement, observed: ObservedSe
     needsDaemonReload: filesTouchSystemd || observed.unit.needDaemonReload,
     ...(packageChange === undefined ? {} : { package: packageChange }),
   };
+}
+
+/**
+ * Whether comparePlacement would find nothing to do, without building its step: the planner only names an
+ * unchanged host, and a step per instance of a converged fleet is garbage the collector must free.
+ */
+export function isUnchanged(desired: DesiredPlacement, observed: ObservedService | undefined): boolean {
+  return observed !== undefined && isConverged(desired, observed) && packageChangeOf(desired, observed) === undefined;
 }
 
 /**

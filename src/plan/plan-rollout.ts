@@ -2,7 +2,7 @@ import { InternalError } from '../errors/index.js';
 import type { ObservedHost, ObservedService } from '../hosts/observed.js';
 import type { PruneSettings, ServiceSpec } from '../spec/model.js';
 import { splitIntoBatches } from './batches.js';
-import { comparePlacement } from './compare-placement.js';
+import { comparePlacement, isUnchanged } from './compare-placement.js';
 import { compareText } from './compare-text.js';
 import type { DesiredPlacement, DesiredState, HostStep, KnownRun, Orphan, Plan, PlanResult, ServicePlan, SkippedHost } from './model.js';
 import { orderServices } from './order-services.js';
@@ -90,11 +90,14 @@ function judgePlacement(placement: DesiredPlacement, host: ObservedHost, resume:
     into.blocked.push({ host: host.host, code: 'E_FOREIGN_UNIT', errorClass: 'conflict', message: foreignUnitMessage(foreign) });
     return;
   }
-  const compared = comparePlacement(placement, host.services.get(placement.service));
-  const point = compared.action === 'unchanged' ? resume?.(placement.service, compared.host) : undefined;
-  if (point !== undefined) into.changing.push(reverifyStep(compared, point));
-  else if (compared.action === 'unchanged') into.unchanged.push(compared.host);
-  else into.changing.push(compared);
+  const observedService = host.services.get(placement.service);
+  if (!isUnchanged(placement, observedService)) {
+    into.changing.push(comparePlacement(placement, observedService));
+    return;
+  }
+  const point = resume?.(placement.service, placement.host);
+  if (point === undefined) into.unchanged.push(host.host);
+  else into.changing.push(reverifyStep(comparePlacement(placement, observedService), point));
 }
 
 function planService(spec: ServiceSpec, judged: Judged): ServicePlan {
