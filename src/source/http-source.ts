@@ -93,6 +93,29 @@ export function httpSource(options: HttpSourceOptions): DeploySource {
     }
   }
 
+  /**
+   * Fetches `remoteRef` over `remote`, telling the server what the clone has of the followed branch, so the
+   * pack brings only what is new. With singleBranch, isomorphic-git reports as "have" only the commit `ref`
+   * resolves to locally: `ref: branch` would look for refs/heads/<branch>, which this clone never has, so
+   * every fetch, even with nothing new, would download and index the whole history again.
+   */
+  const fetchBeside = async (remote: string, remoteRef: string, auth: ReturnType<typeof authHandlers>): Promise<string | null> =>
+    (
+      await git.fetch({
+        fs,
+        http,
+        gitdir,
+        cache,
+        remote,
+        ref: trackingRef,
+        remoteRef,
+        singleBranch: true,
+        tags: false,
+        onAuth: auth.onAuth,
+        onAuthFailure: auth.onAuthFailure,
+      })
+    ).fetchHead;
+
   return {
     description,
     branch,
@@ -117,22 +140,7 @@ export function httpSource(options: HttpSourceOptions): DeploySource {
       const auth = authHandlers(options.credentials);
       let head: string | null;
       try {
-        ({ fetchHead: head } = await git.fetch({
-          fs,
-          http,
-          gitdir,
-          cache,
-          remote: REMOTE,
-          // With singleBranch, isomorphic-git tells the server it has only the commit `ref` resolves to
-          // locally. `ref: branch` would look for refs/heads/<branch>, which this clone never has, so every
-          // fetch, even with nothing new, would download and index the whole history again.
-          ref: trackingRef,
-          remoteRef: branch,
-          singleBranch: true,
-          tags: false,
-          onAuth: auth.onAuth,
-          onAuthFailure: auth.onAuthFailure,
-        }));
+        head = await fetchBeside(REMOTE, branch, auth);
       } catch (error) {
         if (error instanceof git.Errors.NotFoundError && error.data.what === branch) {
           throw branchMissingError(branch, description, error);
@@ -156,20 +164,7 @@ export function httpSource(options: HttpSourceOptions): DeploySource {
       const auth = authHandlers(options.credentials);
       let head: string | null;
       try {
-        ({ fetchHead: head } = await git.fetch({
-          fs,
-          http,
-          gitdir,
-          cache,
-          remote: PLAN_REMOTE,
-          // What this clone already has of the followed branch: the pack brings only what the ref adds.
-          ref: trackingRef,
-          remoteRef: wanted,
-          singleBranch: true,
-          tags: false,
-          onAuth: auth.onAuth,
-          onAuthFailure: auth.onAuthFailure,
-        }));
+        head = await fetchBeside(PLAN_REMOTE, wanted, auth);
       } catch (error) {
         if (error instanceof git.Errors.NotFoundError) throw planRefMissingError(wanted, description, error);
         throw classifyGitError(error, { description, branch: wanted, action: 'fetch', authRefused: auth.refused(), hasCredentials });
