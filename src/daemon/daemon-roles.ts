@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Readiness } from '../api/index.js';
 import { asTendError, TendError } from '../errors/index.js';
-import { leadershipStatusOf, startEtcdLeadership, type EtcdCredentials, type Leadership } from '../leadership/index.js';
+import { journalOf, journalParts, leadershipStatusOf, publishedStatusOf, startEtcdLeadership, statusParts, type EtcdCredentials, type Leadership } from '../leadership/index.js';
 import type { Logger, TendMetrics } from '../observability/index.js';
 import type { DeploySource } from '../source/index.js';
-import { emptyJournal, journalFromText, journalPath, journalText, readJournal, writeJournal, type Journal, type RolloutRecord } from '../state/index.js';
+import { emptyJournal, journalPath, readJournal, writeJournal, type Journal, type RolloutRecord } from '../state/index.js';
 import { statusOf, type DaemonStatus, type LeadershipStatus } from '../status/index.js';
 import type { DaemonConfig, HaConfig } from './daemon-config.js';
 import type { Reconciler } from './reconciler.js';
@@ -92,7 +92,7 @@ export async function leaderTerms(settings: DaemonConfig, ha: HaConfig, url: str
       const status = publishing.latest;
       publishing.latest = undefined;
       await leadership
-        .fencedPut('status', JSON.stringify({ publishedAt: Date.now(), status: { ...status, leadership: leadershipStatus() } }))
+        .fencedWrite('status', statusParts({ publishedAt: Date.now(), status: { ...status, leadership: leadershipStatus() } }))
         .catch((error: unknown) => logger.debug({ code: asTendError(error).code, err: asTendError(error).message }, 'status not published'));
       // etcd keeps every revision until compaction: at most one status a second, however busy the rollout.
       await new Promise((resolve) => setTimeout(resolve, PUBLISH_INTERVAL_MS).unref());
@@ -100,7 +100,7 @@ export async function leaderTerms(settings: DaemonConfig, ha: HaConfig, url: str
     publishing.running = false;
   };
   const fencing: Fencing = {
-    writeJournal: (_path, journal) => leadership.fencedPut('journal', journalText(journal)),
+    writeJournal: (_path, journal) => leadership.fencedWrite('journal', journalParts(journal)),
     mayAct: () => leadership.mayAct().act,
     publish: (status) => {
       publishing.latest = status;
@@ -170,31 +170,18 @@ export async function leaderTerms(settings: DaemonConfig, ha: HaConfig, url: str
 
 /** The journal in etcd; before the first leader wrote one, this machine's journal file (moving from one instance to ha). */
 async function sharedJournal(leadership: Leadership, stateDir: string, source: string, logger: Logger): Promise<Journal> {
-  const text = await leadership.read('journal');
-  if (text === undefined) return loadJournal(stateDir, source, logger);
-  const read = journalFromText(text, source);
+  const read = journalOf(await leadership.readDocument('journal'), source);
   switch (read.kind) {
     case 'ok':
       return read.journal;
     case 'missing':
-      return emptyJournal(source);
+      return loadJournal(stateDir, source, logger);
     case 'corrupt':
       logger.error({ code: 'E_JOURNAL_CORRUPT', reason: read.reason }, 'the journal in etcd is unreadable; starting from observation (known-bad commits are recovered from revert commits in git history)');
       return emptyJournal(source);
     case 'other-source':
       logger.warn({ found: read.found, source }, 'the journal in etcd belongs to another source; starting a new one');
       return emptyJournal(source);
-  }
-}
-
-function publishedStatusOf(text: string | undefined): { readonly publishedAt: number; readonly status: DaemonStatus } | undefined {
-  if (text === undefined) return undefined;
-  try {
-    const value = JSON.parse(text) as { publishedAt?: unknown; status?: unknown };
-    if (typeof value.publishedAt !== 'number' || typeof value.status !== 'object' || value.status === null) return undefined;
-    return { publishedAt: value.publishedAt, status: value.status as DaemonStatus };
-  } catch {
-    return undefined;
   }
 }
 

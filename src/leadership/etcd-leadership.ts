@@ -1,5 +1,6 @@
 import { Etcd3, EtcdAuthenticationFailedError, EtcdInvalidAuthTokenError, EtcdLeaseInvalidError, EtcdPermissionDeniedError, type IOptions, type Lease } from 'etcd3';
 import { TendError } from '../errors/index.js';
+import { partChanges, type DocumentParts, type EtcdDocument } from './etcd-documents.js';
 import type { Logger } from '../observability/index.js';
 import { mayAct, type ActDecision, type LeaderIdentity, type LeaseState } from './lease-decision.js';
 
@@ -13,8 +14,8 @@ import { mayAct, type ActDecision, type LeaderIdentity, type LeaseState } from '
  * timer of their own; here the renewals are sent by this class so the time each was *sent* is known, and
  * `mayAct` can say from the clock alone whether the lease surely still lives.
  *
- * Keys under the prefix: `election/…` (candidacies), `journal` (the leader's journal, see `fencedPut`),
- * `status` (the leader's published status, which standbys serve).
+ * Keys under the prefix: `election/…` (candidacies), `journal/…` (the leader's journal, see `fencedWrite`),
+ * `status/…` (the leader's published status, which standbys serve); etcd-documents.ts lays those out.
  */
 export interface EtcdLeadershipOptions {
   readonly endpoints: readonly string[];
@@ -39,28 +40,26 @@ export interface EtcdCredentials {
   readonly password?: string;
 }
 
-/** A key under the prefix that only the leader writes. */
-export type FencedKey = 'journal' | 'status';
-
 export interface Leadership {
   readonly self: LeaderIdentity;
   readonly state: LeaseState;
   /** The last error talking to etcd, while it lasts (status shows it even while the lease still holds). */
   readonly lastError: { readonly code: string; readonly message: string } | undefined;
   /** The status the leader last published, as a standby last read it. */
-  readonly published: string | undefined;
+  readonly published: DocumentParts | undefined;
   /** The lease's last confirmed renewal, on the wall clock (for the lease age in status and metrics). */
   readonly renewedAt: number | undefined;
   mayAct(): ActDecision;
   onChange(listener: (state: LeaseState) => void): void;
-  /** Reads a key under the prefix; throws E_ETCD_UNAVAILABLE. */
-  read(key: FencedKey): Promise<string | undefined>;
+  /** Reads a document's parts, all at one revision; throws E_ETCD_UNAVAILABLE. */
+  readDocument(document: EtcdDocument): Promise<DocumentParts>;
   /**
-   * Writes a key under the prefix only if this instance still leads: one etcd transaction whose compare is
-   * the create revision of this leader's candidacy key, which exists only while the lease lives. Throws
-   * E_NOT_LEADER when refused (then this instance is no longer the leader) and E_ETCD_UNAVAILABLE.
+   * Writes a document only if this instance still leads: one etcd transaction whose compare is the create
+   * revision of this leader's candidacy key, which exists only while the lease lives. It sends only the
+   * parts that differ from what this instance last wrote. Throws E_NOT_LEADER when refused (then this
+   * instance is no longer the leader) and E_ETCD_UNAVAILABLE.
    */
-  fencedPut(key: FencedKey, value: string): Promise<void>;
+  fencedWrite(document: EtcdDocument, parts: DocumentParts): Promise<void>;
   /** Stop campaigning: revoke the lease (a standby takes over at once) and close the client. */
   close(): Promise<void>;
 }
@@ -84,7 +83,9 @@ class EtcdLeadership implements Leadership {
   readonly self: LeaderIdentity;
   #state: LeaseState = { kind: 'starting' };
   #lastError: { readonly code: string; readonly message: string } | undefined;
-  #published: string | undefined;
+  #published: DocumentParts | undefined;
+  /** What etcd holds of each document, as this leader last wrote or read it; absent: unknown (a new term, a failed write). */
+  readonly #written = new Map<EtcdDocument, DocumentParts>();
   #renewedAt: number | undefined;
   #lease: Candidacy | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -115,7 +116,7 @@ class EtcdLeadership implements Leadership {
     return this.#lastError;
   }
 
-  get published(): string | undefined {
+  get published(): DocumentParts | undefined {
     return this.#published;
   }
 
@@ -131,39 +132,49 @@ class EtcdLeadership implements Leadership {
     this.#listeners.push(listener);
   }
 
-  async read(key: FencedKey): Promise<string | undefined> {
+  async readDocument(document: EtcdDocument): Promise<DocumentParts> {
+    const prefix = this.#documentPrefix(document);
     try {
-      return (await this.#client.get(this.#key(key)).options(this.#callOptions()).string()) ?? undefined;
+      const found = await this.#client.getAll().prefix(prefix).options(this.#callOptions()).strings();
+      return new Map(Object.entries(found).map(([key, text]) => [key.slice(prefix.length), text]));
     } catch (error) {
-      throw etcdError(error, `reading ${this.#key(key)}`);
+      throw etcdError(error, `reading ${prefix}`);
     }
   }
 
-  async fencedPut(key: FencedKey, value: string): Promise<void> {
+  async fencedWrite(document: EtcdDocument, parts: DocumentParts): Promise<void> {
     const decision = this.mayAct();
     const lease = this.#lease;
+    const prefix = this.#documentPrefix(document);
     if (!decision.act || lease === undefined || this.#state.kind !== 'leading') {
-      throw new TendError('E_NOT_LEADER', 'transient', `refused to write ${this.#key(key)}: ${decision.act ? 'not the leader' : decision.detail}`);
+      throw new TendError('E_NOT_LEADER', 'transient', `refused to write ${prefix}: ${decision.act ? 'not the leader' : decision.detail}`);
     }
+    // At the start of a term, and after a write that may or may not have landed, read what etcd holds: a
+    // new leader's first write then sends what changed too, not the whole document.
+    const written = this.#written.get(document) ?? (await this.readDocument(document));
+    const changes = partChanges(written, parts);
+    if (changes.put.length === 0 && changes.remove.length === 0) return;
+    this.#written.delete(document);
     let succeeded: boolean;
     try {
       const result = await this.#client
         .if(lease.key, 'Create', '==', lease.revision)
-        .then(this.#client.put(this.#key(key)).value(value))
+        .then(...changes.put.map(([key, text]) => this.#client.put(`${prefix}${key}`).value(text)), ...changes.remove.map((key) => this.#client.delete().key(`${prefix}${key}`)))
         .options(this.#callOptions())
         .commit();
       succeeded = result.succeeded;
     } catch (error) {
-      throw etcdError(error, `writing ${this.#key(key)}`);
+      throw etcdError(error, `writing ${prefix}`);
     }
     if (!succeeded) {
       // The candidacy key is gone: etcd expired the lease, and another instance may lead already.
-      this.#options.logger.error({ key: this.#key(key), lease: lease.id }, 'etcd refused a fenced write: this instance no longer leads');
+      this.#options.logger.error({ key: prefix, lease: lease.id }, 'etcd refused a fenced write: this instance no longer leads');
       this.#lease = undefined;
       this.#set({ kind: 'standby', leader: undefined, leaderSince: undefined });
       this.#schedule(0);
-      throw new TendError('E_NOT_LEADER', 'transient', `etcd refused the write of ${this.#key(key)}: the lease ${lease.id} of this leader has expired`);
+      throw new TendError('E_NOT_LEADER', 'transient', `etcd refused the write of ${prefix}: the lease ${lease.id} of this leader has expired`);
     }
+    this.#written.set(document, parts);
   }
 
   async close(): Promise<void> {
@@ -177,8 +188,8 @@ class EtcdLeadership implements Leadership {
     this.#client.close();
   }
 
-  #key(key: FencedKey): string {
-    return `${this.#options.prefix}/${key}`;
+  #documentPrefix(document: EtcdDocument): string {
+    return `${this.#options.prefix}/${document}/`;
   }
 
   #electionPrefix(): string {
@@ -257,14 +268,18 @@ class EtcdLeadership implements Leadership {
     if (leader === undefined) throw new EtcdLeaseInvalidError(lease.id);
     if (leader.key.toString('utf8') === lease.key) {
       const electedAt = this.#state.kind === 'leading' ? this.#state.electedAt : this.#now();
-      if (this.#state.kind !== 'leading') this.#options.logger.info({ lease: lease.id, identity: this.self.identity }, 'elected leader');
+      if (this.#state.kind !== 'leading') {
+        this.#options.logger.info({ lease: lease.id, identity: this.self.identity }, 'elected leader');
+        // Another leader may have written since this instance last did.
+        this.#written.clear();
+      }
       this.#set({ kind: 'leading', leaseId: lease.id, revision: lease.revision, electedAt, renewSentAt, ttlMs: this.#options.ttlMs });
       return;
     }
     const identity = leaderIdentityOf(leader.value.toString('utf8'));
     const previous = this.#state;
     const leaderSince = previous.kind === 'standby' && previous.leader?.identity === identity?.identity ? previous.leaderSince : this.#now();
-    this.#published = (await this.#client.get(this.#key('status')).options(this.#callOptions()).string()) ?? undefined;
+    this.#published = await this.readDocument('status');
     this.#set({ kind: 'standby', leader: identity, leaderSince });
   }
 

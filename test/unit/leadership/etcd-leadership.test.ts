@@ -44,6 +44,10 @@ function freshPrefix(): string {
   return `/tend-test/${process.pid}/${prefixes}`;
 }
 
+function parts(main: string, buckets: Record<string, string> = {}): Map<string, string> {
+  return new Map([['main', main], ...Object.entries(buckets)]);
+}
+
 async function instance(prefix: string, identity: string): Promise<Leadership> {
   const leadership = await startEtcdLeadership({ endpoints: cluster.endpoints, prefix, credentials: undefined, ttlMs: TTL_MS, self: { identity, url: `http://${identity}.invalid:9464` }, logger: quiet() });
   started.push(leadership);
@@ -87,7 +91,7 @@ describe('leadership through a real 3-member etcd', () => {
     const prefix = freshPrefix();
     const old = await instance(prefix, 'tend-old');
     await vi.waitFor(() => expect(old.state.kind).toBe('leading'), WAIT);
-    await old.fencedPut('journal', '{"written":"by the leader"}');
+    await old.fencedWrite('journal', parts('by the leader'));
     const next = await instance(prefix, 'tend-next');
     await vi.waitFor(() => expect(next.state.kind).toBe('standby'), WAIT);
     // etcd ends the old leader's lease behind its back (as when it expires during a pause).
@@ -97,11 +101,43 @@ describe('leadership through a real 3-member etcd', () => {
     try {
       await admin.leaseClient.leaseRevoke({ ID: state.leaseId });
       await vi.waitFor(() => expect(next.state.kind).toBe('leading'), WAIT);
-      await next.fencedPut('journal', '{"written":"by the new leader"}');
+      await next.fencedWrite('journal', parts('by the new leader'));
       // The old leader still believes it leads (its clock says the lease lives); etcd has the last word.
-      await expect(old.fencedPut('journal', '{"written":"by the deposed leader"}')).rejects.toMatchObject({ code: 'E_NOT_LEADER' });
-      expect(await admin.get(`${prefix}/journal`).string()).toBe('{"written":"by the new leader"}');
+      await expect(old.fencedWrite('journal', parts('by the deposed leader'))).rejects.toMatchObject({ code: 'E_NOT_LEADER' });
+      expect(await admin.get(`${prefix}/journal/main`).string()).toBe('by the new leader');
       expect(old.mayAct().act).toBe(false);
+    } finally {
+      admin.close();
+    }
+  }, 120_000);
+
+  it('a write sends only the parts that changed, in one transaction, and removes the parts no longer there', async () => {
+    const prefix = freshPrefix();
+    const leader = await instance(prefix, 'tend-writer');
+    await vi.waitFor(() => expect(leader.state.kind).toBe('leading'), WAIT);
+    const admin = new Etcd3({ hosts: [...cluster.endpoints] });
+    const revisions = async (): Promise<Record<string, string>> => {
+      const found = await admin.getAll().prefix(`${prefix}/journal/`).exec();
+      return Object.fromEntries(found.kvs.map((kv) => [kv.key.toString().slice(prefix.length + '/journal/'.length), kv.mod_revision]));
+    };
+    try {
+      await leader.fencedWrite('journal', parts('step 1', { 'hosts/01': 'api', 'hosts/02': 'web' }));
+      const first = await revisions();
+      await leader.fencedWrite('journal', parts('step 2', { 'hosts/01': 'api', 'hosts/02': 'web moved' }));
+      const second = await revisions();
+      expect(second['hosts/01']).toBe(first['hosts/01']);
+      expect(second['main']).toBe(second['hosts/02']);
+      expect(BigInt(second['main']!)).toBeGreaterThan(BigInt(first['main']!));
+      await leader.fencedWrite('journal', parts('step 3', { 'hosts/01': 'api' }));
+      expect(Object.keys(await revisions()).sort()).toEqual(['hosts/01', 'main']);
+      expect(Object.fromEntries(await leader.readDocument('journal'))).toEqual({ main: 'step 3', 'hosts/01': 'api' });
+      // A new leader's first write reads what etcd holds and sends only what differs from it too.
+      const third = await revisions();
+      await leader.close();
+      const next = await instance(prefix, 'tend-next-writer');
+      await vi.waitFor(() => expect(next.state.kind).toBe('leading'), WAIT);
+      await next.fencedWrite('journal', parts('step 4', { 'hosts/01': 'api' }));
+      expect((await revisions())['hosts/01']).toBe(third['hosts/01']);
     } finally {
       admin.close();
     }
@@ -120,7 +156,7 @@ describe('leadership through a real 3-member etcd', () => {
         expect(a.state).toMatchObject({ kind: 'unavailable', code: 'E_ETCD_UNAVAILABLE' });
         expect(b.state).toMatchObject({ kind: 'unavailable', code: 'E_ETCD_UNAVAILABLE' });
       }, WAIT);
-      await expect(a.fencedPut('journal', '{}')).rejects.toMatchObject({ code: 'E_NOT_LEADER' });
+      await expect(a.fencedWrite('journal', parts('{}'))).rejects.toMatchObject({ code: 'E_NOT_LEADER' });
     } finally {
       await cluster.startMembers(0, 1, 2);
     }
