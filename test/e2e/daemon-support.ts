@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
+import type { Readiness } from '../../src/api/index.js';
 import type { DaemonStatus } from '../../src/status/index.js';
 import { freePort } from '../support/free-port.js';
 import { runTend, ScratchRepo, startTend, type TendProcess, type TendRun } from '../support/tend-cli.js';
@@ -279,6 +280,12 @@ export class DaemonUnderTest {
   async status(): Promise<DaemonStatus> {
     const response = await fetch(`${this.url}/status`, { signal: AbortSignal.timeout(5000) });
     return (await response.json()) as DaemonStatus;
+  }
+
+  /** GET /readyz: whether this instance is ready, and its role (`single`, `leader`, `standby`, ...). */
+  async readiness(): Promise<Readiness> {
+    const response = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(5000) });
+    return (await response.json()) as Readiness;
   }
 
   /** Polls /status until `predicate` holds; fails with the last status and the log tail otherwise. */
