@@ -40,7 +40,7 @@ const LEASE_TTL_MS = 3_000;
 /**
  * How long after the leader's death the standby must be leading, from the config alone:
  * - the dead leader's lease outlives it by at most LEASE_TTL_MS (its last confirmed renewal was before it died);
- * - etcd's lessor looks for expired leases every 500 ms (lease/lessor.go, `revokeExpiredLeases` in `runLoop`);
+ * - etcd's lessor looks for expired leases every 500 ms (server/lease/lessor.go, `runLoop`);
  * - the standby's election round comes every third of the TTL (`#tick` in src/leadership/etcd-leadership.ts);
  * - that round's two etcd calls (keepalive, the lowest candidacy key) and the read of the shared journal
  *   each wait at most their deadline, max(500 ms, TTL / 3) (`#callOptions`).
