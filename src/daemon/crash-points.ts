@@ -37,12 +37,25 @@ export type CrashPoint =
 
 export const CRASH_POINT_ENV = 'TEND_TEST_CRASH_AT';
 
-export function crashPointFromEnv(env: NodeJS.ProcessEnv): ((point: CrashPoint) => void) {
+/**
+ * Called at each point; `recorded`, when the event that reached the point queued a journal write (a run
+ * seen at `probe`, a host verified at `healthy`), resolves once that write is on disk.
+ */
+export type CrashHook = (point: CrashPoint, recorded?: Promise<void>) => void;
+
+export function crashPointFromEnv(env: NodeJS.ProcessEnv): CrashHook {
   const wanted = env[CRASH_POINT_ENV];
   if (wanted === undefined || wanted === '') return () => undefined;
-  return (point) => {
-    if (point !== wanted) return;
+  const kill = (point: CrashPoint): void => {
     process.stderr.write(`tend: ${CRASH_POINT_ENV}=${point}: killing myself with SIGKILL\n`);
     process.kill(process.pid, 'SIGKILL');
+  };
+  return (point, recorded) => {
+    if (point !== wanted) return;
+    // The table above says what the journal holds at each point: a kill at `probe` or `healthy` comes once
+    // the run or the verified host is written, as a kill a moment later would. Others kill at once, before
+    // the phase's first command.
+    if (recorded === undefined) kill(point);
+    else void recorded.then(() => kill(point), () => kill(point));
   };
 }

@@ -13,7 +13,7 @@ import { writeJournal, type Halt, type Journal, type Pause } from '../state/inde
 import { statusOf, type DaemonStatus, type SourceStatus } from '../status/index.js';
 import { appliedAt, exhaustedHalt, judgeApply, keepSince, passHalt } from './apply-verdict.js';
 import { conditionsForServices, withConditions, type ConditionFields } from './conditions.js';
-import type { CrashPoint } from './crash-points.js';
+import type { CrashHook, CrashPoint } from './crash-points.js';
 import { nextWindowOpening } from './deploy-window.js';
 import { hostsAfterPass } from './host-records.js';
 import { grantAttempt, nextAttemptAt, spendAttempt } from './retry-budget.js';
@@ -34,7 +34,7 @@ export interface ReconcilerOptions {
   readonly logger: Logger;
   readonly retry: RetryPolicy;
   readonly createRevert: CreateRevert;
-  readonly crash: (point: CrashPoint) => void;
+  readonly crash: CrashHook;
   readonly metrics?: TendMetrics;
   /** Called with every published status (the notification sink decides what is a transition). */
   readonly onStatus?: (status: DaemonStatus) => void;
@@ -575,7 +575,9 @@ export class Reconciler {
     if (event.phase === 'failed' || event.phase === 'unreachable') this.#log.warn(fields, event.detail);
     else this.#log.info(fields, event.detail);
     const inFlight = this.#journal.inFlight;
+    let recorded = false;
     if (inFlight?.commit === head && event.phase === 'healthy') {
+      recorded = true;
       // A resumed rollout need not wait on this host again.
       this.#queueJournal((journal) => {
         const current = journal.inFlight;
@@ -586,6 +588,7 @@ export class Reconciler {
     if (inFlight?.commit === head && event.run !== undefined && inFlight.runs[event.service]?.[event.host]?.invocationId !== event.run.invocationId) {
       // The new run is identified: a restarted tend judges this run from this start instead of restarting it.
       const run = event.run;
+      recorded = true;
       this.#queueJournal((journal) => {
         const current = journal.inFlight;
         if (current?.commit !== head) return journal;
@@ -593,7 +596,7 @@ export class Reconciler {
       });
     }
     const point: CrashPoint | undefined = isRollback ? (event.phase === 'probe' ? 'rollback-probe' : undefined) : event.phase === 'superseded' || event.phase === 'failed' || event.phase === 'unreachable' ? undefined : event.phase;
-    if (point !== undefined) this.#options.crash(point);
+    if (point !== undefined) this.#options.crash(point, recorded ? this.#journalWrites : undefined);
   }
 
   #queueJournal(change: (journal: Journal) => Journal): void {

@@ -16,7 +16,7 @@ import { createRevertCommit, runNativeGit } from '../rollback/index.js';
 import { SETTINGS_DEFAULTS } from '../spec/index.js';
 import { httpSource, loadGitCredentials, localSource, nativeFetchEnv, nativeRemoteConfig, type DeploySource, type GitCredentials } from '../source/index.js';
 import { acquireStateLock, journalPath, writeFileAtomically, type Journal } from '../state/index.js';
-import type { CrashPoint } from './crash-points.js';
+import type { CrashHook } from './crash-points.js';
 import type { DaemonConfig, GitHostConfig } from './daemon-config.js';
 import { monitoringFilesFollower } from './monitoring-files.js';
 import { leaderTerms, loadJournal, singleInstance, startingStatus, type Acting, type Fencing, type Roles } from './daemon-roles.js';
@@ -40,7 +40,7 @@ export interface RunningDaemon {
  * backoff retries. Triggers that arrive during a pass are coalesced into one follow-up pass. With `ha`,
  * the reconciler runs only while this instance leads, from the journal in etcd (`leaderTerms`).
  */
-export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: (point: CrashPoint) => void): Promise<RunningDaemon> {
+export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: CrashHook): Promise<RunningDaemon> {
   const lock = await acquireStateLock(settings.stateDir);
   const cleanups: (() => Promise<void>)[] = [() => lock.release()];
   const cleanUp = async (): Promise<void> => {

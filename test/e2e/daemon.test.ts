@@ -395,6 +395,8 @@ describe('crash safety: kill -9 at named points', () => {
     daemon = undefined;
     expect(killed.code, killed.stderr.slice(-2000)).toBe(137);
     expect(killed.stderr).toContain(`TEND_TEST_CRASH_AT=${point}`);
+    // The canary's run as the kill left it: at probe and healthy the journal has recorded it.
+    const runAtKill = await unitProperty(host('web-1'), 'api.service', 'InvocationID');
 
     const again = await startDaemon({ stateDir, pollInterval: '1h' });
     const settled = await again.waitFor(
@@ -409,5 +411,9 @@ describe('crash safety: kill -9 at named points', () => {
       expect(await apiActive(host(name))).toBe('active');
       expect(await versionOn(host(name), 8080)).toBe(broken ? previous : next);
     }
+    // crash-points.ts's table: a run seen at probe is judged from its start, never restarted; a host seen
+    // healthy is neither restarted nor probed again.
+    if (point === 'probe' || point === 'healthy') expect(await unitProperty(host('web-1'), 'api.service', 'InvocationID')).toBe(runAtKill);
+    if (point === 'healthy') expect(again.events().filter((event) => event['host'] === 'web-1' && event['commit'] === commit && event['phase'] === 'probe')).toEqual([]);
   }, 600_000);
 });

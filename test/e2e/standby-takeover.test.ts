@@ -17,6 +17,7 @@ import {
   GIT_PASSWORD,
   remoteLog,
   RESYNC_NEVER,
+  unitProperty,
   versionOn,
   wipeTendState,
   WEBHOOK_SECRET,
@@ -231,6 +232,8 @@ describe('a standby takes over after kill -9 of the leader', () => {
       outputs.push(killed.stdout, killed.stderr);
       expect(killed.code, killed.stderr.slice(-2000)).toBe(137);
       expect(killed.stderr).toContain(`TEND_TEST_CRASH_AT=${point}`);
+      // The canary's run as the kill left it: at probe and healthy the shared journal has recorded it.
+      const runAtKill = await unitProperty(host('web-1'), 'api.service', 'InvocationID');
 
       await waitForRole(survivor, 'leader', 60_000);
       const readyMs = Date.now() - diedAt;
@@ -258,6 +261,10 @@ describe('a standby takes over after kill -9 of the leader', () => {
         expect(await apiActive(host(name))).toBe('active');
         expect(await versionOn(host(name), 8080)).toBe(broken ? previous : next);
       }
+      // crash-points.ts's table, across instances: a run the leader saw at probe is judged by the new leader
+      // from its start, never restarted; a host it saw healthy is neither restarted nor probed again.
+      if (point === 'probe' || point === 'healthy') expect(await unitProperty(host('web-1'), 'api.service', 'InvocationID')).toBe(runAtKill);
+      if (point === 'healthy') expect(standby.events().filter((event) => event['host'] === 'web-1' && event['commit'] === commit && event['phase'] === 'probe')).toEqual([]);
     },
     300_000,
   );
