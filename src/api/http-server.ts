@@ -18,8 +18,12 @@ export interface DaemonApi {
   readonly metrics: () => Promise<{ readonly contentType: string; readonly text: string }>;
   /** Whether tend finished starting (journal read, source configured), and its role: /readyz. */
   readonly ready: () => Readiness;
-  /** A verified push to the followed branch: fetch soon. Coalesced by the daemon, never runs a pass inline. */
-  readonly poke: (reason: 'webhook') => void;
+  /**
+   * A verified push to the followed branch: fetch soon. Coalesced by the daemon, never runs a pass inline.
+   * A standby relays it to the leader (`relayedTo`); one that cannot throws E_NOT_LEADER (503), so the git
+   * host records a failed delivery instead of a push nobody acted on.
+   */
+  readonly poke: (reason: 'webhook') => Promise<{ readonly relayedTo?: string }>;
   readonly operator: (action: 'retry' | 'ack', service: string | undefined) => Promise<readonly string[]>;
   readonly pause: (service: string, pause: { readonly owner: string; readonly reason: string; readonly until: number }) => Promise<'paused' | 'unknown-service'>;
   readonly resume: (service: string) => Promise<boolean>;
@@ -191,9 +195,10 @@ async function handle(api: DaemonApi, options: ApiServerOptions, request: Incomi
         case 'ignored':
           options.logger.info({ provider, reason: event.reason }, 'webhook ignored');
           return send(response, 202, { ignored: event.reason, provider });
-        case 'push':
-          api.poke('webhook');
-          return send(response, 202, { accepted: true, provider, ref: event.ref });
+        case 'push': {
+          const taken = await api.poke('webhook');
+          return send(response, 202, { accepted: true, provider, ref: event.ref, ...taken });
+        }
         case 'pull-request': {
           const taken = api.pullRequest(event);
           if (!taken.accepted) {

@@ -41,6 +41,8 @@ export interface Roles {
   acting(): Acting | undefined;
   /** The error an operator call gets when this instance does not act. */
   notLeader(): TendError;
+  /** A push to fetch: the acting reconciler's loop is triggered, or, on a standby, the leader's (through etcd). */
+  poke(reason: 'webhook'): Promise<{ readonly relayedTo?: string }>;
   status(): DaemonStatus;
   history(): readonly RolloutRecord[];
   readiness(): Readiness;
@@ -55,6 +57,10 @@ export function singleInstance(acting: Acting, metrics: TendMetrics): Roles {
     identity: undefined,
     acting: () => acting,
     notLeader: () => new TendError('E_INTERNAL', 'internal', 'a tend without ha always acts'),
+    poke: async (reason) => {
+      acting.loop.trigger(reason);
+      return {};
+    },
     status: () => acting.reconciler.status,
     history: () => acting.reconciler.journal.rollouts,
     readiness: () => ({ ready: acting.loop.started, role: 'single' }),
@@ -133,14 +139,33 @@ export async function leaderTerms(settings: DaemonConfig, ha: HaConfig, url: str
     });
   };
   leadership.onChange(follow);
+  // A push that reached a standby (behind a load balancer, any instance may get it) wakes the leader here.
+  leadership.onNudge(() => acting?.loop.trigger('webhook'));
+  const notLeader = (): TendError => {
+    const status = leadershipStatus();
+    return new TendError('E_NOT_LEADER', 'transient', `${self.identity} does not act: ${status.notActing?.detail ?? 'not the leader'}`, {
+      hint: status.leader === undefined ? 'No instance leads now; see `tend status` for why.' : `Ask the leader, ${status.leader.identity} at ${status.leader.url}.`,
+    });
+  };
   return {
     identity: self.identity,
     acting: () => acting,
-    notLeader: () => {
-      const status = leadershipStatus();
-      return new TendError('E_NOT_LEADER', 'transient', `${self.identity} does not act: ${status.notActing?.detail ?? 'not the leader'}`, {
-        hint: status.leader === undefined ? 'No instance leads now; see `tend status` for why.' : `Ask the leader, ${status.leader.identity} at ${status.leader.url}.`,
-      });
+    notLeader,
+    poke: async (reason) => {
+      const now = acting;
+      if (now !== undefined) {
+        now.loop.trigger(reason);
+        return {};
+      }
+      const leader = leadershipStatus().leader;
+      if (leader === undefined) throw notLeader();
+      try {
+        await leadership.nudge();
+      } catch (error) {
+        logger.warn({ code: asTendError(error).code, err: asTendError(error).message }, 'push not relayed to the leader');
+        throw notLeader();
+      }
+      return { relayedTo: leader.identity };
     },
     status: () => {
       if (acting !== undefined) return { ...acting.reconciler.status, leadership: leadershipStatus() };

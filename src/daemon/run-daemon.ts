@@ -144,7 +144,10 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: C
           return resumed;
         },
         ready: () => roles?.readiness() ?? { ready: false, role: 'starting' },
-        poke: (reason) => roles?.acting()?.loop.trigger(reason),
+        poke: async (reason) => {
+          if (roles === undefined) throw new TendError('E_NOT_LEADER', 'transient', 'tend is starting');
+          return roles.poke(reason);
+        },
         plan,
         pullRequest: (event) => githost?.pullRequest(event) ?? { accepted: false, reason: 'no git host is configured (githost in the config)' },
         operator: async (action, service) => {

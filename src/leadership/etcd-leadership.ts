@@ -1,4 +1,4 @@
-import { Etcd3, EtcdAuthenticationFailedError, EtcdInvalidAuthTokenError, EtcdLeaseInvalidError, EtcdPermissionDeniedError, type IOptions, type Lease } from 'etcd3';
+import { Etcd3, EtcdAuthenticationFailedError, EtcdInvalidAuthTokenError, EtcdLeaseInvalidError, EtcdPermissionDeniedError, type IOptions, type Lease, type Watcher } from 'etcd3';
 import { TendError } from '../errors/index.js';
 import { partChanges, type DocumentParts, type EtcdDocument } from './etcd-documents.js';
 import type { Logger } from '../observability/index.js';
@@ -60,6 +60,10 @@ export interface Leadership {
    * instance is no longer the leader) and E_ETCD_UNAVAILABLE.
    */
   fencedWrite(document: EtcdDocument, parts: DocumentParts): Promise<void>;
+  /** Asks the leader to fetch now (a push reached this standby): a put of `<prefix>/nudge`; throws E_ETCD_UNAVAILABLE. */
+  nudge(): Promise<void>;
+  /** Called on every nudge any instance sends, for as long as etcd can be watched. */
+  onNudge(listener: () => void): void;
   /** Stop campaigning: revoke the lease (a standby takes over at once) and close the client. */
   close(): Promise<void>;
 }
@@ -92,6 +96,8 @@ class EtcdLeadership implements Leadership {
   #closed = false;
   #ticking: Promise<void> = Promise.resolve();
   readonly #listeners: ((state: LeaseState) => void)[] = [];
+  readonly #nudgeListeners: (() => void)[] = [];
+  #nudges: Promise<Watcher> | undefined;
   readonly #client: Etcd3;
   readonly #options: EtcdLeadershipOptions;
   readonly #monotonic: () => number;
@@ -177,8 +183,35 @@ class EtcdLeadership implements Leadership {
     this.#written.set(document, parts);
   }
 
+  async nudge(): Promise<void> {
+    try {
+      await this.#client.put(`${this.#options.prefix}/nudge`).value(JSON.stringify({ from: this.self.identity })).options(this.#callOptions()).exec();
+    } catch (error) {
+      throw etcdError(error, `writing ${this.#options.prefix}/nudge`);
+    }
+  }
+
+  onNudge(listener: () => void): void {
+    this.#nudgeListeners.push(listener);
+    if (this.#nudges !== undefined) return;
+    // etcd3's watcher reconnects and resumes by itself after etcd was away.
+    this.#nudges = this.#client
+      .watch()
+      .key(`${this.#options.prefix}/nudge`)
+      .create()
+      .then((watcher) => {
+        watcher.on('put', () => {
+          for (const one of this.#nudgeListeners) one();
+        });
+        watcher.on('error', (error: unknown) => this.#options.logger.debug({ err: String(error) }, 'watching nudges'));
+        return watcher;
+      });
+    this.#nudges.catch((error: unknown) => this.#options.logger.warn({ err: String(error) }, 'cannot watch for relayed pushes; the leader fetches at its next poll'));
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    await this.#nudges?.then((watcher) => watcher.cancel()).catch(() => undefined);
     clearTimeout(this.#timer);
     await this.#ticking;
     const lease = this.#lease;

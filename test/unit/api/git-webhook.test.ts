@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiServer } from '../../../src/api/index.js';
+import { TendError } from '../../../src/errors/index.js';
 import { createLogger } from '../../../src/observability/index.js';
 import type { PullRequestEvent } from '../../../src/source/index.js';
 import { stubDaemonApi } from './status-fixtures.js';
@@ -16,16 +17,20 @@ const BRANCH = 'main';
 
 let server: ApiServer;
 let pokes: number;
+/** What the daemon answers a poke: at once on a leader, relayed or refused on a standby. */
+let pokeAnswer: () => Promise<{ relayedTo?: string }>;
 let pulls: PullRequestEvent[];
 let logLines: string[];
 
 beforeEach(async () => {
   pokes = 0;
+  pokeAnswer = async () => ({});
   pulls = [];
   logLines = [];
   const api = stubDaemonApi({
     poke: () => {
       pokes += 1;
+      return pokeAnswer();
     },
     pullRequest: (event) => {
       pulls.push(event);
@@ -97,6 +102,20 @@ describe('POST /hooks/git pokes a pass only for a push to the followed branch', 
     const answer = await deliver(deliveryHeaders(provider, event, body), body);
     expect(answer).toEqual({ status: 202, body: expect.objectContaining({ accepted: true, ref: 'refs/heads/main' }) });
     expect(pokes).toBe(1);
+  });
+
+  it('a standby answers 202 naming the leader it relayed the push to', async () => {
+    pokeAnswer = async () => ({ relayedTo: 'tend-a' });
+    const body = githubPush('refs/heads/main');
+    expect(await deliver(deliveryHeaders('github', 'push', body), body)).toEqual({ status: 202, body: expect.objectContaining({ accepted: true, relayedTo: 'tend-a' }) });
+  });
+
+  it('a standby that cannot relay the push answers 503 E_NOT_LEADER, so the git host records a failed delivery', async () => {
+    pokeAnswer = async () => {
+      throw new TendError('E_NOT_LEADER', 'transient', 'tend-b does not act: etcd is unavailable', { hint: 'No instance leads now; see `tend status` for why.' });
+    };
+    const body = githubPush('refs/heads/main');
+    expect(await deliver(deliveryHeaders('github', 'push', body), body)).toEqual({ status: 503, body: expect.objectContaining({ code: 'E_NOT_LEADER', hint: expect.stringContaining('No instance leads') }) });
   });
 
   it('reads a GitHub delivery sent as a form (payload=...), GitHub\'s other content type', async () => {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,7 @@ beforeAll(async () => {
   secrets = join(root, 'secrets');
   await mkdir(secrets);
   await writeFile(join(secrets, 'api_token'), 'not-a-real-token\n');
+  await writeFile(join(root, 'webhook-secret'), `${WEBHOOK_SECRET}\n`, { mode: 0o600 });
 }, 600_000);
 
 afterAll(async () => {
@@ -60,7 +62,11 @@ interface Instance {
   readonly identity: string;
   readonly daemon: RunningDaemon;
   readonly token: string;
+  /** The instance's log events, as they come. */
+  readonly events: Record<string, unknown>[];
 }
+
+const WEBHOOK_SECRET = 'standby-webhook-secret';
 
 async function instance(prefix: string, identity: string): Promise<Instance> {
   const stateDir = join(root, `state-${prefixes}-${identity}`);
@@ -71,12 +77,20 @@ async function instance(prefix: string, identity: string): Promise<Instance> {
     secrets_dir: secrets,
     ssh: { key },
     listen: '127.0.0.1:0',
+    webhook: { secret_file: join(root, 'webhook-secret') },
     ha: { etcd: { endpoints: [...cluster.endpoints], prefix }, lease_ttl: '3s', identity },
   });
   if (!config.ok) throw new Error(JSON.stringify(config.issues));
-  const daemon = await runDaemon(config.config, createLogger({ destination: new Writable({ write: (_chunk, _encoding, done) => done() }) }), () => undefined);
+  const events: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write: (chunk: Buffer, _encoding, done) => {
+      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') events.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const daemon = await runDaemon(config.config, createLogger({ destination }), () => undefined);
   daemons.push(daemon);
-  return { identity, daemon, token: (await readFile(join(stateDir, 'api-token'), 'utf8')).trim() };
+  return { identity, daemon, token: (await readFile(join(stateDir, 'api-token'), 'utf8')).trim(), events };
 }
 
 function freshPrefix(): string {
@@ -126,6 +140,34 @@ describe('tend run with ha: a leader and a standby through a real 3-member etcd'
     const retry = await fetch(`${standby.daemon.url}/api/v1/retry`, { method: 'POST', headers: { authorization: `Bearer ${standby.token}` } });
     expect(retry.status).toBe(503);
     expect(await retry.json()).toMatchObject({ code: 'E_NOT_LEADER', hint: `Ask the leader, ${leader.identity} at ${leader.daemon.url}.` });
+  }, 120_000);
+
+  it('a push delivered to the standby wakes the leader through etcd; with etcd down the standby answers 503', async () => {
+    const prefix = freshPrefix();
+    const [leader, standby] = await elected(await instance(prefix, 'tend-a'), await instance(prefix, 'tend-b'));
+    await vi.waitFor(() => expect(leader.events.some((event) => event['msg'] === 'pass started')).toBe(true), WAIT);
+    const body = JSON.stringify({ ref: 'refs/heads/main', after: 'a'.repeat(40) });
+    const push = (): Promise<Response> =>
+      fetch(`${standby.daemon.url}/hooks/git`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}` },
+        body,
+      });
+    const answer = await push();
+    expect(answer.status).toBe(202);
+    expect(await answer.json()).toMatchObject({ accepted: true, relayedTo: leader.identity });
+    await vi.waitFor(() => expect(leader.events.filter((event) => event['msg'] === 'pass started' && event['reason'] === 'webhook')).toHaveLength(1), WAIT);
+    expect(standby.events.filter((event) => event['msg'] === 'pass started')).toEqual([]);
+
+    await cluster.stopMembers(0, 1, 2);
+    try {
+      await vi.waitFor(async () => expect(await role(standby)).toBe('unavailable'), WAIT);
+      const refused = await push();
+      expect(refused.status).toBe(503);
+      expect(await refused.json()).toMatchObject({ code: 'E_NOT_LEADER' });
+    } finally {
+      await cluster.startMembers(0, 1, 2);
+    }
   }, 120_000);
 
   it('the standby takes over when the leader stops, from the shared journal in etcd', async () => {
