@@ -7,3 +7,5 @@ export type { NotificationSink, NotificationSinkOptions } from './notifications.
 export type { IncidentPolicy, IncidentScope, Notification, NotificationEvent } from './incident-tracker.js';
 export type { NotificationFormat, NotificationJson } from './notification-payload.js';
 export type { DeliveryPolicy } from './webhook-delivery.js';
+export { RetryingQueue, retryDelay } from './retrying-queue.js';
+export type { AttemptResult, QueueEffects, QueueReports, RetryBudget, RetryingQueueOptions } from './retrying-queue.js';
