@@ -1,5 +1,5 @@
 import { asTendError } from '../errors/index.js';
-import { RetryingQueue, type Logger, type QueueEffects, type RetryBudget } from '../observability/index.js';
+import { RetryingQueue, type GitHostPublishKind, type Logger, type QueueEffects, type RetryBudget } from '../observability/index.js';
 import { GitHostCallError } from './githost-api.js';
 
 export type PublishEffects = QueueEffects;
@@ -7,8 +7,8 @@ export type PublishEffects = QueueEffects;
 /** How hard tend tries one call to the git host's API before it gives up on it. */
 export const DEFAULT_PUBLISH_BUDGET: RetryBudget = { maxAttempts: 5, budgetMs: 120_000, baseDelayMs: 1_000, maxDelayMs: 30_000 };
 
-/** What a publication is: a commit status or a pull request's comment. */
-export type PublishKind = 'status' | 'comment';
+/** What a publication is: a commit status or a pull request's comment (as the metrics name it). */
+export type PublishKind = GitHostPublishKind;
 
 interface Job {
   /** Calls with the same key replace each other while waiting: only the newest status of a commit matters. */

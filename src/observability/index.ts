@@ -1,7 +1,7 @@
 export { createLogger } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
 export { TendMetrics } from './metrics.js';
-export type { PassResult, RolloutMetricResult, RollbackResult, StatusSample, TendMetricsOptions } from './metrics.js';
+export type { GitHostPublishKind, PassResult, RolloutMetricResult, RollbackResult, StatusSample, TendMetricsOptions } from './metrics.js';
 export { createNotificationSink } from './notifications.js';
 export type { NotificationSink, NotificationSinkOptions } from './notifications.js';
 export type { IncidentPolicy, IncidentScope, Notification, NotificationEvent } from './incident-tracker.js';
