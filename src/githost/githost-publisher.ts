@@ -55,10 +55,21 @@ export function createGitHostPublisher(options: GitHostPublisherOptions): GitHos
     queue.enqueue(`${status.context} ${status.sha}`, 'status', () => api.setStatus(status, options.statusUrl));
   };
 
+  /**
+   * The plan of the event's head commit. A head kept under a ref (GitLab's merge requests) is fetched by
+   * that ref; should the ref have moved on since the delivery, its older head came with the fetch (or is
+   * gone after a force push: then E_PLAN_REF_MISSING) and is planned by its sha, as the delivery asks.
+   */
+  async function planHead(event: PullRequestEvent): Promise<RefPlan> {
+    if (event.headRef === undefined) return options.plan(event.headSha);
+    const plan = await options.plan(event.headRef);
+    return plan.sha === event.headSha ? plan : options.plan(event.headSha);
+  }
+
   async function planAndPublish(event: PullRequestEvent): Promise<void> {
     let plan: RefPlan;
     try {
-      plan = await options.plan(event.headSha);
+      plan = await planHead(event);
     } catch (thrown) {
       const error = asTendError(thrown);
       logger.warn({ pullRequest: event.number, commit: event.headSha, code: error.code, err: error.message }, 'pull request not planned');

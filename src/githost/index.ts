@@ -1,6 +1,6 @@
 /**
- * Publishing to the git host (GitHub's REST API, or Gitea's, which mirrors it): the plan of each pull
- * request as a `tend/plan` commit status and one comment updated in place, and each applied commit's
+ * Publishing to the git host (GitHub's REST API, Gitea's, which mirrors it, or GitLab's): the plan of each
+ * pull (merge) request as a `tend/plan` commit status and one comment (note) updated in place, and each applied commit's
  * result as a `tend/deploy` status. Off the reconcile path, through one bounded queue with retries.
  */
 export { createGitHostPublisher } from './githost-publisher.js';
