@@ -39,6 +39,8 @@ interface Endpoints {
   listComments(pullRequest: number, page: number): string;
   createComment(pullRequest: number): string;
   updateComment(pullRequest: number, id: number): { readonly method: 'PATCH' | 'PUT'; readonly path: string };
+  /** A refused status that the commit already has, so nothing is left to publish. */
+  alreadySo(status: CommitStatus, refusal: GitHostCallError): boolean;
 }
 
 /** GitLab's commit status states: it has no `failure` or `error`, only `failed`. */
@@ -57,6 +59,9 @@ function endpointsOf(provider: GitHostProvider, repository: string, token: strin
       listComments: (mergeRequest, page) => `${project}/merge_requests/${mergeRequest}/notes?per_page=100&page=${page}&sort=asc&order_by=created_at`,
       createComment: (mergeRequest) => `${project}/merge_requests/${mergeRequest}/notes`,
       updateComment: (mergeRequest, id) => ({ method: 'PUT', path: `${project}/merge_requests/${mergeRequest}/notes/${id}` }),
+      // GitLab's statuses are a state machine that refuses pending over pending (HTTP 400 "Cannot transition
+      // status via :enqueue from :pending"), where GitHub takes it as a no-op: two deliveries of one head.
+      alreadySo: (status, refusal) => status.state === 'pending' && refusal.message.endsWith('HTTP 400') && refusal.answer.includes('Cannot transition status via :enqueue from :pending'),
     };
   }
   const repo = `/repos/${repository.split('/').map(encodeURIComponent).join('/')}`;
@@ -70,6 +75,7 @@ function endpointsOf(provider: GitHostProvider, repository: string, token: strin
     listComments: (pullRequest, page) => `${repo}/issues/${pullRequest}/comments?per_page=100&limit=100&page=${page}`,
     createComment: (pullRequest) => `${repo}/issues/${pullRequest}/comments`,
     updateComment: (_pullRequest, id) => ({ method: 'PATCH', path: `${repo}/issues/comments/${id}` }),
+    alreadySo: () => false,
   };
 }
 
@@ -80,6 +86,8 @@ export class GitHostCallError extends TendError {
     retryable: boolean,
     readonly retryAfterMs: number | undefined,
     code: 'E_GITHOST_HTTP' | 'E_GITHOST_UNREACHABLE',
+    /** The start of the server's answer, for tend to recognise a refusal by; never logged. */
+    readonly answer = '',
   ) {
     super(code, retryable ? 'transient' : 'conflict', message, {
       hint: retryable
@@ -122,7 +130,7 @@ export function gitHostApi(options: GitHostApiOptions): GitHostApi {
     const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
     const after = response.headers.get('retry-after');
     const retryAfterMs = after !== null && /^\d+$/.test(after.trim()) ? Number(after.trim()) * 1000 : undefined;
-    throw new GitHostCallError(`${what} answered HTTP ${response.status}`, retryable, retryAfterMs, 'E_GITHOST_HTTP');
+    throw new GitHostCallError(`${what} answered HTTP ${response.status}`, retryable, retryAfterMs, 'E_GITHOST_HTTP', text.slice(0, 1_000));
   }
 
   async function findComment(pullRequest: number, marker: string): Promise<number | undefined> {
@@ -139,7 +147,11 @@ export function gitHostApi(options: GitHostApiOptions): GitHostApi {
   return {
     async setStatus(status, targetUrl) {
       const { path, body } = endpoints.status(status, targetUrl);
-      await call('POST', path, body);
+      try {
+        await call('POST', path, body);
+      } catch (error) {
+        if (!(error instanceof GitHostCallError && endpoints.alreadySo(status, error))) throw error;
+      }
     },
 
     async upsertComment(pullRequest, marker, body) {

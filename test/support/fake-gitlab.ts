@@ -23,6 +23,8 @@ export class FakeGitLab {
   down = false;
   authRefused = 0;
   #nextId = 500;
+  /** The state of each (sha, name) status, as GitLab's state machine has it. */
+  readonly #latest = new Map<string, string>();
   #server: Server | undefined;
   url = '';
 
@@ -50,6 +52,12 @@ export class FakeGitLab {
         if (call.method === 'POST' && (match = new RegExp(`^${project}/statuses/([0-9a-f]{40})$`).exec(path)) !== null) {
           const state = call.body?.['state'];
           if (typeof state !== 'string' || !STATES.has(state)) return answer(400, { error: 'state does not have a valid value' });
+          // GitLab keeps a pending status as one job: enqueueing it again is a refused transition.
+          const key = `${match[1]} ${String(call.body?.['name'])}`;
+          if (state === 'pending' && this.#latest.get(key) === 'pending') {
+            return answer(400, { message: 'Cannot transition status via :enqueue from :pending (Reason(s): Status cannot transition via "enqueue")' });
+          }
+          this.#latest.set(key, state);
           return answer(201, { id: 1, sha: match[1], status: state, name: call.body?.['name'] ?? 'default' });
         }
         if ((match = new RegExp(`^${project}/merge_requests/(\\d+)/notes$`).exec(path)) !== null) {

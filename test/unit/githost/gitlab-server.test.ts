@@ -111,6 +111,15 @@ describe('GitLab merge requests', () => {
     ]);
   });
 
+  it('takes GitLab\'s refusal of pending over pending (one head delivered twice) as published', async () => {
+    const api = gitHostApi({ provider: 'gitlab', apiUrl: gitlab.url, token: TOKEN, repository: 'acme/deploy' });
+    const sha = 'e'.repeat(40);
+    const pending = { sha, context: 'tend/plan', state: 'pending', description: 'planning' } as const;
+    await api.setStatus(pending, undefined);
+    await expect(api.setStatus(pending, undefined)).resolves.toBeUndefined();
+    expect(gitlab.calls.filter((call) => call.path.endsWith(`/statuses/${sha}`))).toHaveLength(2);
+  });
+
   it('publishes failed with the first issue at file:line:col for an invalid head', async () => {
     const broken = world.source.commitOnRef(HEAD_REF, 'typo', { 'services/queue/spec.yml': 'service:\n  name: queue\n  group: web\n  deploy:\n    serail: 1\n' });
     publisher.pullRequest(mergeRequest(broken));
