@@ -7,6 +7,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 
 import { TendError, sortIssues } from '../errors/index.js';
 import type { ErrorCode, FileLocation, Issue } from '../errors/index.js';
+import type { GitHostProvider } from '../githost/index.js';
 import type { RetryPolicy } from '../rollout/index.js';
 import { checkRepositoryUrl } from '../source/index.js';
 import { formatDuration, parseDuration, validateCron } from '../spec/index.js';
@@ -63,8 +64,11 @@ export interface DaemonConfig {
   readonly ha: HaConfig | undefined;
 }
 
+/** The API of each provider's public service; a Gitea is always self-hosted, so its URL must be given. */
+const DEFAULT_API_URLS: Readonly<Record<GitHostProvider, string | undefined>> = { github: 'https://api.github.com', gitlab: 'https://gitlab.com/api/v4', gitea: undefined };
+
 export interface GitHostConfig {
-  readonly provider: 'github' | 'gitea';
+  readonly provider: GitHostProvider;
   readonly apiUrl: string;
   readonly repository: string;
   readonly tokenFile: string;
@@ -380,8 +384,9 @@ class Fields {
 
   githost(): GitHostConfig | undefined {
     if (lookup(this.doc.value, '/githost') === undefined) return undefined;
-    const provider = this.string('/githost/provider') === 'gitea' ? 'gitea' : 'github';
-    const apiUrl = this.string('/githost/api_url') ?? (provider === 'github' ? 'https://api.github.com' : undefined);
+    const named = this.string('/githost/provider');
+    const provider: GitHostProvider = named === 'gitea' || named === 'gitlab' ? named : 'github';
+    const apiUrl = this.string('/githost/api_url') ?? DEFAULT_API_URLS[provider];
     if (apiUrl === undefined) {
       this.add('E_GITHOST_CONFIG', this.doc.keyAt('/githost'), '/githost', 'a gitea provider needs `api_url`', 'Give the API base of the Gitea, such as https://gitea.example.com/api/v1.');
     }

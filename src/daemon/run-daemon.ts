@@ -7,7 +7,7 @@ import { urlDelivery } from '../artifacts/index.js';
 import { asTendError, TendError } from '../errors/index.js';
 import { openFleet } from '../hosts/index.js';
 import { sshFleet } from '../pass/index.js';
-import { createNotificationSink, TendMetrics, type Logger, type NotificationSink } from '../observability/index.js';
+import { createNotificationSink, TendMetrics, type GitHostPublishKind, type Logger, type NotificationSink } from '../observability/index.js';
 import { directorySecretSource } from '../render/index.js';
 import { createGitHostPublisher, gitHostApi, type GitHostPublisher } from '../githost/index.js';
 import { createHealthyRefPusher, type HealthyRefPusher } from '../healthy-refs/index.js';
@@ -73,7 +73,7 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: C
         logger.info({ ref, commit: result.sha, verdict: result.verdict, ms: Date.now() - started }, 'ref planned');
         return result;
       });
-    const githost = settings.githost === undefined ? undefined : await gitHostPublisherOf(settings.githost, plan, logger);
+    const githost = settings.githost === undefined ? undefined : await gitHostPublisherOf(settings.githost, plan, logger, metrics);
     if (githost !== undefined) cleanups.push(() => drainWithin(githost.drain(), 10_000));
     const healthyRefs = settings.healthyRefs ? healthyRefPusherOf(settings, source, credentials, logger) : undefined;
     if (healthyRefs !== undefined) cleanups.push(() => drainWithin(healthyRefs.drain(), 10_000));
@@ -205,7 +205,7 @@ async function compactClone(gitdir: string, logger: Logger): Promise<void> {
   if (result.code !== 0) logger.warn({ code: 'E_GIT_GC', err: result.stderr.slice(-500) }, 'git gc of the clone failed');
 }
 
-async function gitHostPublisherOf(config: GitHostConfig, plan: (ref: string) => Promise<RefPlan>, logger: Logger): Promise<GitHostPublisher> {
+async function gitHostPublisherOf(config: GitHostConfig, plan: (ref: string) => Promise<RefPlan>, logger: Logger, metrics: TendMetrics): Promise<GitHostPublisher> {
   let token: string;
   try {
     token = (await readFile(config.tokenFile, 'utf8')).trim();
@@ -216,7 +216,12 @@ async function gitHostPublisherOf(config: GitHostConfig, plan: (ref: string) => 
     });
   }
   const api = gitHostApi({ provider: config.provider, apiUrl: config.apiUrl, token, repository: config.repository });
-  return createGitHostPublisher({ api, repository: config.repository, planForks: config.planForks, plan, statusUrl: config.statusUrl, logger });
+  metrics.githostConfigured(config.provider);
+  const losses = {
+    gaveUp: (kind: GitHostPublishKind) => metrics.githostPublishLost(config.provider, kind, 'gave-up'),
+    dropped: (kind: GitHostPublishKind) => metrics.githostPublishLost(config.provider, kind, 'dropped'),
+  };
+  return createGitHostPublisher({ api, repository: config.repository, planForks: config.planForks, plan, statusUrl: config.statusUrl, logger, losses });
 }
 
 /** Shutdown waits for pending publications, but not for a git host that does not answer. */

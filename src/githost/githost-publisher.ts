@@ -1,5 +1,5 @@
 import { asTendError } from '../errors/index.js';
-import type { Logger } from '../observability/index.js';
+import type { Logger, RetryBudget } from '../observability/index.js';
 import type { RefPlan } from '../preview/index.js';
 import type { PullRequestEvent } from '../source/index.js';
 import type { DaemonStatus } from '../status/index.js';
@@ -7,8 +7,7 @@ import { planRefusedStatus, planStatus, type CommitStatus } from './commit-statu
 import { deployChanges, type DeployMemory } from './deploy-status.js';
 import type { GitHostApi } from './githost-api.js';
 import { PLAN_COMMENT_MARKER, planCommentBody } from './plan-comment.js';
-import { PublishQueue, type PublishEffects } from './publish-queue.js';
-import { DEFAULT_PUBLISH_BUDGET, type RetryBudget } from './retry-schedule.js';
+import { DEFAULT_PUBLISH_BUDGET, PublishQueue, type PublishEffects, type PublishLosses } from './publish-queue.js';
 
 export interface GitHostPublisherOptions {
   readonly api: GitHostApi;
@@ -24,6 +23,8 @@ export interface GitHostPublisherOptions {
   readonly budget?: RetryBudget;
   readonly maxQueue?: number;
   readonly effects?: Partial<PublishEffects>;
+  /** Told of every publication given up on or dropped (the daemon counts them as metrics). */
+  readonly losses?: PublishLosses;
 }
 
 export interface GitHostPublisher {
@@ -45,19 +46,30 @@ export function createGitHostPublisher(options: GitHostPublisherOptions): GitHos
   const queue = new PublishQueue(options.budget ?? DEFAULT_PUBLISH_BUDGET, options.maxQueue ?? 100, {
     sleep: options.effects?.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     clock: options.effects?.clock ?? Date.now,
-  }, logger);
+  }, logger, options.losses);
   const planning = new Set<Promise<void>>();
   let memory: DeployMemory = new Map();
   let seeded = false;
 
   const publishStatus = (status: CommitStatus): void => {
-    queue.enqueue(`${status.context} ${status.sha}`, () => api.setStatus(status, options.statusUrl));
+    queue.enqueue(`${status.context} ${status.sha}`, 'status', () => api.setStatus(status, options.statusUrl));
   };
+
+  /**
+   * The plan of the event's head commit. A head kept under a ref (GitLab's merge requests) is fetched by
+   * that ref; should the ref have moved on since the delivery, its older head came with the fetch (or is
+   * gone after a force push: then E_PLAN_REF_MISSING) and is planned by its sha, as the delivery asks.
+   */
+  async function planHead(event: PullRequestEvent): Promise<RefPlan> {
+    if (event.headRef === undefined) return options.plan(event.headSha);
+    const plan = await options.plan(event.headRef);
+    return plan.sha === event.headSha ? plan : options.plan(event.headSha);
+  }
 
   async function planAndPublish(event: PullRequestEvent): Promise<void> {
     let plan: RefPlan;
     try {
-      plan = await options.plan(event.headSha);
+      plan = await planHead(event);
     } catch (thrown) {
       const error = asTendError(thrown);
       logger.warn({ pullRequest: event.number, commit: event.headSha, code: error.code, err: error.message }, 'pull request not planned');
@@ -66,7 +78,7 @@ export function createGitHostPublisher(options: GitHostPublisherOptions): GitHos
     }
     publishStatus(planStatus(plan));
     const body = planCommentBody(plan, options.statusUrl);
-    queue.enqueue(`comment #${event.number}`, () => api.upsertComment(event.number, PLAN_COMMENT_MARKER, body));
+    queue.enqueue(`comment #${event.number}`, 'comment', () => api.upsertComment(event.number, PLAN_COMMENT_MARKER, body));
   }
 
   return {

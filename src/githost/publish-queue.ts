@@ -1,17 +1,26 @@
 import { asTendError } from '../errors/index.js';
-import type { Logger } from '../observability/index.js';
+import { RetryingQueue, type GitHostPublishKind, type Logger, type QueueEffects, type RetryBudget } from '../observability/index.js';
 import { GitHostCallError } from './githost-api.js';
-import { retryDelay, type RetryBudget } from './retry-schedule.js';
 
-export interface PublishEffects {
-  readonly sleep: (ms: number) => Promise<void>;
-  readonly clock: () => number;
-}
+export type PublishEffects = QueueEffects;
+
+/** How hard tend tries one call to the git host's API before it gives up on it. */
+export const DEFAULT_PUBLISH_BUDGET: RetryBudget = { maxAttempts: 5, budgetMs: 120_000, baseDelayMs: 1_000, maxDelayMs: 30_000 };
+
+/** What a publication is: a commit status or a pull request's comment (as the metrics name it). */
+export type PublishKind = GitHostPublishKind;
 
 interface Job {
   /** Calls with the same key replace each other while waiting: only the newest status of a commit matters. */
   readonly key: string;
+  readonly kind: PublishKind;
   readonly run: () => Promise<unknown>;
+}
+
+/** Counted by the daemon's metrics: publications that never reached the git host. */
+export interface PublishLosses {
+  gaveUp(kind: PublishKind): void;
+  dropped(kind: PublishKind): void;
 }
 
 /**
@@ -21,57 +30,49 @@ interface Job {
  * (a context and sha, or a pull request), never the token.
  */
 export class PublishQueue {
-  readonly #budget: RetryBudget;
-  readonly #maxQueue: number;
-  readonly #effects: PublishEffects;
-  readonly #logger: Logger;
-  #queue: Job[] = [];
-  #worker: Promise<void> | undefined;
+  readonly #queue: RetryingQueue<Job>;
 
-  constructor(budget: RetryBudget, maxQueue: number, effects: PublishEffects, logger: Logger) {
-    this.#budget = budget;
-    this.#maxQueue = maxQueue;
-    this.#effects = effects;
-    this.#logger = logger;
-  }
-
-  enqueue(key: string, run: () => Promise<unknown>): void {
-    this.#queue = [...this.#queue.filter((job) => job.key !== key), { key, run }];
-    while (this.#queue.length > this.#maxQueue) {
-      const dropped = this.#queue.shift() as Job;
-      this.#logger.warn({ call: dropped.key, maxQueue: this.#maxQueue }, 'git host publish queue full; dropped the oldest');
-    }
-    this.#worker ??= this.#work().finally(() => {
-      this.#worker = undefined;
-    });
-  }
-
-  /** Resolves once every queued call was made or given up on (shutdown, tests). */
-  async drain(): Promise<void> {
-    while (this.#worker !== undefined) await this.#worker;
-  }
-
-  async #work(): Promise<void> {
-    for (let job = this.#queue.shift(); job !== undefined; job = this.#queue.shift()) {
-      const startedAt = this.#effects.clock();
-      for (let attempt = 1; ; attempt += 1) {
+  constructor(budget: RetryBudget, maxQueue: number, effects: PublishEffects, logger: Logger, losses?: PublishLosses) {
+    this.#queue = new RetryingQueue<Job>({
+      budget,
+      maxQueue,
+      effects,
+      replaces: (waiting, job) => waiting.key === job.key,
+      attempt: async (job) => {
         try {
           await job.run();
-          this.#logger.info({ call: job.key, attempt }, 'published to the git host');
-          break;
+          return { ok: true };
         } catch (thrown) {
           const error = asTendError(thrown);
           const retryAfterMs = thrown instanceof GitHostCallError ? thrown.retryAfterMs : undefined;
-          const delay = error.retryable ? retryDelay(this.#budget, attempt, this.#effects.clock() - startedAt, retryAfterMs) : undefined;
-          const fields = { call: job.key, attempt, code: error.code, err: error.message };
-          if (delay === undefined) {
-            this.#logger.error({ ...fields, retryable: error.retryable }, 'not published to the git host; gave up');
-            break;
-          }
-          this.#logger.warn({ ...fields, retryInMs: delay }, 'publishing to the git host failed; retrying');
-          await this.#effects.sleep(delay);
+          return { ok: false, retryable: error.retryable, reason: error.message, code: error.code, retryAfterMs };
         }
-      }
-    }
+      },
+      reports: {
+        delivered: (job, attempt) => logger.info({ call: job.key, attempt }, 'published to the git host'),
+        retrying: (job, attempt, failure, delay) => logger.warn({ call: job.key, attempt, code: failure.code, err: failure.reason, retryInMs: delay }, 'publishing to the git host failed; retrying'),
+        gaveUp: (job, attempt, failure) => {
+          logger.error({ call: job.key, attempt, code: failure.code, err: failure.reason, retryable: failure.retryable }, 'not published to the git host; gave up');
+          losses?.gaveUp(job.kind);
+        },
+        dropped: (job) => {
+          logger.warn({ call: job.key, maxQueue }, 'git host publish queue full; dropped the oldest');
+          losses?.dropped(job.kind);
+        },
+        crashed: (job, error) => {
+          logger.error({ call: job.key, err: error instanceof Error ? error.message : String(error) }, 'publishing to the git host crashed');
+          losses?.gaveUp(job.kind);
+        },
+      },
+    });
+  }
+
+  enqueue(key: string, kind: PublishKind, run: () => Promise<unknown>): void {
+    this.#queue.enqueue({ key, kind, run });
+  }
+
+  /** Resolves once every queued call was made or given up on (shutdown, tests). */
+  drain(): Promise<void> {
+    return this.#queue.drain();
   }
 }

@@ -20,6 +20,8 @@ const ERROR_CLASSES: readonly ErrorClass[] = ['transient', 'change', 'invalid', 
 const PASS_RESULTS = ['idle', 'again', 'retry', 'failed'] as const;
 const ROLLOUT_RESULTS = ['succeeded', 'failed-change', 'failed-transient', 'failed-invalid', 'failed-conflict', 'failed-internal', 'skipped', 'superseded'] as const;
 const ROLLBACK_RESULTS = ['pushed', 'conflict', 'failed', 'halted'] as const;
+const GITHOST_PROVIDERS = ['github', 'gitea', 'gitlab'] as const;
+const GITHOST_PUBLISH_KINDS = ['status', 'comment'] as const;
 
 /** How a reconcile pass ended: the daemon's pass outcome (`idle`, `again`, `retry`), or `failed` when it threw. */
 export type PassResult = (typeof PASS_RESULTS)[number];
@@ -31,6 +33,8 @@ export type RolloutMetricResult = (typeof ROLLOUT_RESULTS)[number];
  * failing), `halted` (the revert policy left it to a person: auto_rollback off, no baseline, ...).
  */
 export type RollbackResult = (typeof ROLLBACK_RESULTS)[number];
+/** What tend publishes to a git host: a commit status (`tend/plan`, `tend/deploy`) or a pull request's comment. */
+export type GitHostPublishKind = (typeof GITHOST_PUBLISH_KINDS)[number];
 
 /** The part of the daemon's status the state gauges show; `DaemonStatus` fits it as it is. */
 export interface StatusSample {
@@ -140,6 +144,18 @@ export class TendMetrics {
   readonly #leader = new Gauge({ name: 'tend_leader', help: 'Whether this instance leads (may act): 1 for the leader, and for a tend without ha; 0 for a standby or while etcd is unavailable.', registers: [this.#registry] });
   readonly #leaderInfo = new Gauge({ name: 'tend_leader_info', help: 'The identity of the instance that leads, as this instance knows it (1 for that identity only; none while no instance leads).', labelNames: ['identity'], registers: [this.#registry] });
   readonly #leaseRenewed = new Gauge({ name: 'tend_leader_lease_renewed_timestamp_seconds', help: 'When etcd last confirmed this instance\'s lease (the lease age is the time since).', registers: [this.#registry] });
+  readonly #githostFailures = new Counter({
+    name: 'tend_githost_publish_failures_total',
+    help: 'Commit statuses and pull request comments tend gave up publishing to the git host after its retries, by provider and kind.',
+    labelNames: ['provider', 'kind'],
+    registers: [this.#registry],
+  });
+  readonly #githostDropped = new Counter({
+    name: 'tend_githost_publish_dropped_total',
+    help: 'Commit statuses and pull request comments dropped unpublished because the git host publish queue was full, by provider and kind.',
+    labelNames: ['provider', 'kind'],
+    registers: [this.#registry],
+  });
   readonly #buildInfo = new Gauge({
     name: 'tend_build_info',
     help: 'The tend version (from its package.json) and the Node.js version it runs on; always 1.',
@@ -301,6 +317,21 @@ export class TendMetrics {
   /** Every host of a service became healthy at a commit: how long since the commit was made. */
   serviceHealthyAt(service: string, committedAt: number, healthyAt: number): void {
     this.#mergeToHealthy.observe({ service: this.#service(service) }, duration(healthyAt - committedAt));
+  }
+
+  /** A git host is configured: its failure counters start at 0, so the first failure shows as an increase. */
+  githostConfigured(provider: string): void {
+    const bounded = oneOf(GITHOST_PROVIDERS, provider);
+    for (const kind of GITHOST_PUBLISH_KINDS) {
+      this.#githostFailures.inc({ provider: bounded, kind }, 0);
+      this.#githostDropped.inc({ provider: bounded, kind }, 0);
+    }
+  }
+
+  /** A publication to the git host was given up on after its retries (`gave-up`) or dropped from a full queue. */
+  githostPublishLost(provider: string, kind: GitHostPublishKind, how: 'gave-up' | 'dropped'): void {
+    const labels = { provider: oneOf(GITHOST_PROVIDERS, provider), kind: oneOf(GITHOST_PUBLISH_KINDS, kind) };
+    (how === 'gave-up' ? this.#githostFailures : this.#githostDropped).inc(labels);
   }
 
   #service(name: string): string {

@@ -1,4 +1,5 @@
 import type { Logger } from './logger.js';
+import { RetryingQueue, type AttemptResult } from './retrying-queue.js';
 
 export interface DeliveryPolicy {
   /** One POST gives up after this long. */
@@ -33,8 +34,6 @@ interface Queued {
   readonly label: DeliveryLabel;
 }
 
-type AttemptResult = { readonly ok: true } | { readonly ok: false; readonly retry: boolean; readonly reason: string; readonly retryAfterMs: number | undefined };
-
 /**
  * POSTs JSON bodies to one webhook, one at a time in order, off the caller's path. The URL may carry a
  * token in its path or query (Slack's do), so it is logged only as its origin and scrubbed from errors.
@@ -44,67 +43,38 @@ export class WebhookQueue {
   readonly #origin: string;
   readonly #policy: DeliveryPolicy;
   readonly #effects: WebhookEffects;
-  readonly #logger: Logger;
-  readonly #queue: Queued[] = [];
-  #worker: Promise<void> | undefined;
+  readonly #queue: RetryingQueue<Queued>;
 
   constructor(url: URL, policy: DeliveryPolicy, effects: WebhookEffects, logger: Logger) {
     this.#url = url;
     this.#origin = url.origin;
     this.#policy = policy;
     this.#effects = effects;
-    this.#logger = logger;
+    const fields = (item: Queued, attempt?: number) => ({ origin: this.#origin, event: item.label.event, key: item.label.key, ...(attempt === undefined ? {} : { attempt }) });
+    this.#queue = new RetryingQueue<Queued>({
+      budget: { maxAttempts: policy.maxAttempts, budgetMs: policy.budgetMs, baseDelayMs: policy.backoffMs, maxDelayMs: policy.maxBackoffMs },
+      maxQueue: policy.maxQueue,
+      effects,
+      attempt: (item, leftMs) => this.#attempt(item.body, Math.max(1, Math.min(this.#policy.timeoutMs, leftMs))),
+      reports: {
+        delivered: (item, attempt) => logger.info(fields(item, attempt), 'notification delivered'),
+        retrying: (item, attempt, failure, delay) => logger.warn({ ...fields(item, attempt), reason: failure.reason, retryInMs: delay }, 'notification delivery failed; retrying'),
+        gaveUp: (item, attempt, failure) => logger.error({ ...fields(item, attempt), reason: failure.reason, retryable: failure.retryable }, 'notification not delivered; gave up'),
+        dropped: (item) => logger.warn({ ...fields(item), maxQueue: this.#policy.maxQueue }, 'notification queue full; dropped the oldest'),
+        // A bug here must not stop later notifications nor reach the daemon as an unhandled rejection.
+        crashed: (item, error) => logger.error({ ...fields(item), err: this.#scrub(String(error)) }, 'notification delivery crashed'),
+      },
+    });
   }
 
   /** Returns at once; delivery happens on its own. */
   enqueue(body: string, label: DeliveryLabel): void {
-    this.#queue.push({ body, label });
-    while (this.#queue.length > this.#policy.maxQueue) {
-      const dropped = this.#queue.shift() as Queued;
-      this.#logger.warn({ origin: this.#origin, event: dropped.label.event, key: dropped.label.key, maxQueue: this.#policy.maxQueue }, 'notification queue full; dropped the oldest');
-    }
-    this.#worker ??= this.#work().finally(() => {
-      this.#worker = undefined;
-    });
+    this.#queue.enqueue({ body, label });
   }
 
   /** Resolves when every queued notification was delivered or given up on. */
-  async drain(): Promise<void> {
-    while (this.#worker !== undefined) await this.#worker;
-  }
-
-  async #work(): Promise<void> {
-    for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
-      try {
-        await this.#deliver(next);
-      } catch (error) {
-        // A bug here must not stop later notifications nor reach the daemon as an unhandled rejection.
-        this.#logger.error({ origin: this.#origin, event: next.label.event, key: next.label.key, err: this.#scrub(String(error)) }, 'notification delivery crashed');
-      }
-    }
-  }
-
-  async #deliver(item: Queued): Promise<void> {
-    const startedAt = this.#effects.clock();
-    let backoff = this.#policy.backoffMs;
-    for (let attempt = 1; ; attempt += 1) {
-      const left = this.#policy.budgetMs - (this.#effects.clock() - startedAt);
-      const result = await this.#attempt(item.body, Math.max(1, Math.min(this.#policy.timeoutMs, left)));
-      const fields = { origin: this.#origin, event: item.label.event, key: item.label.key, attempt };
-      if (result.ok) {
-        this.#logger.info(fields, 'notification delivered');
-        return;
-      }
-      const delay = Math.min(Math.max(backoff, result.retryAfterMs ?? 0), this.#policy.maxBackoffMs);
-      const overBudget = this.#effects.clock() - startedAt + delay >= this.#policy.budgetMs;
-      if (!result.retry || attempt >= this.#policy.maxAttempts || overBudget) {
-        this.#logger.error({ ...fields, reason: result.reason, retryable: result.retry }, 'notification not delivered; gave up');
-        return;
-      }
-      this.#logger.warn({ ...fields, reason: result.reason, retryInMs: delay }, 'notification delivery failed; retrying');
-      await this.#effects.sleep(delay);
-      backoff = Math.min(backoff * 2, this.#policy.maxBackoffMs);
-    }
+  drain(): Promise<void> {
+    return this.#queue.drain();
   }
 
   async #attempt(body: string, timeoutMs: number): Promise<AttemptResult> {
@@ -123,10 +93,10 @@ export class WebhookQueue {
       if (response.status >= 200 && response.status < 300) return { ok: true };
       // 408 and 429 are the receiver asking to come back; other 4xx (a revoked Slack hook) will not change.
       const retry = response.status >= 500 || response.status === 408 || response.status === 429;
-      return { ok: false, retry, reason: `HTTP ${response.status}`, retryAfterMs: retryAfterMs(response.headers.get('retry-after')) };
+      return { ok: false, retryable: retry, reason: `HTTP ${response.status}`, retryAfterMs: retryAfterMs(response.headers.get('retry-after')) };
     } catch (error) {
-      if (abort.signal.aborted) return { ok: false, retry: true, reason: `no answer within ${timeoutMs} ms`, retryAfterMs: undefined };
-      return { ok: false, retry: true, reason: this.#describe(error), retryAfterMs: undefined };
+      if (abort.signal.aborted) return { ok: false, retryable: true, reason: `no answer within ${timeoutMs} ms`, retryAfterMs: undefined };
+      return { ok: false, retryable: true, reason: this.#describe(error), retryAfterMs: undefined };
     } finally {
       clearTimeout(timer);
     }

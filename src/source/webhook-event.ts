@@ -19,10 +19,16 @@ export type WebhookEvent =
  */
 export interface PullRequestEvent {
   readonly kind: 'pull-request';
+  /** GitHub's and Gitea's pull request number, GitLab's merge request iid: what its comments are filed under. */
   readonly number: number;
   readonly headSha: string;
   readonly repository: string;
   readonly fork: boolean;
+  /**
+   * The ref of the base repository that holds the head, when the sha alone may not be fetchable: GitLab
+   * keeps a merge request's head (a fork's too) at `refs/merge-requests/<iid>/head`.
+   */
+  readonly headRef?: string;
 }
 
 /** The refs a push payload names, or why it names none tend can read. */
@@ -33,18 +39,27 @@ interface ProviderEvents {
   readonly eventHeaders: readonly string[];
   readonly pings: readonly string[];
   readonly pushes: ReadonlyMap<string, RefsOfPush>;
-  /** Pull request events and the actions that change what a plan of the head says. */
-  readonly pullRequests: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Pull request events and how to read them. */
+  readonly pullRequests: ReadonlyMap<string, PullRequestOf>;
 }
 
-const NO_PULL_REQUESTS: ReadonlyMap<string, ReadonlySet<string>> = new Map();
+/** Reads a pull request delivery against the followed branch. */
+type PullRequestOf = (payload: Readonly<Record<string, unknown>>, branch: string) => WebhookEvent;
+
+const NO_PULL_REQUESTS: ReadonlyMap<string, PullRequestOf> = new Map();
+
+/** The actions that change what a plan of a GitHub or Gitea pull request's head says. */
+const githubPullRequest =
+  (actions: ReadonlySet<string>): PullRequestOf =>
+  (payload, branch) =>
+    pullRequestOf(payload, actions, branch);
 
 const PROVIDER_EVENTS: Readonly<Record<WebhookProvider, ProviderEvents>> = {
   github: {
     eventHeaders: ['X-GitHub-Event'],
     pings: ['ping'],
     pushes: new Map([['push', refOfPush]]),
-    pullRequests: new Map([['pull_request', new Set(['opened', 'synchronize', 'reopened'])]]),
+    pullRequests: new Map([['pull_request', githubPullRequest(new Set(['opened', 'synchronize', 'reopened']))]]),
   },
   // Gitea and Gogs send no ping; one that did would still be answered as such. Gitea names a push to a
   // pull request `pull_request_sync` (action `synchronized`) since 1.17, `pull_request` before.
@@ -53,12 +68,12 @@ const PROVIDER_EVENTS: Readonly<Record<WebhookProvider, ProviderEvents>> = {
     pings: ['ping'],
     pushes: new Map([['push', refOfPush]]),
     pullRequests: new Map([
-      ['pull_request', new Set(['opened', 'synchronized', 'reopened'])],
-      ['pull_request_sync', new Set(['synchronized'])],
+      ['pull_request', githubPullRequest(new Set(['opened', 'synchronized', 'reopened']))],
+      ['pull_request_sync', githubPullRequest(new Set(['synchronized']))],
     ]),
   },
   // A tag push is its own event, `Tag Push Hook`; GitLab has no ping (its "Test" button sends a real push).
-  gitlab: { eventHeaders: ['X-Gitlab-Event'], pings: [], pushes: new Map([['Push Hook', refOfPush]]), pullRequests: NO_PULL_REQUESTS },
+  gitlab: { eventHeaders: ['X-Gitlab-Event'], pings: [], pushes: new Map([['Push Hook', refOfPush]]), pullRequests: new Map([['Merge Request Hook', mergeRequestOf]]) },
   bitbucket: {
     eventHeaders: ['X-Event-Key'],
     // Server / Data Center's "Test connection".
@@ -88,8 +103,8 @@ export function webhookEventOf(provider: WebhookProvider, headers: WebhookHeader
   const payload = payloadOf(headers, body);
   if (typeof payload === 'string') return { kind: 'malformed', reason: payload };
   if (events.pings.includes(event)) return { kind: 'ping' };
-  const actions = events.pullRequests.get(event);
-  if (actions !== undefined) return pullRequestOf(payload, actions, branch);
+  const pullRequest = events.pullRequests.get(event);
+  if (pullRequest !== undefined) return pullRequest(payload, branch);
   const refsOf = events.pushes.get(event);
   if (refsOf === undefined) return { kind: 'ignored', reason: `${headerName} ${event} is not a push or a pull request; tend fetches on a push to ${branch}` };
   const refs = refsOf(payload);
@@ -154,6 +169,36 @@ function pullRequestOf(payload: Readonly<Record<string, unknown>>, actions: Read
   if (typeof baseRepo !== 'string') return { kind: 'malformed', reason: 'the pull request payload has no base repo full_name' };
   if (base?.['ref'] !== branch) return { kind: 'ignored', reason: `pull request #${prNumber} is into ${String(base?.['ref'])}, not into ${branch}, the branch tend follows` };
   return { kind: 'pull-request', number: prNumber, headSha, repository: baseRepo, fork: headRepo !== baseRepo };
+}
+
+/** GitLab's merge request actions that put new commits at its head (an `update` only when it has `oldrev`). */
+const GITLAB_PLANNED_ACTIONS: ReadonlySet<string> = new Set(['open', 'reopen', 'update']);
+
+/**
+ * GitLab: `{ "object_kind": "merge_request", "project": { "path_with_namespace" }, "object_attributes": {
+ * "iid": 7, "action": "update", "oldrev": "<sha>", "target_branch": "main", "source_project_id": 2,
+ * "target_project_id": 1, "last_commit": { "id": "<sha>" } } }`. An `update` without `oldrev` changed the
+ * title, labels or assignees, not the head; a head in another project is a fork.
+ */
+function mergeRequestOf(payload: Readonly<Record<string, unknown>>, branch: string): WebhookEvent {
+  const attributes = payload['object_attributes'];
+  if (!isObject(attributes)) return { kind: 'malformed', reason: 'the merge request payload has no object_attributes' };
+  const { action, iid, oldrev } = attributes;
+  if (typeof action !== 'string') return { kind: 'malformed', reason: 'the merge request payload has no object_attributes.action' };
+  if (!GITLAB_PLANNED_ACTIONS.has(action)) return { kind: 'ignored', reason: `merge request action ${action} does not change its head; tend plans on open, reopen and an update with new commits` };
+  if (action === 'update' && (typeof oldrev !== 'string' || oldrev === '')) return { kind: 'ignored', reason: 'a merge request update without new commits (no oldrev) does not change its head' };
+  if (typeof iid !== 'number' || !Number.isSafeInteger(iid) || iid < 1) return { kind: 'malformed', reason: 'the merge request payload has no object_attributes.iid' };
+  const lastCommit = isObject(attributes['last_commit']) ? attributes['last_commit']['id'] : undefined;
+  if (typeof lastCommit !== 'string' || !/^[0-9a-f]{40}$/.test(lastCommit)) return { kind: 'malformed', reason: 'the merge request payload has no last_commit.id' };
+  const project = isObject(payload['project']) ? payload['project']['path_with_namespace'] : undefined;
+  const target = isObject(attributes['target']) ? attributes['target']['path_with_namespace'] : undefined;
+  const repository = typeof project === 'string' ? project : target;
+  if (typeof repository !== 'string') return { kind: 'malformed', reason: 'the merge request payload has no project.path_with_namespace' };
+  const targetBranch = attributes['target_branch'];
+  if (targetBranch !== branch) return { kind: 'ignored', reason: `merge request !${iid} is into ${String(targetBranch)}, not into ${branch}, the branch tend follows` };
+  const sourceProject = attributes['source_project_id'];
+  const fork = typeof sourceProject !== 'number' || sourceProject !== attributes['target_project_id'];
+  return { kind: 'pull-request', number: iid, headSha: lastCommit, repository, fork, headRef: `refs/merge-requests/${iid}/head` };
 }
 
 /** GitHub, Gitea, Gogs and GitLab: `{ "ref": "refs/heads/main", ... }`. */

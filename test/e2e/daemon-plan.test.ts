@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DaemonStatus } from '../../src/status/index.js';
 import { FakeGitHost } from '../support/fake-git-host.js';
+import { FakeGitLab } from '../support/fake-gitlab.js';
 import { freePort } from '../support/free-port.js';
 import { buildTend, runTend, type TendRun } from '../support/tend-cli.js';
 import {
@@ -17,6 +18,7 @@ import {
   GIT_PASSWORD,
   RESYNC_NEVER,
   versionOn,
+  WEBHOOK_SECRET,
   wipeTendState,
   type DaemonConfigOptions,
 } from './daemon-support.js';
@@ -30,7 +32,9 @@ import { useHosts } from './harness/use-hosts.js';
  * and secrets. The branch it follows and the hosts stay as they were. Issue 17 items 2 and 3 through the
  * real daemon: with `githost` pointing at a fake GitHub API on loopback, a signed pull_request webhook gets
  * a tend/plan status and a comment, and the applied commit a tend/deploy status. Issue 17 item 4: with
- * `healthy_refs`, the server's refs/tend/healthy/<service> point at the applied commit. web-1 = host-1, web-2 = host-2.
+ * `healthy_refs`, the server's refs/tend/healthy/<service> point at the applied commit. Then the same daemon,
+ * restarted with `githost.provider: gitlab` against a fake GitLab API, plans a merge request's
+ * refs/merge-requests/<iid>/head from the real git server. web-1 = host-1, web-2 = host-2.
  */
 
 const run = promisify(execFile);
@@ -41,6 +45,8 @@ let apiScript: string;
 let daemon: DaemonUnderTest;
 let applied: string;
 let gitHost: FakeGitHost;
+let gitLab: FakeGitLab | undefined;
+let daemonConfig: DaemonConfigOptions;
 const outputs: string[] = [];
 const GITHOST_TOKEN = 'githost-token-canary-e2e-41c7';
 
@@ -87,6 +93,7 @@ beforeAll(async () => {
     resync: RESYNC_NEVER,
     extra: { githost: { provider: 'github', api_url: gitHost.url, repository: 'acme/deploy' }, healthy_refs: true },
   };
+  daemonConfig = config;
   daemon = await DaemonUnderTest.startWith(await daemonConfigArgs(config, port), port, stateDir);
   applied = await gitServer.head(REPO);
   await daemon.waitFor('the first commit applied', settledAt(applied), 240_000);
@@ -100,10 +107,11 @@ afterAll(async () => {
   expect(everything).not.toContain(API_TOKEN_SECRET);
   expect(everything).not.toContain(GIT_PASSWORD);
   expect(everything).not.toContain(GITHOST_TOKEN);
-  const published = (gitHost?.calls ?? []).map((call) => JSON.stringify(call)).join('\n');
+  const published = [...(gitHost?.calls ?? []), ...(gitLab?.calls ?? [])].map((call) => JSON.stringify(call)).join('\n');
   expect(published).not.toContain(API_TOKEN_SECRET);
   expect(published).not.toContain(GITHOST_TOKEN);
   await gitHost?.close();
+  await gitLab?.close();
   await gitServer?.close();
   await Promise.all((hosts ?? []).map((target) => wipeTendState(target)));
 });
@@ -221,5 +229,64 @@ describe('the git host', () => {
     expect([...gitHost.comments.values()][0]?.body).toMatch(/update +web-1/);
     expect(gitHost.authRefused).toBe(0);
     expect(await gitServer.head(REPO)).toBe(applied);
+  });
+});
+
+describe('GitLab', () => {
+  async function until<T>(what: string, read: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = read();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; calls:\n${JSON.stringify(gitLab?.calls, null, 2)}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  async function mergeRequestHook(iid: number, sha: string, oldrev: string | undefined): Promise<number> {
+    const body = JSON.stringify({
+      object_kind: 'merge_request',
+      project: { path_with_namespace: 'acme/deploy' },
+      object_attributes: { iid, action: oldrev === undefined ? 'open' : 'update', ...(oldrev === undefined ? {} : { oldrev }), target_branch: 'main', source_project_id: 1, target_project_id: 1, last_commit: { id: sha } },
+    });
+    const response = await fetch(`${daemon.url}/hooks/git`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Merge Request Hook', 'x-gitlab-token': WEBHOOK_SECRET },
+      body,
+      signal: AbortSignal.timeout(5000),
+    });
+    await response.body?.cancel();
+    return response.status;
+  }
+
+  it('plans a Merge Request Hook at refs/merge-requests/<iid>/head and keeps one note, updated in place on the next push', async () => {
+    gitLab = new FakeGitLab(GITHOST_TOKEN, 'acme/deploy');
+    await gitLab.start();
+    const stopped = await daemon.stop();
+    outputs.push(stopped.stdout, stopped.stderr);
+    const port = Number(new URL(daemon.url).port);
+    daemon = await DaemonUnderTest.startWith(await daemonConfigArgs({ ...daemonConfig, extra: { githost: { provider: 'gitlab', api_url: gitLab.url, repository: 'acme/deploy' } } }, port), port, daemonConfig.stateDir);
+    await daemon.waitFor('the applied commit, resumed', settledAt(applied), 120_000);
+
+    // GitLab keeps a merge request's head under refs/merge-requests/<iid>/head, whichever project it came from.
+    const repo = gitServer.repoPath(REPO);
+    const first = await branchWith('mr', 'api 2.0.5', { 'services/api/api': apiScriptAt(apiScript, '2.0.5') });
+    await run('git', ['--git-dir', repo, 'update-ref', 'refs/merge-requests/12/head', first]);
+    expect(await mergeRequestHook(12, first, undefined)).toBe(202);
+    const lab = gitLab;
+    await until('tend/plan of the first push', () => lab.statuses('tend/plan').find((one) => one.sha === first && one.state === 'success'));
+    await until('the note', () => (lab.ours().length === 1 ? true : undefined));
+    const second = await gitServer.landCommit(REPO, { branch: 'mr', message: 'api 2.0.6', files: { 'services/api/api': apiScriptAt(apiScript, '2.0.6') } });
+    await run('git', ['--git-dir', repo, 'update-ref', 'refs/merge-requests/12/head', second]);
+    expect(await mergeRequestHook(12, second, first)).toBe(202);
+    await until('tend/plan of the second push', () => lab.statuses('tend/plan').find((one) => one.sha === second && one.state === 'success'));
+    await until('the note updated', () => (lab.ours()[0]?.body.includes(second) === true ? true : undefined));
+    expect(lab.statuses('tend/plan').filter((one) => one.sha === second).map((one) => `${one.state}: ${one.description}`)).toEqual(['pending: planning', 'success: valid; 2 to update in api']);
+    expect(lab.calls.filter((call) => call.path.includes('/notes') && call.method !== 'GET').map((call) => call.method)).toEqual(['POST', 'PUT']);
+    expect(lab.ours()).toHaveLength(1);
+    expect(lab.ours()[0]?.body).toMatch(/update +web-1/);
+    expect(lab.authRefused).toBe(0);
+    expect(await gitServer.head(REPO)).toBe(applied);
+    expect(await versionOn(host('web-1'), 8080)).toBe('1.0.0');
   });
 });

@@ -217,3 +217,28 @@ describe('POST /hooks/git with a pull request', () => {
     expect(pokes).toBe(0);
   });
 });
+
+describe('POST /hooks/git with a GitLab merge request', () => {
+  const sha = 'a'.repeat(40);
+  const body = JSON.stringify({
+    object_kind: 'merge_request',
+    project: { path_with_namespace: 'acme/deploy' },
+    object_attributes: { iid: 12, action: 'update', oldrev: 'b'.repeat(40), target_branch: 'main', source_project_id: 3, target_project_id: 3, last_commit: { id: sha } },
+  });
+
+  it('hands a Merge Request Hook with the right X-Gitlab-Token to the git host publisher, with its head ref', async () => {
+    const answer = await deliver(deliveryHeaders('gitlab', 'Merge Request Hook', body), body);
+    expect(answer).toEqual({ status: 202, body: { accepted: true, provider: 'gitlab', pullRequest: 12, sha } });
+    expect(pulls).toEqual([{ kind: 'pull-request', number: 12, headSha: sha, repository: 'acme/deploy', fork: false, headRef: 'refs/merge-requests/12/head' }]);
+    expect(pokes).toBe(0);
+  });
+
+  it('answers 401 to a wrong X-Gitlab-Token and plans nothing, without echoing either token', async () => {
+    const answer = await deliver({ 'content-type': 'application/json', 'x-gitlab-event': 'Merge Request Hook', 'x-gitlab-token': 'guessed-token' }, body);
+    expect(answer).toEqual({ status: 401, body: { error: 'X-Gitlab-Token does not match the webhook secret' } });
+    expect(pulls).toEqual([]);
+    expect(pokes).toBe(0);
+    expect(logLines.join('')).not.toContain('guessed-token');
+    expect(logLines.join('')).not.toContain(SECRET);
+  });
+});

@@ -131,6 +131,11 @@ monitoring:
     expect(config.githost).toEqual({ provider: 'github', apiUrl: 'https://api.github.com', repository: 'ops/deploy', tokenFile: '/etc/tend/secrets/githost_token', planForks: false, statusUrl: undefined });
   });
 
+  it('reads a gitlab githost: gitlab.com\'s API by default, a project path with subgroups', async () => {
+    const config = await loadOk('source:\n  url: https://gitlab.com/ops/infra/deploy.git\ngithost:\n  provider: gitlab\n  repository: ops/infra/deploy\n  token_file: /etc/tend/gitlab_token\n  plan_forks: true\n');
+    expect(config.githost).toEqual({ provider: 'gitlab', apiUrl: 'https://gitlab.com/api/v4', repository: 'ops/infra/deploy', tokenFile: '/etc/tend/gitlab_token', planForks: true, statusUrl: undefined });
+  });
+
   it('refuses a gitea githost without api_url, and any githost without a token file or secrets directory', async () => {
     const { issues } = await loadIssues('source:\n  url: https://git.example.com/ops/deploy.git\ngithost:\n  provider: gitea\n  repository: ops/deploy\n');
     expect(issues.map((issue) => `${issue.code} ${issue.message}`)).toEqual(['E_GITHOST_CONFIG githost: a gitea provider needs `api_url`', 'E_GITHOST_CONFIG githost: needs `token_file`, or a `secrets_dir` holding githost_token']);

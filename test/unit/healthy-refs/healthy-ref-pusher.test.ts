@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -82,6 +82,58 @@ describe('the healthy ref pusher', () => {
     await refs.drain();
     expect(await serverRef('api')).toBe(two);
     expect(logged.map((one) => one.msg)).toContain('healthy ref already at a commit that is not an ancestor of this one; left as it is');
+  });
+
+  /**
+   * A pusher whose server sees another writer (a second tend, a person) move the ref once, after tend read
+   * it and just before tend's push connects. The server is the same bare repository, reached through
+   * git's `ext::` transport so that a script sits between tend and `git receive-pack`; tend's push then
+   * meets a ref it did not read.
+   */
+  async function racedPusher(service: string, to: string) {
+    const wrapper = join(dir, 'serve.sh');
+    const done = join(dir, 'raced');
+    await writeFile(
+      wrapper,
+      [
+        '#!/bin/sh',
+        `if [ "$1" = git-receive-pack ] && [ ! -e '${done}' ]; then`,
+        `  touch '${done}'`,
+        `  git --git-dir='${server}' update-ref refs/tend/healthy/${service} ${to}`,
+        'fi',
+        `exec "$1" '${server}'`,
+        '',
+      ].join('\n'),
+    );
+    await chmod(wrapper, 0o755);
+    return createHealthyRefPusher({ gitdir: clone, remote: `ext::${wrapper} %S`, config: ['-c', 'protocol.ext.allow=always'], env: ENV, logger, retryDelayMs: 1 });
+  }
+
+  it('loses the race to a writer that moved the ref further meanwhile, reads it again, and never moves it back', async () => {
+    const one = await commit(undefined, 'one');
+    const two = await commit(one, 'two');
+    const three = await commit(two, 'three');
+    await git(clone, 'push', '--quiet', server, `${three}:refs/heads/main`, `${one}:refs/tend/healthy/api`);
+    const refs = await racedPusher('api', three);
+    refs.observe(healthy(synced('api', two)));
+    await refs.drain();
+    expect(await serverRef('api')).toBe(three);
+    expect(logged.map((entry) => entry.msg)).toEqual([
+      'healthy ref moved by someone else meanwhile; reading it again',
+      'healthy ref already at a commit that is not an ancestor of this one; left as it is',
+    ]);
+  });
+
+  it('loses the race to a writer that moved the ref to an older commit than its own, reads it again, and moves it forward from there', async () => {
+    const one = await commit(undefined, 'one');
+    const two = await commit(one, 'two');
+    const three = await commit(two, 'three');
+    await git(clone, 'push', '--quiet', server, `${three}:refs/heads/main`, `${one}:refs/tend/healthy/api`);
+    const refs = await racedPusher('api', two);
+    refs.observe(healthy(synced('api', three)));
+    await refs.drain();
+    expect(await serverRef('api')).toBe(three);
+    expect(logged.map((entry) => entry.msg)).toEqual(['healthy ref moved by someone else meanwhile; reading it again', 'healthy ref moved']);
   });
 
   it('gives up within its attempts when the server cannot be reached', async () => {

@@ -60,13 +60,16 @@ async function exercisedMetrics(): Promise<string> {
   metrics.servicePaused('api', 1_700_000_005_000);
   metrics.serviceHealthyAt('api', 1_700_000_000_000, 1_700_000_090_000);
   metrics.leadershipObserved({ leading: false, leader: 'tend-2', renewedAt: 1_700_000_006_000 });
+  metrics.githostConfigured('gitlab');
+  metrics.githostPublishLost('gitlab', 'status', 'gave-up');
+  metrics.githostPublishLost('gitlab', 'comment', 'dropped');
   return metrics.metricsText();
 }
 
 describe('promtool check rules', () => {
   it('accepts deploy/alerts.yml', async () => {
     const result = await promtool(binary, ['check', 'rules', RULES]);
-    expect(result.output).toContain('SUCCESS: 11 rules found');
+    expect(result.output).toContain('SUCCESS: 12 rules found');
     expect(result.code).toBe(0);
   });
 

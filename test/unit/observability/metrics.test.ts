@@ -182,6 +182,32 @@ describe('rollouts and their attempts', () => {
   });
 });
 
+describe('git host publications', () => {
+  it('starts the failure and drop counters at 0 for the configured provider, so the first loss is an increase', async () => {
+    const metrics = metricsFor();
+    metrics.githostConfigured('gitlab');
+    const text = await metrics.metricsText();
+    expect(series(text, 'tend_githost_publish_failures_total').map((one) => [one.labels, one.value])).toEqual([
+      [{ provider: 'gitlab', kind: 'status' }, 0],
+      [{ provider: 'gitlab', kind: 'comment' }, 0],
+    ]);
+    expect(series(text, 'tend_githost_publish_dropped_total')).toHaveLength(2);
+  });
+
+  it('counts a publication given up on apart from one dropped, by provider and kind; an unknown provider is _other', async () => {
+    const metrics = metricsFor();
+    metrics.githostConfigured('github');
+    metrics.githostPublishLost('github', 'status', 'gave-up');
+    metrics.githostPublishLost('github', 'status', 'gave-up');
+    metrics.githostPublishLost('github', 'comment', 'dropped');
+    metrics.githostPublishLost('https://token@example.com', 'status', 'gave-up');
+    const text = await metrics.metricsText();
+    expect(series(text, 'tend_githost_publish_failures_total', { provider: 'github', kind: 'status' })).toEqual([expect.objectContaining({ value: 2 })]);
+    expect(series(text, 'tend_githost_publish_dropped_total', { provider: 'github', kind: 'comment' })).toEqual([expect.objectContaining({ value: 1 })]);
+    expect(series(text, 'tend_githost_publish_failures_total', { provider: '_other', kind: 'status' })).toEqual([expect.objectContaining({ value: 1 })]);
+  });
+});
+
 describe('build info', () => {
   it('exports tend_build_info 1 with the version of package.json and the Node version', async () => {
     const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };

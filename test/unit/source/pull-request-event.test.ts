@@ -37,3 +37,48 @@ describe('webhookEventOf reads pull request events', () => {
     expect(webhookEventOf(provider, headers, encode(body), 'main')).toEqual(expected);
   });
 });
+
+/** GitLab's `Merge Request Hook`, shaped as GitLab documents it (only the fields tend reads, and a few it must not). */
+function mergeRequestHook(action: string, overrides: { target?: string; sourceProject?: number | null; oldrev?: string | null } = {}): Record<string, unknown> {
+  return {
+    object_kind: 'merge_request',
+    event_type: 'merge_request',
+    project: { id: 1, path_with_namespace: 'acme/deploy' },
+    object_attributes: {
+      iid: 7,
+      id: 1234,
+      action,
+      target_branch: overrides.target ?? 'main',
+      source_branch: 'feature',
+      target_project_id: 1,
+      source_project_id: overrides.sourceProject === undefined ? 1 : overrides.sourceProject,
+      last_commit: { id: SHA, message: 'bump api' },
+      ...(overrides.oldrev === null ? {} : { oldrev: overrides.oldrev ?? 'd'.repeat(40) }),
+      target: { path_with_namespace: 'acme/deploy' },
+    },
+  };
+}
+
+const MERGE_REQUEST = { kind: 'pull-request', number: 7, headSha: SHA, repository: 'acme/deploy', fork: false, headRef: 'refs/merge-requests/7/head' };
+const GITLAB = { 'x-gitlab-event': 'Merge Request Hook' };
+
+describe('webhookEventOf reads GitLab merge request events', () => {
+  it.each<[string, unknown, unknown]>([
+    ['open: plan refs/merge-requests/<iid>/head at last_commit', mergeRequestHook('open', { oldrev: null }), MERGE_REQUEST],
+    ['reopen', mergeRequestHook('reopen', { oldrev: null }), MERGE_REQUEST],
+    ['update with oldrev (new commits): plan the new head', mergeRequestHook('update'), MERGE_REQUEST],
+    ['update without oldrev (a title, a label): ignored', mergeRequestHook('update', { oldrev: null }), { kind: 'ignored', reason: expect.stringMatching(/without new commits \(no oldrev\)/) }],
+    ['a source project other than the target is a fork', mergeRequestHook('open', { sourceProject: 99 }), { ...MERGE_REQUEST, fork: true }],
+    ['a deleted source project is a fork', mergeRequestHook('open', { sourceProject: null }), { ...MERGE_REQUEST, fork: true }],
+    ['merge, close, approved: ignored', mergeRequestHook('merge'), { kind: 'ignored', reason: expect.stringMatching(/action merge does not change its head/) }],
+    ['into another branch: ignored', mergeRequestHook('open', { target: 'release/1.x' }), { kind: 'ignored', reason: expect.stringMatching(/!7 is into release\/1\.x, not into main/) }],
+    ['no last_commit: malformed', { object_attributes: { iid: 7, action: 'open', target_branch: 'main' }, project: { path_with_namespace: 'acme/deploy' } }, { kind: 'malformed', reason: 'the merge request payload has no last_commit.id' }],
+    ['no object_attributes: malformed', { object_kind: 'merge_request' }, { kind: 'malformed', reason: 'the merge request payload has no object_attributes' }],
+  ])('%s', (_name, body, expected) => {
+    expect(webhookEventOf('gitlab', GITLAB, encode(body), 'main')).toEqual(expected);
+  });
+
+  it('reads a GitLab Merge Request Hook only from the provider that signed it: GitHub headers name no such event', () => {
+    expect(webhookEventOf('github', { 'x-github-event': 'Merge Request Hook' }, encode(mergeRequestHook('open')), 'main')).toMatchObject({ kind: 'ignored' });
+  });
+});
