@@ -56,11 +56,12 @@ export function createGitHostPublisher(options: GitHostPublisherOptions): GitHos
   };
 
   /**
-   * The plan of the event's head commit, fetched by the ref the git host keeps it under (a fork's too);
-   * should the ref have moved on since the delivery, its older head came with the fetch (or is
+   * The plan of the event's head commit. A head kept under a ref (GitLab's merge requests) is fetched by
+   * that ref; should the ref have moved on since the delivery, its older head came with the fetch (or is
    * gone after a force push: then E_PLAN_REF_MISSING) and is planned by its sha, as the delivery asks.
    */
   async function planHead(event: PullRequestEvent): Promise<RefPlan> {
+    if (event.headRef === undefined) return options.plan(event.headSha);
     const plan = await options.plan(event.headRef);
     return plan.sha === event.headSha ? plan : options.plan(event.headSha);
   }

@@ -25,11 +25,10 @@ export interface PullRequestEvent {
   readonly repository: string;
   readonly fork: boolean;
   /**
-   * The ref of the base repository that holds the head, a fork's too, where a sha alone may not be
-   * fetchable (it is on no branch): GitHub and Gitea keep it at `refs/pull/<n>/head`, GitLab at
-   * `refs/merge-requests/<iid>/head`.
+   * The ref of the base repository that holds the head, when the sha alone may not be fetchable: GitLab
+   * keeps a merge request's head (a fork's too) at `refs/merge-requests/<iid>/head`.
    */
-  readonly headRef: string;
+  readonly headRef?: string;
 }
 
 /** The refs a push payload names, or why it names none tend can read. */
@@ -169,7 +168,7 @@ function pullRequestOf(payload: Readonly<Record<string, unknown>>, actions: Read
   if (typeof headSha !== 'string' || !/^[0-9a-f]{40}$/.test(headSha)) return { kind: 'malformed', reason: 'the pull request payload has no head sha' };
   if (typeof baseRepo !== 'string') return { kind: 'malformed', reason: 'the pull request payload has no base repo full_name' };
   if (base?.['ref'] !== branch) return { kind: 'ignored', reason: `pull request #${prNumber} is into ${String(base?.['ref'])}, not into ${branch}, the branch tend follows` };
-  return { kind: 'pull-request', number: prNumber, headSha, repository: baseRepo, fork: headRepo !== baseRepo, headRef: `refs/pull/${prNumber}/head` };
+  return { kind: 'pull-request', number: prNumber, headSha, repository: baseRepo, fork: headRepo !== baseRepo };
 }
 
 /** GitLab's merge request actions that put new commits at its head (an `update` only when it has `oldrev`). */

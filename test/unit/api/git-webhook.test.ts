@@ -213,7 +213,7 @@ describe('POST /hooks/git with a pull request', () => {
     const body = JSON.stringify({ action, number: 7, pull_request: { head: { sha, repo: { full_name: 'acme/deploy' } }, base: { ref: 'main', repo: { full_name: 'acme/deploy' } } } });
     const answer = await deliver(deliveryHeaders(provider, event, body), body);
     expect(answer).toEqual({ status: 202, body: { accepted: true, provider, pullRequest: 7, sha } });
-    expect(pulls).toEqual([{ kind: 'pull-request', number: 7, headSha: sha, repository: 'acme/deploy', fork: false, headRef: 'refs/pull/7/head' }]);
+    expect(pulls).toEqual([{ kind: 'pull-request', number: 7, headSha: sha, repository: 'acme/deploy', fork: false }]);
     expect(pokes).toBe(0);
   });
 });

@@ -24,7 +24,7 @@ let logLines: string[];
 let sleeps: number[];
 
 function pullRequest(headSha: string, fork = false): PullRequestEvent {
-  return { kind: 'pull-request', number: 7, headSha, repository: 'acme/deploy', fork, headRef: 'refs/pull/7/head' };
+  return { kind: 'pull-request', number: 7, headSha, repository: 'acme/deploy', fork };
 }
 
 beforeEach(async () => {
@@ -75,10 +75,10 @@ afterEach(async () => {
 describe('pull requests', () => {
   it('plans each push to a pull request and keeps one comment, updated in place on the second push', async () => {
     const spec = world.source.fileAt(world.source.head, 'services/api/spec.yml') ?? '';
-    const first = world.source.commitOnRef('refs/pull/7/head', 'api: debug logs', { 'services/api/spec.yml': spec.replace('API_PORT=8080', 'API_PORT=8080\n    LOG_LEVEL=debug') });
+    const first = world.source.commitOnRef('pull/7/head', 'api: debug logs', { 'services/api/spec.yml': spec.replace('API_PORT=8080', 'API_PORT=8080\n    LOG_LEVEL=debug') });
     expect(publisher.pullRequest(pullRequest(first))).toEqual({ accepted: true });
     await publisher.drain();
-    const second = world.source.commitOnRef('refs/pull/7/head', 'api: trace logs', { 'services/api/spec.yml': spec.replace('API_PORT=8080', 'API_PORT=8080\n    LOG_LEVEL=trace') });
+    const second = world.source.commitOnRef('pull/7/head', 'api: trace logs', { 'services/api/spec.yml': spec.replace('API_PORT=8080', 'API_PORT=8080\n    LOG_LEVEL=trace') });
     expect(publisher.pullRequest(pullRequest(second))).toEqual({ accepted: true });
     await publisher.drain();
 
@@ -95,7 +95,7 @@ describe('pull requests', () => {
   });
 
   it('publishes failure with the first issue at file:line:col for an invalid head', async () => {
-    const broken = world.source.commitOnRef('refs/pull/7/head', 'typo', { 'services/queue/spec.yml': 'service:\n  name: queue\n  group: web\n  deploy:\n    serail: 1\n' });
+    const broken = world.source.commitOnRef('pull/7/head', 'typo', { 'services/queue/spec.yml': 'service:\n  name: queue\n  group: web\n  deploy:\n    serail: 1\n' });
     publisher.pullRequest(pullRequest(broken));
     await publisher.drain();
     expect(host.statuses('tend/plan').at(-1)).toMatchObject({ sha: broken, state: 'failure', description: expect.stringMatching(/^invalid \(\d+ errors?\): services\/queue\/spec\.yml:5:5: /) });
@@ -103,7 +103,7 @@ describe('pull requests', () => {
   });
 
   it('does not plan a pull request from a fork unless configured to', async () => {
-    const head = world.source.commitOnRef('refs/pull/7/head', 'x', { 'services/api/notes': 'x' });
+    const head = world.source.commitOnRef('pull/7/head', 'x', { 'services/api/notes': 'x' });
     expect(publisher.pullRequest(pullRequest(head, true))).toEqual({ accepted: false, reason: expect.stringMatching(/fork; githost.plan_forks is off/) });
     await publisher.drain();
     expect(host.calls).toEqual([]);

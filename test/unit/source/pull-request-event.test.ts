@@ -19,7 +19,7 @@ function payload(action: string, overrides: { base?: string; headRepo?: string |
   };
 }
 
-const PLANNED = { kind: 'pull-request', number: 7, headSha: SHA, repository: 'acme/deploy', fork: false, headRef: 'refs/pull/7/head' };
+const PLANNED = { kind: 'pull-request', number: 7, headSha: SHA, repository: 'acme/deploy', fork: false };
 
 describe('webhookEventOf reads pull request events', () => {
   it.each<[string, WebhookProvider, WebhookHeaders, unknown, unknown]>([
