@@ -230,6 +230,21 @@ describe('the git host', () => {
     expect(gitHost.authRefused).toBe(0);
     expect(await gitServer.head(REPO)).toBe(applied);
   });
+
+  it("plans a pull request whose head is on no branch (a fork's: only refs/pull/<n>/head holds it)", async () => {
+    const head = await branchWith('in-a-fork', 'api 2.0.8', { 'services/api/api': apiScriptAt(apiScript, '2.0.8') });
+    const bare = gitServer.repoPath(REPO);
+    await run('git', ['--git-dir', bare, 'update-ref', 'refs/pull/9/head', head]);
+    await run('git', ['--git-dir', bare, 'update-ref', '-d', 'refs/heads/in-a-fork']);
+    const event = {
+      action: 'opened',
+      number: 9,
+      pull_request: { number: 9, head: { sha: head, ref: 'in-a-fork', repo: { full_name: 'acme/deploy' } }, base: { ref: 'main', repo: { full_name: 'acme/deploy' } } },
+    };
+    expect((await daemon.githubEvent('pull_request', event)).status).toBe(202);
+    const final = await until('the final tend/plan of the head', () => gitHost.statuses('tend/plan').find((one) => one.sha === head && one.state !== 'pending'));
+    expect(`${final.state}: ${final.description}`).toBe('success: valid; 2 to update in api');
+  });
 });
 
 describe('GitLab', () => {
