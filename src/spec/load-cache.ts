@@ -6,7 +6,7 @@ import type { YamlFile } from './yaml-document.js';
 
 /**
  * What one load of a commit hands the next, so a commit that changes one service costs that service, not
- * the whole repo (a 2,000-host inventory takes longer to parse than everything else together). Parts are
+ * the whole repo (at 2,000 hosts, parsing the inventory alone is 40% of a whole load). Parts are
  * keyed by the content id the reader gives each entry (a git object id): the same id is the same bytes, so
  * a part found here is exactly what reading it afresh would give, issues and their positions included. A
  * reader that gives no ids (a working directory) is read afresh every time.
