@@ -6,6 +6,10 @@
  * step with hosts, so what tend does once per host is not billed as growth beyond the instances. Per size,
  * tend's own code in this process:
  *   validate   loadRepo of the whole repo (what `tend validate` does after start-up)
+ *   next commit, cached
+ *              the daemon's load of a new head that bumps one service's release: the tree read from git
+ *              through the reconciler's LoadCache, which holds the previous head's parts (each call loads
+ *              the other of two commits, so each is a next commit that changed one service)
  *   render     one service on every host of its group (what `tend render SERVICE` does after loading)
  *   plan       render every instance, desired state, planRollout against an observation made from the
  *              render (a converged fleet), and again after one service's release is bumped
@@ -22,8 +26,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { changedInstances, convergedObservation, loadFleet, planFleet, renderOneService } from './support/fleet-pipeline.js';
+import { LoadCache } from '../src/spec/index.js';
+import { changedInstances, convergedObservation, loadCommit, loadFleet, planFleet, renderOneService } from './support/fleet-pipeline.js';
 import { fleetInstances, releaseService, serviceName, syntheticHosts, writeFleetRepo, type FleetPlacement } from './support/fleet-repo.js';
+import { nativeGit } from './support/git-native.js';
 import { formatMs, median, report, targetLine } from './support/stats.js';
 
 /** Renders of one service take well under a millisecond: show them to a hundredth rather than as 0 ms. */
@@ -46,7 +52,7 @@ const LAYOUTS: readonly { readonly name: string; readonly placement: (hosts: num
 const TIMING = { serial: 5, interval: '1s', minHealthyTime: '5s' };
 /** The figure's allowance over linear: each size step may cost at most this times its growth in instances. */
 const SLACK = 1.3;
-const OPERATIONS = ['validate', 'render', 'plan converged', 'plan after bump'] as const;
+const OPERATIONS = ['validate', 'next commit, cached', 'render', 'plan converged', 'plan after bump'] as const;
 type Operation = (typeof OPERATIONS)[number];
 
 interface SizeFigures {
@@ -83,16 +89,27 @@ async function measureSize(hostCount: number, services: number, placement: Fleet
   const hosts = syntheticHosts(hostCount);
   const dir = await mkdtemp(join(tmpdir(), 'tend-bench-fleet-size-'));
   const bumpedDir = await mkdtemp(join(tmpdir(), 'tend-bench-fleet-size-bumped-'));
+  const gitdir = await mkdtemp(join(tmpdir(), 'tend-bench-fleet-size-git-'));
   try {
     await writeFleetRepo(dir, { hosts, services, timing: TIMING, version: '1', placement });
     await writeFleetRepo(bumpedDir, { hosts, services, timing: TIMING, version: '1', placement });
+    await nativeGit(['init', '--quiet', '--bare', gitdir]);
+    const commits = [await commitTree(gitdir, bumpedDir, 'the fleet')];
     await releaseService(bumpedDir, 0, '2');
+    commits.push(await commitTree(gitdir, bumpedDir, 'bump one service'));
     const bumpedRepo = await loadFleet(bumpedDir);
-    const ms: Record<Operation, number[]> = { validate: [], render: [], 'plan converged': [], 'plan after bump': [] };
+    const loads = new LoadCache();
+    const gitCache = {};
+    let next = 0;
+    const loadNextCommit = () => loadCommit(gitdir, commits[(next += 1) % commits.length] ?? '', loads, gitCache);
+    // The reconciler has loaded a head before the one that bumps a service.
+    await loadNextCommit();
+    const ms: Record<Operation, number[]> = { validate: [], 'next commit, cached': [], render: [], 'plan converged': [], 'plan after bump': [] };
     let observed: ReturnType<typeof convergedObservation> | undefined;
     for (let run = 0; run < runs; run += 1) {
       const loaded = await timed(() => loadFleet(dir));
       ms.validate.push(loaded.ms);
+      ms['next commit, cached'].push((await timed(loadNextCommit)).ms);
       const repo = loaded.value;
       observed ??= convergedObservation(repo);
       const fleet = observed;
@@ -108,8 +125,16 @@ async function measureSize(hostCount: number, services: number, placement: Fleet
     }
     return { label: `${hostCount}×${services}`, instances: fleetInstances(hosts, services, placement), ms };
   } finally {
-    await Promise.all([rm(dir, { recursive: true, force: true }), rm(bumpedDir, { recursive: true, force: true })]);
+    await Promise.all([dir, bumpedDir, gitdir].map((path) => rm(path, { recursive: true, force: true })));
   }
+}
+
+/** Commits the whole of `workTree` into the bare `gitdir` and returns the commit's sha. */
+async function commitTree(gitdir: string, workTree: string, message: string): Promise<string> {
+  const git = [`--git-dir=${gitdir}`, `--work-tree=${workTree}`, '-c', 'user.name=bench', '-c', 'user.email=bench@tend.invalid'];
+  await nativeGit([...git, 'add', '--all', '.']);
+  await nativeGit([...git, 'commit', '--quiet', '-m', message]);
+  return nativeGit([...git, 'rev-parse', 'HEAD']);
 }
 
 // The smallest size once, unmeasured, so the first figure does not carry the JIT's warm-up.

@@ -3,8 +3,9 @@ import { desiredStateOf, planRollout } from '../../src/plan/index.js';
 import type { Plan } from '../../src/plan/index.js';
 import { maskedSecrets, renderHost, renderService, resolvedSecrets, servicesOnHost } from '../../src/render/index.js';
 import type { RenderedService } from '../../src/render/index.js';
+import { gitTreeReader } from '../../src/source/index.js';
 import { directoryReader, loadRepo } from '../../src/spec/index.js';
-import type { RepoSpec } from '../../src/spec/index.js';
+import type { LoadCache, RepoSpec } from '../../src/spec/index.js';
 
 /**
  * tend's own load, render and plan, run in this process on a generated repo with no host: what `tend
@@ -18,6 +19,17 @@ const NO_SECRETS = resolvedSecrets(new Map(), 'the bench fleet (no secrets)');
 export async function loadFleet(dir: string): Promise<RepoSpec> {
   const loaded = await loadRepo(directoryReader(dir));
   if (!loaded.ok) throw new Error(`the bench repo ${dir} is invalid: ${loaded.issues.map((issue) => issue.message).join('; ')}`);
+  return loaded.repo;
+}
+
+/**
+ * How the daemon loads a head: the commit's tree straight from git (`gitCache` is isomorphic-git's, one per
+ * git directory, as the source keeps it), through the reconciler's LoadCache, which holds the parts of the
+ * head it loaded before.
+ */
+export async function loadCommit(gitdir: string, commit: string, cache: LoadCache, gitCache: object): Promise<RepoSpec> {
+  const loaded = await loadRepo(gitTreeReader({ gitdir, cache: gitCache, commit }), { cache });
+  if (!loaded.ok) throw new Error(`the bench commit ${commit} is invalid: ${loaded.issues.map((issue) => issue.message).join('; ')}`);
   return loaded.repo;
 }
 

@@ -3,8 +3,7 @@ import path from 'node:path';
 
 import type { Logger } from '../observability/index.js';
 import { monitoringTargets, monitoringTargetText, type MonitoringTargetFile } from '../render/index.js';
-import type { DeploySource } from '../source/index.js';
-import { loadRepo } from '../spec/index.js';
+import type { LoadResult } from '../spec/index.js';
 import { writeFileAtomically } from '../state/index.js';
 
 /**
@@ -60,15 +59,16 @@ async function createReadableDirectory(dir: string): Promise<void> {
 /**
  * Called after each pass with the branch head: the first time a head loads as a valid commit, its target
  * files replace the directory's. An invalid head writes nothing (the hosts keep the last good commit, and so
- * does monitoring); a failed write is logged and tried again after the next pass.
+ * does monitoring); a failed write is logged and tried again after the next pass. `load` is the reconciler's
+ * load of the head, so the pass and its target files cost one load.
  */
-export function monitoringFilesFollower(options: { readonly dir: string; readonly source: Pick<DeploySource, 'readerAt'>; readonly logger: Logger }): (head: string | undefined) => Promise<void> {
+export function monitoringFilesFollower(options: { readonly dir: string; readonly load: (head: string) => Promise<LoadResult>; readonly logger: Logger }): (head: string | undefined) => Promise<void> {
   let written: string | undefined;
   let refused: string | undefined;
   return async (head) => {
     if (head === undefined || head === written || head === refused) return;
     try {
-      const loaded = await loadRepo(options.source.readerAt(head));
+      const loaded = await options.load(head);
       if (!loaded.ok) {
         refused = head;
         return;

@@ -7,7 +7,7 @@ import type { SecretSource } from '../render/index.js';
 import { decideRevert, isTendRevert, revertedCommitOf, revertMessage, type CandidateCommit, type RevertEvidence } from '../rollback/index.js';
 import { nextRetry, type RetryPolicy, type StepProgress } from '../rollout/index.js';
 import type { CommitInfo, DeploySource } from '../source/index.js';
-import { loadRepo } from '../spec/index.js';
+import { LoadCache, loadRepo, type LoadResult } from '../spec/index.js';
 import type { RepoSpec, ServiceSpec } from '../spec/model.js';
 import { writeJournal, type Halt, type Journal, type Pause } from '../state/index.js';
 import { statusOf, type DaemonStatus, type SourceStatus } from '../status/index.js';
@@ -77,6 +77,9 @@ export class Reconciler {
   #stopping = false;
   #settled = false;
   #loaded: { readonly head: string; readonly repo: RepoSpec } | undefined;
+  #headLoad: { readonly head: string; readonly result: Promise<LoadResult> } | undefined;
+  /** A new head is loaded from what it changed: its parent's inventory and unchanged services are reused. */
+  readonly #loadCache = new LoadCache();
   #journalWrites: Promise<void> = Promise.resolve();
   #source: SourceStatus;
   #passError: { readonly code: string; readonly errorClass: TendError['errorClass']; readonly message: string; readonly hint: string | undefined; readonly at: number } | undefined;
@@ -302,10 +305,26 @@ export class Reconciler {
     return { ...journal, halted, retries };
   }
 
+  /**
+   * The head loaded and validated, once per head: the pass and what runs after it (the file_sd target files)
+   * share one load. Nothing is recorded or halted here; `#load` does that for the pass.
+   */
+  loadHead(head: string): Promise<LoadResult> {
+    if (this.#headLoad?.head !== head) {
+      const result = loadRepo(this.#options.source.readerAt(head), { cache: this.#loadCache });
+      this.#headLoad = { head, result };
+      // A load that threw (a tend bug) is tried again by the next caller, not remembered.
+      result.catch(() => {
+        if (this.#headLoad?.result === result) this.#headLoad = undefined;
+      });
+    }
+    return this.#headLoad.result;
+  }
+
   /** Loads and validates the head (once per head); an invalid commit halts everything, touching no host. */
   async #load(head: string): Promise<RepoSpec | undefined> {
     if (this.#loaded?.head === head) return this.#loaded.repo;
-    const loaded = await loadRepo(this.#options.source.readerAt(head));
+    const loaded = await this.loadHead(head);
     if (!loaded.ok) {
       const first = loaded.issues[0];
       await this.#halt('*', {

@@ -13,7 +13,7 @@ import { createGitHostPublisher, gitHostApi, type GitHostPublisher } from '../gi
 import { createHealthyRefPusher, type HealthyRefPusher } from '../healthy-refs/index.js';
 import { planRef, PlanQueue, type RefPlan } from '../preview/index.js';
 import { createRevertCommit, runNativeGit } from '../rollback/index.js';
-import { SETTINGS_DEFAULTS } from '../spec/index.js';
+import { LoadCache, SETTINGS_DEFAULTS } from '../spec/index.js';
 import { httpSource, loadGitCredentials, localSource, nativeFetchEnv, nativeRemoteConfig, type DeploySource, type GitCredentials } from '../source/index.js';
 import { acquireStateLock, journalPath, writeFileAtomically, type Journal } from '../state/index.js';
 import type { CrashHook } from './crash-points.js';
@@ -64,12 +64,13 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: C
     const fleet = sshFleet(pool, urlDelivery({ secrets, cacheDir: path.join(settings.stateDir, 'artifacts') }));
     let roles: Roles | undefined;
     const plans = new PlanQueue<RefPlan>(PLANS_WAITING);
+    const planLoads = new LoadCache();
     // Outside the pass loop: a plan observes hosts read-only over the shared pool while a pass goes on; it
     // counts a ref's commits from the head the daemon fetched (a standby's: the one its leader published).
     const plan = (ref: string): Promise<RefPlan> =>
       plans.run(ref, async () => {
         const started = Date.now();
-        const result = await planRef({ source, base: (roles?.status() ?? startingStatus(source)).source.head, fleet, secrets }, ref);
+        const result = await planRef({ source, base: (roles?.status() ?? startingStatus(source)).source.head, fleet, secrets, loadCache: planLoads }, ref);
         logger.info({ ref, commit: result.sha, verdict: result.verdict, ms: Date.now() - started }, 'ref planned');
         return result;
       });
@@ -77,7 +78,6 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: C
     if (githost !== undefined) cleanups.push(() => drainWithin(githost.drain(), 10_000));
     const healthyRefs = settings.healthyRefs ? healthyRefPusherOf(settings, source, credentials, logger) : undefined;
     if (healthyRefs !== undefined) cleanups.push(() => drainWithin(healthyRefs.drain(), 10_000));
-    const afterPass = settings.monitoring === undefined ? undefined : monitoringFilesFollower({ dir: settings.monitoring.fileSdDir, source, logger });
     /** The reconciler and its pass loop: for ever without `ha`, for each term of leadership with it. */
     const startActing = (journal: Journal, fencing: Fencing | undefined): Acting => {
       // The journal's applied commit is known at once; its time is not, so the start stands in for it.
@@ -101,6 +101,7 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: C
         },
         ...(fencing === undefined ? {} : { writeJournal: fencing.writeJournal, mayAct: fencing.mayAct }),
       });
+      const afterPass = settings.monitoring === undefined ? undefined : monitoringFilesFollower({ dir: settings.monitoring.fileSdDir, load: (head) => reconciler.loadHead(head), logger });
       const loop = new PassLoop(reconciler, settings, logger, metrics, afterPass);
       return { reconciler, loop, stopped: loop.run() };
     };

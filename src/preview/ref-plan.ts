@@ -2,7 +2,7 @@ import { formatIssue, type Issue, type TendError } from '../errors/index.js';
 import { formatPlan, planJson, preparePass, unobservedHostsError, type Fleet } from '../pass/index.js';
 import type { SecretSource } from '../render/index.js';
 import { parsePlanRef, type DeploySource } from '../source/index.js';
-import { loadRepo } from '../spec/index.js';
+import { loadRepo, type LoadCache } from '../spec/index.js';
 import { summarizePlan, type PlanSummary } from '../plan/index.js';
 import { servicesToPlan } from './services-to-plan.js';
 
@@ -15,6 +15,8 @@ export interface RefPlanInput {
   readonly base: string | undefined;
   readonly fleet: Pick<Fleet, 'observe'>;
   readonly secrets: SecretSource | undefined;
+  /** Kept from plan to plan: a ref that changes one service is loaded from that service. */
+  readonly loadCache?: LoadCache;
 }
 
 /**
@@ -53,7 +55,7 @@ export type RefPlan =
 export async function planRef(input: RefPlanInput, refText: string): Promise<RefPlan> {
   const { source } = input;
   const sha = await source.fetchRef(parsePlanRef(refText));
-  const loaded = await loadRepo(source.readerAt(sha));
+  const loaded = await loadRepo(source.readerAt(sha), { cache: input.loadCache });
   if (!loaded.ok) {
     const text = loaded.issues.map((issue) => `${formatIssue(issue)}\n${issue.hint === undefined ? '' : `  hint: ${issue.hint}\n`}`).join('');
     return { verdict: 'invalid', ref: refText, sha, issues: loaded.issues, text };

@@ -60,7 +60,8 @@ export function gitTreeReader(options: GitTreeReaderOptions): RepoReader {
 
   return {
     async list(path) {
-      return (await tree(path)).map((entry): RepoEntry => ({ name: entry.path, type: entryType(entry) }));
+      // The object id names the content, so a LoadCache may reuse what it made of an unchanged file or folder.
+      return (await tree(path)).map((entry): RepoEntry => ({ name: entry.path, type: entryType(entry), id: entry.oid }));
     },
     async size(path) {
       return (await blobAt(path, 'file')).byteLength;

@@ -4,6 +4,7 @@
  */
 export { loadRepo } from './load-repo.js';
 export type { LoadOptions, LoadResult } from './load-repo.js';
+export { LoadCache } from './load-cache.js';
 export { directoryReader } from './directory-reader.js';
 export type { RepoEntry, RepoEntryType, RepoReader } from './repo-reader.js';
 export { DEFAULT_LOAD_LIMITS, SETTINGS_DEFAULTS } from './defaults.js';

@@ -12,6 +12,8 @@ import type { DeclaredService } from './cross-rules.js';
 import { DEFAULT_LOAD_LIMITS } from './defaults.js';
 import type { LoadLimits } from './defaults.js';
 import { fileStart, specIssue } from './issue-codes.js';
+import { keepable } from './load-cache.js';
+import type { CachedFile, CachedFileValues, CachedServiceFolder, LoadCache, LoadCacheSession } from './load-cache.js';
 import type { RepoSpec } from './model.js';
 import { RepoReadError, guardReader, joinRepoPath } from './repo-reader.js';
 import type { RepoEntry, RepoReader } from './repo-reader.js';
@@ -22,6 +24,8 @@ import type { YamlFile } from './yaml-document.js';
 
 export interface LoadOptions {
   readonly limits?: Partial<LoadLimits>;
+  /** Parts of the last load that this one may reuse where the reader gives the same content id. */
+  readonly cache?: LoadCache;
 }
 
 export type LoadResult =
@@ -36,7 +40,10 @@ export type LoadResult =
  */
 export async function loadRepo(reader: RepoReader, options: LoadOptions = {}): Promise<LoadResult> {
   try {
-    return await new RepoLoader(guardReader(reader), { ...DEFAULT_LOAD_LIMITS, ...options.limits }).load();
+    const session = options.cache?.startLoad();
+    const result = await new RepoLoader(guardReader(reader), { ...DEFAULT_LOAD_LIMITS, ...options.limits }, session).load();
+    session?.end();
+    return result;
   } catch (error) {
     throw asTendError(error);
   }
@@ -52,28 +59,41 @@ const ALTERNATE_SPELLINGS: Readonly<Record<string, string>> = {
   'spec.yml': 'spec.yaml',
 };
 
+interface SizeLimit {
+  readonly bytes: number;
+  readonly what: string;
+  readonly hint: string;
+}
+
+interface FileCache<T> {
+  find(key: string): CachedFile<T> | undefined;
+  keep(key: string, file: CachedFile<T>): void;
+}
+
 class RepoLoader {
   private readonly issues: Issue[] = [];
   private readonly warnings: Issue[] = [];
+  /** Read failures that left no E_READ issue behind (a symlink's target); what saw one is not cached. */
+  private quietReadFailures = 0;
 
   constructor(
     private readonly reader: RepoReader,
     private readonly limits: LoadLimits,
+    private readonly cache: LoadCacheSession | undefined,
   ) {}
 
   async load(): Promise<LoadResult> {
     const root = await this.list('');
     if (root === undefined) return this.result(undefined);
 
-    const inventoryDoc = await this.readYaml(root, '', 'inventory.yml', 'inventory', true);
+    const built = await this.readYaml(root, '', 'inventory.yml', 'inventory', true, buildInventory, this.fileCache('inventory'));
     let inventory: BuiltInventory | undefined;
-    if (inventoryDoc !== undefined) {
-      const built = buildInventory(inventoryDoc);
+    if (built !== undefined) {
       if (built.ok) inventory = built.value;
       else this.issues.push(...built.issues);
     }
 
-    const settingsDoc = await this.readYaml(root, '', 'tend.yml', 'tend', false);
+    const settingsDoc = await this.readYaml(root, '', 'tend.yml', 'tend', false, (doc) => doc, this.fileCache('settings'));
     const settingsFailed = settingsDoc === undefined && root.some((entry) => entry.name === 'tend.yml');
     const apt = await buildAptRepositories(settingsDoc, this.reader);
     this.issues.push(...apt.issues);
@@ -114,12 +134,24 @@ class RepoLoader {
       target = await this.reader.readLink(path);
     } catch {
       // The target only makes the message nicer; the symlink is refused either way.
+      this.quietReadFailures += 1;
     }
     this.issues.push(specIssue('E_SYMLINK', fileStart(path), `${what} is a symlink (to ${target})`, 'Commit the real file or directory here; tend does not follow symlinks.'));
   }
 
-  /** Reads and schema-checks one YAML file; undefined when it is missing or has any issue (recorded). */
-  private async readYaml(entries: readonly RepoEntry[], dir: string, name: string, schema: SchemaName, required: boolean): Promise<YamlFile | undefined> {
+  /**
+   * Reads, schema-checks and builds one YAML file; undefined when it is missing or has any issue (recorded).
+   * A file `cached` holds under the entry's content id is not read again: its outcome is added as it was.
+   */
+  private async readYaml<T>(
+    entries: readonly RepoEntry[],
+    dir: string,
+    name: string,
+    schema: SchemaName,
+    required: boolean,
+    build: (doc: YamlFile) => T,
+    cached?: FileCache<T>,
+  ): Promise<T | undefined> {
     const path = joinRepoPath(dir, name);
     const entry = entries.find((candidate) => candidate.name === name);
     if (entry === undefined) {
@@ -141,6 +173,25 @@ class RepoLoader {
       return undefined;
     }
     const limit = this.sizeLimit(schema);
+    const key = entry.id === undefined ? undefined : `${path}\u0000${entry.id}`;
+    const found = key === undefined ? undefined : cached?.find(key);
+    if (found !== undefined && found.size > limit.bytes) {
+      // What a fresh read says: the size is known before reading, and this load's limit is lower.
+      this.issues.push(specIssue('E_FILE_TOO_LARGE', fileStart(path), `${path} is ${found.size} bytes, over the limit of ${limit.bytes} bytes for ${limit.what}`, limit.hint));
+      return undefined;
+    }
+    const file = found ?? (await this.readYamlAfresh(path, schema, limit, build));
+    if (file === undefined) return undefined;
+    if (key !== undefined && found === undefined) cached?.keep(key, file);
+    if (!file.outcome.ok) {
+      this.issues.push(...file.outcome.issues);
+      return undefined;
+    }
+    return file.outcome.value;
+  }
+
+  /** undefined when the file could not be read or is too large (recorded: nothing about it is cached). */
+  private async readYamlAfresh<T>(path: string, schema: SchemaName, limit: SizeLimit, build: (doc: YamlFile) => T): Promise<CachedFile<T> | undefined> {
     let bytes: Uint8Array;
     try {
       const size = await this.reader.size(path);
@@ -159,19 +210,20 @@ class RepoLoader {
       return undefined;
     }
     const parsed = parseYamlFile(path, bytes);
-    if (!parsed.ok) {
-      this.issues.push(...parsed.issues);
-      return undefined;
-    }
+    if (!parsed.ok) return { size: bytes.length, outcome: { ok: false, issues: parsed.issues } };
     const schemaIssues = validateAgainstSchema(schema, parsed.doc);
-    if (schemaIssues.length > 0) {
-      this.issues.push(...schemaIssues);
-      return undefined;
-    }
-    return parsed.doc;
+    if (schemaIssues.length > 0) return { size: bytes.length, outcome: { ok: false, issues: schemaIssues } };
+    return { size: bytes.length, outcome: { ok: true, value: build(parsed.doc) } };
   }
 
-  private sizeLimit(schema: SchemaName): { readonly bytes: number; readonly what: string; readonly hint: string } {
+  /** The cache's parts for one kind of file, or none without a cache. */
+  private fileCache<K extends keyof CachedFileValues>(part: K): FileCache<CachedFileValues[K]> | undefined {
+    const session = this.cache;
+    if (session === undefined) return undefined;
+    return { find: (key) => session.findFile(part, key), keep: (key, file) => session.keepFile(part, key, file) };
+  }
+
+  private sizeLimit(schema: SchemaName): SizeLimit {
     if (schema === 'inventory') {
       return { bytes: this.limits.maxInventoryBytes, what: 'an inventory', hint: 'The limit holds 10,000 hosts with room to spare; look for generated bulk (repeated comments, data that is not hosts and groups).' };
     }
@@ -206,18 +258,37 @@ class RepoLoader {
         continue;
       }
       folders.add(folder.name);
-      const built = await this.loadService(folder.name, dir);
-      if (built?.declared !== undefined) declared.push(built.declared);
-      if (built?.service !== undefined) services.push(built.service);
+      const built = await this.loadServiceFolder(folder, dir);
+      if (built.declared !== undefined) declared.push(built.declared);
+      if (built.service !== undefined) services.push(built.service);
     }
     return { services, declared, folders };
+  }
+
+  /**
+   * A folder the cache holds under the same tree id (and the same limits) adds the issues it added when it
+   * was read: a folder holds everything its service reads (its spec, its artifact), so it is that service.
+   */
+  private async loadServiceFolder(folder: RepoEntry, dir: string): Promise<CachedServiceFolder> {
+    const key = folder.id === undefined ? undefined : `${dir}\u0000${folder.id}\u0000${this.limits.maxSpecBytes}\u0000${this.limits.maxArtifactBytes}`;
+    const found = key === undefined ? undefined : this.cache?.findServiceFolder(key);
+    if (found !== undefined) {
+      this.issues.push(...found.issues);
+      return found;
+    }
+    const issuesBefore = this.issues.length;
+    const quietBefore = this.quietReadFailures;
+    const built = await this.loadService(folder.name, dir);
+    const read: CachedServiceFolder = { issues: this.issues.slice(issuesBefore), declared: built?.declared, service: built?.service };
+    if (key !== undefined && keepable(read.issues) && this.quietReadFailures === quietBefore) this.cache?.keepServiceFolder(key, read);
+    return read;
   }
 
   private async loadService(folder: string, dir: string): Promise<{ declared?: DeclaredService; service?: BuiltService } | undefined> {
     const entries = await this.list(dir);
     if (entries === undefined) return undefined;
     await this.checkEscapingSymlinks(dir, entries);
-    const doc = await this.readYaml(entries, dir, 'spec.yml', 'spec', true);
+    const doc = await this.readYaml(entries, dir, 'spec.yml', 'spec', true, (parsed) => parsed);
     if (doc === undefined) return undefined;
     const name = (doc.value as { service: { name: string } }).service.name;
     const declared: DeclaredService = { name, at: doc.at('/service/name') };

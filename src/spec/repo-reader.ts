@@ -15,6 +15,12 @@ export type RepoEntryType =
 export interface RepoEntry {
   readonly name: string;
   readonly type: RepoEntryType;
+  /**
+   * Names the content: two entries with the same id hold the same bytes (a directory: the same tree), as
+   * git's object ids do, so a `LoadCache` may reuse what it made of it. A reader that cannot promise that
+   * (a working directory, which changes under it) leaves it out, and the loader reads afresh.
+   */
+  readonly id?: string;
 }
 
 export interface RepoReader {

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { monitoringFilesFollower, writeMonitoringFiles } from '../../../src/daemon/monitoring-files.js';
 import { createLogger } from '../../../src/observability/index.js';
 import { monitoringTargetText, type MonitoringTargetFile } from '../../../src/render/index.js';
+import { loadRepo } from '../../../src/spec/index.js';
 import { filesOf, MemorySource } from './support/memory-source.js';
 
 let dir: string;
@@ -87,7 +88,7 @@ describe('monitoringFilesFollower (the daemon, after each pass)', () => {
         done();
       },
     });
-    return { follow: monitoringFilesFollower({ dir: at, source, logger: createLogger({ destination }) }), log };
+    return { follow: monitoringFilesFollower({ dir: at, load: (head) => loadRepo(source.readerAt(head)), logger: createLogger({ destination }) }), log };
   }
 
   it('writes the target files of a head that loads, and removes a service that loses its metrics_port in a later commit', async () => {

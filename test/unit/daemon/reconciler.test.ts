@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TendError } from '../../../src/errors/index.js';
 import { DaemonWorld, RETRY } from './support/daemon-world.js';
 
@@ -143,6 +143,22 @@ describe('Reconciler: a commit is looked at where it changes something', () => {
     const observations = world.fleet.observations.length;
     await world.settle('resync');
     expect(world.fleet.observations.slice(observations).map((hosts) => [...hosts].sort())).toEqual([['batch-1', 'web-1', 'web-2']]);
+  });
+
+  it('loads a new head once: the pass and the file_sd target files after it share that load', async () => {
+    const world = await convergedWorld();
+    const readerAt = world.source.readerAt.bind(world.source);
+    let loads = 0;
+    vi.spyOn(world.source, 'readerAt').mockImplementation((sha) => {
+      const reader = readerAt(sha);
+      // Every load lists the root first; nothing else a pass does lists it.
+      return { ...reader, list: (path) => ((loads += path === '' ? 1 : 0), reader.list(path)) };
+    });
+    world.landApi('2.0.0');
+    await world.settle('webhook');
+    expect(world.journal.lastApplied).toBe(world.source.head);
+    expect((await world.reconciler.loadHead(world.source.head)).ok).toBe(true);
+    expect(loads).toBe(1);
   });
 
   it('touches no host for a commit that changes nothing a service runs', async () => {

@@ -125,7 +125,7 @@ describe('readerAt', () => {
     const commit = await commitFiles(dir, {}, 'kinds');
     const kinds = localSource({ path: dir, branch: 'main' });
     const reader = kinds.readerAt(commit);
-    const sorted = async (path: string) => [...(await reader.list(path))].sort((a, b) => a.name.localeCompare(b.name));
+    const sorted = async (path: string) => [...(await reader.list(path))].map(({ name, type }) => ({ name, type })).sort((a, b) => a.name.localeCompare(b.name));
 
     expect(await sorted('services')).toEqual([
       { name: 'vendored', type: 'other' },
@@ -146,6 +146,22 @@ describe('readerAt', () => {
     await expect(reader.list('services/web/spec.yml')).rejects.toThrow(/not a directory/);
     await expect(reader.list('services/nothing')).rejects.toThrow(/no such path/);
     await expect(reader.readFile('services/../inventory.yml')).rejects.toThrow(/not a plain repo path/);
+  });
+
+  it("names each entry by git's object id: what a commit leaves alone keeps its id, what it changes gets a new one", async () => {
+    const dir = join(scratch.path, 'ids');
+    await initRepo(dir);
+    const first = await commitFiles(dir, { 'inventory.yml': 'hosts: {}\n', 'services/api/spec.yml': 'a\n', 'services/web/spec.yml': 'w\n' }, 'first');
+    const second = await commitFiles(dir, { 'services/web/spec.yml': 'w2\n' }, 'second');
+    const ids = localSource({ path: dir, branch: 'main' });
+    const idsAt = async (commit: string, path: string) => new Map((await ids.readerAt(commit).list(path)).map((entry) => [entry.name, entry.id]));
+    const [root1, root2] = [await idsAt(first, ''), await idsAt(second, '')];
+    const [services1, services2] = [await idsAt(first, 'services'), await idsAt(second, 'services')];
+    expect(root2.get('inventory.yml')).toBe(root1.get('inventory.yml'));
+    expect(services2.get('api')).toBe(services1.get('api'));
+    expect(services2.get('web')).not.toBe(services1.get('web'));
+    expect(root1.get('inventory.yml')).toBe(await nativeGit(dir, ['rev-parse', `${first}:inventory.yml`]));
+    expect(services2.get('web')).toBe(await nativeGit(dir, ['rev-parse', `${second}:services/web`]));
   });
 
   it('reads the tree of the commit asked for, not of the branch head', async () => {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { InternalError } from '../../../src/errors/index.js';
-import { directoryReader, loadRepo } from '../../../src/spec/index.js';
+import { LoadCache, directoryReader, loadRepo } from '../../../src/spec/index.js';
 import { localSource } from '../../../src/source/index.js';
 import { commitFiles, initRepo, nativeGit, scratchDir } from './scratch-git.js';
 
@@ -54,6 +54,26 @@ describe('localSource', () => {
     const fromDirectory = await loadRepo(directoryReader(EXAMPLE));
     expect(fromDirectory.ok).toBe(true);
     expect(await loadRepo(source.readerAt(head))).toEqual(fromDirectory);
+  });
+
+  it('loads a commit after its parent through a LoadCache as a fresh load does, reading the inventory once', async () => {
+    repos += 1;
+    const dir = join(scratch.path, `example-${repos}`);
+    await initRepo(dir);
+    await nativeGit(dir, ['--work-tree', EXAMPLE, 'add', '--all', '.']);
+    await nativeGit(dir, ['--work-tree', EXAMPLE, 'commit', '--quiet', '-m', 'The example repo']);
+    const parent = await nativeGit(dir, ['rev-parse', 'HEAD']);
+    const spec = await readFile(join(EXAMPLE, 'services/api/spec.yml'), 'utf8');
+    const child = await commitFiles(dir, { 'services/api/spec.yml': spec.replace(/^(\s*)group: web$/m, '$1group: nowhere') }, 'api: a group that does not exist');
+    const source = localSource({ path: dir, branch: 'main' });
+    const cache = new LoadCache();
+    expect((await loadRepo(source.readerAt(parent), { cache })).ok).toBe(true);
+    const reads: string[] = [];
+    const reader = source.readerAt(child);
+    const cached = await loadRepo({ ...reader, readFile: (path) => (reads.push(path), reader.readFile(path)) }, { cache });
+    expect(cached).toEqual(await loadRepo(source.readerAt(child)));
+    expect(cached).toEqual({ ok: false, issues: [expect.objectContaining({ code: 'E_UNKNOWN_GROUP', file: 'services/api/spec.yml' })] });
+    expect(reads.filter((path) => !path.startsWith('services/api/'))).toEqual([]);
   });
 
   it('reads a bare repository', async () => {
