@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { RemoteFiles, RunOptions } from '../../../src/hosts/index.js';
-import { hostStepMarkText, markingFirstCommand } from '../../../src/rollout/host-step-mark.js';
+import type { HostAction } from '../../../src/plan/model.js';
+import { hostStepMarkText, markingFirstCommand, type StepEdge } from '../../../src/rollout/host-step-mark.js';
 
 const SHA = '1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d';
 
 describe('hostStepMarkText', () => {
-  it.each([
-    ['a step begins', { kind: 'begin' } as const, 'update', false, `begin update api commit=1a2b3c4d5e6f by=tend-1`],
-    ['a step ends with its outcome', { kind: 'end', outcome: 'healthy' } as const, 'update', false, `end update api commit=1a2b3c4d5e6f outcome=healthy by=tend-1`],
-    ['a step of a revert is a rollback', { kind: 'begin' } as const, 'update', true, `begin rollback api commit=1a2b3c4d5e6f by=tend-1`],
-    ['a first deploy says create', { kind: 'end', outcome: 'superseded' } as const, 'create', false, `end create api commit=1a2b3c4d5e6f outcome=superseded by=tend-1`],
+  it.each<[string, StepEdge, HostAction, boolean, string]>([
+    ['a step begins', { kind: 'begin' }, 'update', false, `begin update api commit=1a2b3c4d5e6f by=tend-1`],
+    ['a step ends with its outcome', { kind: 'end', outcome: 'healthy' }, 'update', false, `end update api commit=1a2b3c4d5e6f outcome=healthy by=tend-1`],
+    ['a step of a revert is a rollback', { kind: 'begin' }, 'update', true, `begin rollback api commit=1a2b3c4d5e6f by=tend-1`],
+    ['a first deploy says create', { kind: 'end', outcome: 'superseded' }, 'create', false, `end create api commit=1a2b3c4d5e6f outcome=superseded by=tend-1`],
   ])('names service, step, short commit and identity when %s', (_case, edge, action, rollback, expected) => {
     expect(hostStepMarkText(edge, 'api', action, { commit: SHA, identity: 'tend-1', rollback })).toBe(expected);
   });
