@@ -123,6 +123,11 @@ async function revertsOnBranch(): Promise<string[]> {
   });
 }
 
+/** When a daemon logged an event (pino's ISO time); NaN for none. */
+function timeOf(event: Record<string, unknown> | undefined): number {
+  return typeof event?.['time'] === 'string' ? Date.parse(event['time']) : NaN;
+}
+
 interface Mark {
   readonly at: number;
   readonly edge: 'begin' | 'end';
@@ -258,7 +263,7 @@ describe('the leader partitioned from etcd while it probes', () => {
     // tend-a stopped acting before its lease ran out: its log says so, and so does its last mark on the canary.
     const ended = eventsNamed(a.events(), 'leadership ended; stopping at the next safe point');
     expect(ended.length, a.process.output().stdout.slice(-4000)).toBeGreaterThanOrEqual(1);
-    const endedAfterMs = Number(ended[0]?.['time']) - cutAt;
+    const endedAfterMs = timeOf(ended[0]) - cutAt;
     const marks = await Promise.all(hosts.map(async (target) => ({ target, marks: await marksOn(target, startedAt) })));
     const canaryMarks = marks[0]?.marks ?? [];
     const aLastMark = canaryMarks.filter((mark) => mark.by === 'tend-a' && mark.commit === bad.slice(0, 12)).at(-1);
@@ -268,7 +273,7 @@ describe('the leader partitioned from etcd while it probes', () => {
     const bElected = eventsNamed(b.events(), 'elected leader')[0];
     console.log(
       `partition: cut at 0; tend-a's last host mark ${aStoppedAfterMs.toFixed(0)} ms, its "leadership ended" log ${endedAfterMs} ms; ` +
-        `tend-b elected ${Number(bElected?.['time']) - cutAt} ms, its first host mark ${((bFirst?.at ?? NaN) - cutAt).toFixed(0)} ms (lease_ttl ${LEASE_TTL_MS} ms)`,
+        `tend-b elected ${timeOf(bElected) - cutAt} ms, its first host mark ${((bFirst?.at ?? NaN) - cutAt).toFixed(0)} ms (lease_ttl ${LEASE_TTL_MS} ms)`,
     );
     expect(aStoppedAfterMs).toBeLessThan(LEASE_TTL_MS);
     expect(endedAfterMs).toBeLessThan(LEASE_TTL_MS);
