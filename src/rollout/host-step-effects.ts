@@ -115,7 +115,7 @@ const CONNECTION_LOST: ReadonlySet<string> = new Set(['E_HOST_UNREACHABLE', 'E_O
  */
 export async function runHostStep(input: HostStepInput, effects: RolloutEffects): Promise<HostStepResult> {
   const { step, service, host } = input;
-  const mark = (edge: StepEdge): string => hostStepMarkText(edge, service.name, step.action, effects.actor);
+  const mark = (edge: StepEdge): string => hostStepMarkText(edge, service.name, step.action, effects.actor, step.judgeRun !== undefined);
   const result = await carryOutHostStep(input, { ...effects, pool: markingFirstCommand(effects.pool, host, mark({ kind: 'begin' })) });
   // Its own round trip: which command is a step's last is known only once tend has judged its output. A
   // host that could not be reached would not take it either.

@@ -18,12 +18,15 @@ export interface StepActor {
 export type StepEdge = { readonly kind: 'begin' } | { readonly kind: 'end'; readonly outcome: 'healthy' | 'failed' | 'unreachable' | 'superseded' };
 
 /**
- * `begin update api commit=1a2b3c4d5e6f by=tend-1`, and at the end `end update api commit=1a2b3c4d5e6f
+ * `begin update api commit=1a2b3c4d5e6f by=tend-1` (the step: the plan's action, `judge` for a run begun
+ * earlier, `rollback` for a revert's rollout), and at the end `end update api commit=1a2b3c4d5e6f
  * outcome=healthy by=tend-1`. Only names, a commit and an outcome: never a file's content, an environment
  * or a secret. `by=` comes last and runs to the end of the line, whatever the identity holds.
  */
-export function hostStepMarkText(edge: StepEdge, service: string, action: HostAction, actor: StepActor): string {
-  const step = actor.rollback ? 'rollback' : action;
+export function hostStepMarkText(edge: StepEdge, service: string, action: HostAction, actor: StepActor, judging: boolean): string {
+  // A step that goes on judging a run begun before tend restarted (or before a takeover) changes nothing:
+  // it says so rather than the plan's `restart`, which it does not carry out.
+  const step = actor.rollback ? 'rollback' : judging ? 'judge' : action;
   const commit = actor.commit === undefined ? 'working-tree' : actor.commit.slice(0, 12);
   const outcome = edge.kind === 'end' ? [`outcome=${edge.outcome}`] : [];
   return [edge.kind, step, service, `commit=${commit}`, ...outcome, `by=${actor.identity}`].join(' ');

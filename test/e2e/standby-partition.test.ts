@@ -273,7 +273,7 @@ describe('the leader partitioned from etcd while it probes', () => {
     const bElected = eventsNamed(b.events(), 'elected leader')[0];
     console.log(
       `partition: cut at 0; tend-a's last host mark ${aStoppedAfterMs.toFixed(0)} ms, its "leadership ended" log ${endedAfterMs} ms; ` +
-        `tend-b elected ${timeOf(bElected) - cutAt} ms, its first host mark ${((bFirst?.at ?? NaN) - cutAt).toFixed(0)} ms (lease_ttl ${LEASE_TTL_MS} ms)`,
+        `tend-b elected ${timeOf(bElected) - cutAt} ms, its first host mark (${bFirst?.step ?? 'none'}) ${((bFirst?.at ?? NaN) - cutAt).toFixed(0)} ms (lease_ttl ${LEASE_TTL_MS} ms)`,
     );
     expect(aStoppedAfterMs).toBeLessThan(LEASE_TTL_MS);
     expect(endedAfterMs).toBeLessThan(LEASE_TTL_MS);

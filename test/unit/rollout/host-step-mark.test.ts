@@ -12,15 +12,19 @@ describe('hostStepMarkText', () => {
     ['a step of a revert is a rollback', { kind: 'begin' }, 'update', true, `begin rollback api commit=1a2b3c4d5e6f by=tend-1`],
     ['a first deploy says create', { kind: 'end', outcome: 'superseded' }, 'create', false, `end create api commit=1a2b3c4d5e6f outcome=superseded by=tend-1`],
   ])('names service, step, short commit and identity when %s', (_case, edge, action, rollback, expected) => {
-    expect(hostStepMarkText(edge, 'api', action, { commit: SHA, identity: 'tend-1', rollback })).toBe(expected);
+    expect(hostStepMarkText(edge, 'api', action, { commit: SHA, identity: 'tend-1', rollback }, false)).toBe(expected);
+  });
+
+  it('says judge for a step that only goes on judging a run begun before a restart or a takeover', () => {
+    expect(hostStepMarkText({ kind: 'begin' }, 'api', 'restart', { commit: SHA, identity: 'tend-2', rollback: false }, true)).toBe('begin judge api commit=1a2b3c4d5e6f by=tend-2');
   });
 
   it('says working-tree for `tend apply`, which applies no commit', () => {
-    expect(hostStepMarkText({ kind: 'begin' }, 'api', 'restart', { commit: undefined, identity: 'ann@laptop', rollback: false })).toBe('begin restart api commit=working-tree by=ann@laptop');
+    expect(hostStepMarkText({ kind: 'begin' }, 'api', 'restart', { commit: undefined, identity: 'ann@laptop', rollback: false }, false)).toBe('begin restart api commit=working-tree by=ann@laptop');
   });
 
   it('puts the identity last, so one with spaces still reads whole', () => {
-    expect(hostStepMarkText({ kind: 'end', outcome: 'failed' }, 'api', 'update', { commit: SHA, identity: 'tend a/127.0.0.1:9464', rollback: false })).toMatch(/ outcome=failed by=tend a\/127\.0\.0\.1:9464$/);
+    expect(hostStepMarkText({ kind: 'end', outcome: 'failed' }, 'api', 'update', { commit: SHA, identity: 'tend a/127.0.0.1:9464', rollback: false }, false)).toMatch(/ outcome=failed by=tend a\/127\.0\.0\.1:9464$/);
   });
 });
 
