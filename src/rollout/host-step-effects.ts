@@ -270,8 +270,25 @@ async function watchHealth(
     if (effects.superseded?.() === true) return 'superseded';
     const run = verdict.run === undefined ? undefined : { invocationId: verdict.run.invocationId, nRestarts: verdict.run.nRestarts, restartedAt };
     progress('probe', `${verdict.code}: ${verdict.detail}`, deadlineAt, run);
-    await effects.sleep(timing.interval);
+    if (await waitUnlessSuperseded(effects, timing.interval)) return 'superseded';
   }
+}
+
+/** How often a wait between probes asks whether the rollout is superseded. */
+const SUPERSEDED_CHECK_MS = 250;
+
+/**
+ * Waits a probe interval in slices, true as soon as the rollout is superseded: a leader whose lease runs
+ * out must stop within its margin (a third of the TTL), and a probe interval may be longer than that.
+ */
+async function waitUnlessSuperseded(effects: RolloutEffects, ms: number): Promise<boolean> {
+  for (let waited = 0; waited < ms; ) {
+    const slice = Math.min(SUPERSEDED_CHECK_MS, ms - waited);
+    await effects.sleep(slice);
+    waited += slice;
+    if (effects.superseded?.() === true) return true;
+  }
+  return false;
 }
 
 /** The timer units among file paths to delete: they must be stopped before their files go. */
