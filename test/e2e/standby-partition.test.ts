@@ -14,6 +14,7 @@ import {
   DaemonUnderTest,
   eventsNamed,
   exampleOnGitServer,
+  fileAt,
   remoteLog,
   RESYNC_NEVER,
   unitProperty,
@@ -36,6 +37,8 @@ import { useHosts } from './harness/use-hosts.js';
 const REPO = 'deploy';
 const PREFIX = '/tend-partition';
 const LEASE_TTL_MS = 6_000;
+/** The bad commit's probe interval: longer than the lease's margin, a third of the TTL. */
+const PROBE_INTERVAL_S = 3;
 /** A takeover: the old lease runs out (TTL), a standby sees it (a third of the TTL), then one pass. */
 const TAKEOVER_AND_PASS_MS = 90_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -244,7 +247,12 @@ describe('the leader partitioned from etcd while it probes', () => {
     const a = daemon('tend-a');
     const b = daemon('tend-b');
     const good = /^VERSION=(.*)$/m.exec(apiScript)?.[1];
-    const bad = await land('api 6.6.6: never binds its port', { 'services/api/api': apiScriptAt(apiScript, '6.6.6', 'never-binds') });
+    // A probe interval longer than the lease's margin (a third of the TTL): the deposed leader must stop
+    // watching when its margin is reached, not at the end of an interval.
+    const spec = await fileAt(gitServer, REPO, 'main', 'services/api/spec.yml');
+    const slowProbes = spec.replace('      path: /health\n', `      path: /health\n      interval: ${PROBE_INTERVAL_S}s\n`);
+    expect(slowProbes).not.toBe(spec);
+    const bad = await land('api 6.6.6: never binds its port', { 'services/api/api': apiScriptAt(apiScript, '6.6.6', 'never-binds'), 'services/api/spec.yml': slowProbes });
     await a.webhook();
     // The canary runs the bad release and tend-a watches its probe fail (healthy_deadline 10 s): cut now.
     const probing = (): boolean => a.events().some((event) => event['phase'] === 'probe' && event['commit'] === bad && event['service'] === 'api');
