@@ -9,16 +9,19 @@ import { freePort } from '../support/free-port.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { buildTend } from '../support/tend-cli.js';
 import {
+  API_TOKEN_SECRET,
   apiScriptAt,
   daemonConfigArgs,
   DaemonUnderTest,
   eventsNamed,
   exampleOnGitServer,
   fileAt,
+  GIT_PASSWORD,
   remoteLog,
   RESYNC_NEVER,
   unitProperty,
   versionOn,
+  WEBHOOK_SECRET,
   wipeTendState,
 } from './daemon-support.js';
 import type { GitServer } from './harness/git-server.js';
@@ -292,6 +295,8 @@ describe('the leader partitioned from etcd while it probes', () => {
     expect(intervals.some((one) => one.by === 'tend-b'), 'tend-b carried out host steps').toBe(true);
     expect(intervals.filter((one) => one.end === Infinity), 'every step has an end mark').toEqual([]);
     expect(overlapsBetweenInstances(intervals)).toEqual([]);
+    // The marks name things; no secret the daemons hold ever reaches a host's journal through them.
+    for (const secret of [API_TOKEN_SECRET, GIT_PASSWORD, WEBHOOK_SECRET]) expect(JSON.stringify(marks.map((one) => one.marks))).not.toContain(secret);
 
     // Healed, tend-a stands by behind tend-b instead of acting again.
     await partition('tend-a', false);
