@@ -1,3 +1,4 @@
+import { hostname, userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { urlDelivery } from '../artifacts/index.js';
 import { applyPlan, type ApplyResult, type StepProgress } from '../rollout/index.js';
@@ -79,6 +80,7 @@ export const applyCommand: Command = {
           // Under --json stdout carries only the result; progress still reaches a person, on stderr.
           onProgress: progressPrinter(json ? terminal.err : terminal.out),
           keepReleases: pass.repo.settings.keepReleases,
+          actor: { commit: undefined, identity: personAtHost(), rollback: false },
         },
       );
       if (json) terminal.out(`${JSON.stringify({ ok: result.ok, applied: true, result, skipped }, null, 2)}\n`);
@@ -134,4 +136,14 @@ function formatApplyResult(result: ApplyResult): string {
   for (const prune of result.pruned) lines.push(`  pruned ${prune.service} on ${prune.host}: ${prune.ok ? 'ok' : prune.detail}`);
   lines.push('', result.ok ? 'Applied: every changed host is healthy.' : 'Stopped: see the failures above; hosts outside the failed batch were not touched.');
   return `${lines.join('\n')}\n`;
+}
+
+/** Who runs `tend apply`, as each host's journal names the steps: the person at this machine. */
+function personAtHost(): string {
+  try {
+    return `${userInfo().username}@${hostname()}`;
+  } catch {
+    // No passwd entry for the uid (a container): the machine still says where the change came from.
+    return hostname();
+  }
 }

@@ -29,6 +29,8 @@ export interface Acting {
 
 /** With `ha`: how a leader's effects are fenced, and what it publishes for the standbys. */
 export interface Fencing {
+  /** The leader's identity, as its host steps name it. */
+  readonly identity: string;
   readonly writeJournal: (path: string, journal: Journal) => Promise<void>;
   readonly mayAct: () => boolean;
   readonly publish: (status: DaemonStatus) => void;
@@ -106,6 +108,7 @@ export async function leaderTerms(settings: DaemonConfig, ha: HaConfig, url: str
     publishing.running = false;
   };
   const fencing: Fencing = {
+    identity: self.identity,
     writeJournal: (_path, journal) => leadership.fencedWrite('journal', journalParts(journal)),
     mayAct: () => leadership.mayAct().act,
     publish: (status) => {

@@ -49,6 +49,8 @@ export interface ReconcilerOptions {
    * leader's lease. Without it, always yes.
    */
   readonly mayAct?: () => boolean;
+  /** Who this tend is, as host steps name it in each host's journal: `ha.identity`, or the host name. */
+  readonly identity: string;
 }
 
 /** What the loop should do after a pass. */
@@ -445,6 +447,7 @@ export class Reconciler {
             // Only a failure tend will revert stops the others: a service never healthy before has nothing to go
             // back to (E_ROLLBACK_NO_BASELINE), and stopping the rest of a first deploy would leave it half done.
             changeFailureStopsOthers: (service) => service.deploy.autoRollback && this.#journal.services[service.name] !== undefined,
+            actor: { commit: head, identity: this.#options.identity, rollback: isRollback },
           },
         );
     await this.#journalWrites;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { CronJob } from 'cron';
 import { startApiServer, type ApiServer } from '../api/index.js';
@@ -100,6 +101,7 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: C
           fencing?.publish(status);
         },
         ...(fencing === undefined ? {} : { writeJournal: fencing.writeJournal, mayAct: fencing.mayAct }),
+        identity: fencing?.identity ?? hostname(),
       });
       const afterPass = settings.monitoring === undefined ? undefined : monitoringFilesFollower({ dir: settings.monitoring.fileSdDir, load: (head) => reconciler.loadHead(head), logger });
       const loop = new PassLoop(reconciler, settings, logger, metrics, afterPass);

@@ -7,7 +7,7 @@ export type { RefusalMemory, SshHost, SshLogger, SshPoolOptions } from './ssh-po
 export { openFleet } from './open-fleet.js';
 export type { FleetOptions } from './open-fleet.js';
 export type { RemoteRunner, RunOptions, RunResult, RunTarget } from './remote-command.js';
-export { quoteArgv, quoteWord, remoteCommandText } from './shell-quote.js';
+export { journalMarkArgv, quoteArgv, quoteWord, remoteCommandText } from './shell-quote.js';
 export { keyFingerprint, keysFromKnownHosts, parsePinnedKey } from './host-key.js';
 export type { PinnedKey } from './host-key.js';
 export { classifyConnectError } from './ssh-errors.js';

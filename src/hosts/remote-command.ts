@@ -34,6 +34,11 @@ export interface RunOptions {
    * not closed a grace period later, it is killed and closed.
    */
   readonly stopWhen?: AbortSignal;
+  /**
+   * A line written to the host's journal (tag `tend`) in the same round trip, just before the command runs:
+   * how a host step marks its start without costing a round trip.
+   */
+  readonly journalMark?: string;
 }
 
 export interface RunResult {

@@ -30,10 +30,22 @@ export function quoteArgv(argv: readonly string[]): string {
  * process group (TERM, then KILL after `-k`). Its timer starts after the client's, so the client's timeout
  * always fires first and a command's own exit code 124 is never mistaken for a timeout.
  */
-export function remoteCommandText(user: string, argv: readonly string[], sudo: boolean, timeoutMs?: number): string {
+export function remoteCommandText(user: string, argv: readonly string[], sudo: boolean, timeoutMs?: number, journalMark?: string): string {
   const bounded = timeoutMs === undefined ? argv : ['timeout', '-k', REMOTE_KILL_AFTER, secondsText(timeoutMs), ...argv];
   const words = runsThroughSudo(user, sudo) ? ['sudo', '-n', '--', ...bounded] : bounded;
-  return quoteArgv(words);
+  // `;`, not `&&`: a host without logger still runs the command, and the command's exit status is the result.
+  return journalMark === undefined ? quoteArgv(words) : `${quoteArgv(journalMarkArgv(journalMark))}; ${quoteArgv(words)}`;
+}
+
+/** The tag of tend's lines in a host's journal: `journalctl -t tend` shows who changed the host, and when. */
+export const JOURNAL_TAG = 'tend';
+
+/**
+ * One line in the host's journal, as the SSH user (journald takes anyone's syslog lines). Control characters
+ * would split the line or forge another, so they are shown as `?`.
+ */
+export function journalMarkArgv(text: string): string[] {
+  return ['logger', '-t', JOURNAL_TAG, '--', text.replace(/[\u0000-\u001f\u007f]/g, '?')];
 }
 
 /** Whether a command asked to run as root goes through `sudo -n`: it does unless the host's user is root. */

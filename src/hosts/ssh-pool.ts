@@ -124,7 +124,7 @@ export class SshPool implements RemoteRunner, RefusalMemory {
    */
   async run(host: SshHost, argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     const timeoutMs = options.timeoutMs ?? this.#options.commandTimeoutMs ?? 120_000;
-    const commandText = remoteCommandText(host.user, argv, options.sudo === true, timeoutMs);
+    const commandText = remoteCommandText(host.user, argv, options.sudo === true, timeoutMs, options.journalMark);
     const outcome = await this.withConnection(host, (connection) =>
       execOnConnection(connection, {
         host: host.name,

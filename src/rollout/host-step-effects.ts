@@ -2,6 +2,7 @@ import { InternalError, asTendError, type ErrorClass } from '../errors/index.js'
 import {
   daemonReload,
   enableUnits,
+  journalMarkArgv,
   journalTail,
   pruneReleases,
   removeFiles,
@@ -21,6 +22,7 @@ import { timerUnitName, unitName, type RenderedService } from '../render/index.j
 import type { HostSpec, ServiceSpec } from '../spec/model.js';
 import type { UrlDelivery } from '../artifacts/index.js';
 import { stageUrlRelease } from './artifact-step.js';
+import { hostStepMarkText, markingFirstCommand, type StepActor, type StepEdge } from './host-step-mark.js';
 import { judgeHealth, type HealthObservation, type HealthVerdict, type ProbeResult } from './health-decision.js';
 import { installPackageStep, keepRecentPackages, type AptSession } from './package-step.js';
 
@@ -48,6 +50,8 @@ export interface RolloutEffects {
    * the daemon says yes when it will revert the commit, which changes their desired state anyway.
    */
   readonly changeFailureStopsOthers?: (service: ServiceSpec) => boolean;
+  /** Who carries the steps out and for which commit, as each host's journal names them. */
+  readonly actor: StepActor;
 }
 
 export type StepPhase = 'stage' | 'write' | 'reload' | 'switch' | 'restart' | 'probe' | 'healthy' | 'failed' | 'unreachable' | 'superseded';
@@ -93,6 +97,8 @@ export interface HostStepInput {
 }
 
 const JOURNAL_LINES = 20;
+/** The end mark is a courtesy to the operator: a host slow to take it must not hold up the rollout. */
+const END_MARK_TIMEOUT_MS = 10_000;
 
 /**
  * Codes that mean the host could not be talked to (as opposed to a host that answered with an error, such
@@ -104,9 +110,22 @@ const CONNECTION_LOST: ReadonlySet<string> = new Set(['E_HOST_UNREACHABLE', 'E_O
  * Carries out one host step: stage the release (verified on the host) before anything running is touched,
  * write files atomically, reload, switch, restart, then watch the new run until the pure health judgement
  * says healthy or failed. Errors from the host are classified where they happen: a lost connection is
- * `unreachable` (never blamed on the version); only the health judgement blames the change.
+ * `unreachable` (never blamed on the version); only the health judgement blames the change. The step's
+ * start and end are marked in the host's journal (`host-step-mark.ts`).
  */
 export async function runHostStep(input: HostStepInput, effects: RolloutEffects): Promise<HostStepResult> {
+  const { step, service, host } = input;
+  const mark = (edge: StepEdge): string => hostStepMarkText(edge, service.name, step.action, effects.actor, step.judgeRun !== undefined);
+  const result = await carryOutHostStep(input, { ...effects, pool: markingFirstCommand(effects.pool, host, mark({ kind: 'begin' })) });
+  // Its own round trip: which command is a step's last is known only once tend has judged its output. A
+  // host that could not be reached would not take it either.
+  if (result.outcome !== 'unreachable') {
+    await effects.pool.run(host, journalMarkArgv(mark({ kind: 'end', outcome: result.outcome })), { timeoutMs: END_MARK_TIMEOUT_MS }).catch(() => undefined);
+  }
+  return result;
+}
+
+async function carryOutHostStep(input: HostStepInput, effects: RolloutEffects): Promise<HostStepResult> {
   const { step, service, host } = input;
   const startedAt = effects.now();
   const progress = (phase: StepPhase, detail: string, deadlineAt?: number, run?: KnownRun): void =>
@@ -251,8 +270,25 @@ async function watchHealth(
     if (effects.superseded?.() === true) return 'superseded';
     const run = verdict.run === undefined ? undefined : { invocationId: verdict.run.invocationId, nRestarts: verdict.run.nRestarts, restartedAt };
     progress('probe', `${verdict.code}: ${verdict.detail}`, deadlineAt, run);
-    await effects.sleep(timing.interval);
+    if (await waitUnlessSuperseded(effects, timing.interval)) return 'superseded';
   }
+}
+
+/** How often a wait between probes asks whether the rollout is superseded. */
+const SUPERSEDED_CHECK_MS = 250;
+
+/**
+ * Waits a probe interval in slices, true as soon as the rollout is superseded: a leader whose lease runs
+ * out must stop within its margin (a third of the TTL), and a probe interval may be longer than that.
+ */
+async function waitUnlessSuperseded(effects: RolloutEffects, ms: number): Promise<boolean> {
+  for (let waited = 0; waited < ms; ) {
+    const slice = Math.min(SUPERSEDED_CHECK_MS, ms - waited);
+    await effects.sleep(slice);
+    waited += slice;
+    if (effects.superseded?.() === true) return true;
+  }
+  return false;
 }
 
 /** The timer units among file paths to delete: they must be stopped before their files go. */

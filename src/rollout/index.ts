@@ -22,3 +22,5 @@ export { applyPlan, renderKey } from './apply-plan.js';
 export type { ApplyInput, ApplyResult, ServiceRolloutResult } from './apply-plan.js';
 export { runHostStep } from './host-step-effects.js';
 export type { HostStepInput, HostStepResult, RolloutEffects, StepPhase, StepProgress } from './host-step-effects.js';
+export { hostStepMarkText } from './host-step-mark.js';
+export type { StepActor, StepEdge } from './host-step-mark.js';

@@ -151,6 +151,7 @@ export class DaemonWorld {
       random: () => 0.5,
       onStatus: (status) => this.onStatus?.(status),
       mayAct: () => this.leading(),
+      identity: 'tend-under-test',
     });
   }
 }
