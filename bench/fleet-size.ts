@@ -13,7 +13,8 @@
  * A figure is CPU time (user + system) of this process, not wall time: on a shared 2-core machine the wall
  * clock mostly measures the neighbours. It starts from a collected heap (so one operation's garbage is not
  * billed to the next) and repeats its operation for at least 200 ms, so a 1 ms render is an average, not
- * one noisy sample.
+ * one noisy sample. The process runs with the daemon's NODE_OPTIONS (tend.service's young generation size):
+ * it re-runs itself under them when started without.
  *
  *   npx tsx bench/fleet-size.ts        (any machine, no root: BENCH_RUNS=3 by default)
  */
@@ -22,9 +23,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { rerunWithDaemonNodeOptions } from './support/daemon-node-options.js';
 import { changedInstances, convergedObservation, loadFleet, planFleet, renderOneService } from './support/fleet-pipeline.js';
 import { fleetInstances, releaseService, serviceName, syntheticHosts, writeFleetRepo, type FleetPlacement } from './support/fleet-repo.js';
 import { formatMs, median, report, targetLine } from './support/stats.js';
+
+// Before anything is measured: V8 sizes its young generation at start-up only.
+await rerunWithDaemonNodeOptions();
 
 /** Renders of one service take well under a millisecond: show them to a hundredth rather than as 0 ms. */
 function formatFigure(ms: number): string {
@@ -159,7 +164,7 @@ for (const layout of LAYOUTS) {
     }),
   );
   figures[layout.name] = sizes.map((size) => ({ size: size.label, instances: size.instances, medianMs: Object.fromEntries(OPERATIONS.map((op) => [op, median(size.ms[op])])), runsMs: size.ms }));
-  report(`fleet size, ${layout.name} (CPU time, medians of ${RUNS} runs)`, lines, { layout: layout.name, sizes: figures[layout.name] });
+  report(`fleet size, ${layout.name} (CPU time, medians of ${RUNS} runs, NODE_OPTIONS=${process.env['NODE_OPTIONS'] ?? ''})`, lines, { layout: layout.name, nodeOptions: process.env['NODE_OPTIONS'] ?? '', sizes: figures[layout.name] });
 }
 
 console.log('');
