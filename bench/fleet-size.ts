@@ -7,8 +7,9 @@
  * tend's own code in this process:
  *   validate   loadRepo of the whole repo (what `tend validate` does after start-up)
  *   render     one service on every host of its group (what `tend render SERVICE` does after loading)
- *   plan       render every instance, desired state, planRollout against an observation made from the
- *              render (a converged fleet), and again after one service's release is bumped
+ *   plan       a pass's preparation as the daemon runs it (preparePass: render every instance, index the
+ *              renders, desired state, planRollout) against an observation served from memory, made
+ *              from the render (a converged fleet), and again after one service's release is bumped
  * Each size step prints its time ratio next to its instance ratio. Target: time ratio ≤ 1.3 × instance ratio.
  * A figure is CPU time (user + system) of this process, not wall time: on a shared 2-core machine the wall
  * clock mostly measures the neighbours. It starts from a collected heap (so one operation's garbage is not

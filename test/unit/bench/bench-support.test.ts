@@ -139,9 +139,9 @@ describe('the host-free fleet of bench/fleet-size.ts', () => {
       const instances = observed.reduce((sum, host) => sum + (host.reachable ? host.services.size : 0), 0);
       expect(instances).toBe(fleetInstances(hosts, 5, placement));
       expect(renderOneService(repo, serviceName(0)).map((one) => one.host)).toEqual(hosts.slice(0, 17).map((host) => host.name));
-      expect(planFleet(repo, observed).empty).toBe(true);
+      expect((await planFleet(repo, observed)).empty).toBe(true);
       await releaseService(dir, 0, '2');
-      expect(changedInstances(planFleet(await loadFleet(dir), observed))).toEqual([{ service: serviceName(0), hosts: 17 }]);
+      expect(changedInstances(await planFleet(await loadFleet(dir), observed))).toEqual([{ service: serviceName(0), hosts: 17 }]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
