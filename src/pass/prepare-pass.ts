@@ -39,32 +39,30 @@ export async function preparePass(
   // Every service on a host is rendered together (ports and units are checked per host), so every secret is read.
   const resolver = await loadSecrets(secrets, secretRefs(repo.services));
   const rendered = new Map<string, RenderedService<'resolved'>[]>();
-  const renders: RenderedService<'resolved'>[] = [];
+  const wanted = new Map<string, string[]>();
+  const packages = new Map<string, ServicePackage[]>();
+  // Per service, not per instance: one unit name string each, whatever the number of hosts.
+  const specs = new Map(repo.services.map((one) => [one.name, { run: one.run, unit: unitName(one.name) }]));
+  const unitOf = (one: RenderedService): string => specs.get(one.service)?.unit ?? unitName(one.service);
   for (const host of repo.inventory.hosts) {
     if (onlyHosts !== undefined && !onlyHosts.has(host.name)) continue;
     const all = renderHost(repo, host, resolver);
     const onHost = only === undefined ? all : all.filter((one) => only.has(one.service));
     if (onHost.length === 0) continue;
     rendered.set(host.name, onHost);
-    renders.push(...onHost);
-  }
-  const wanted = new Map<string, string[]>();
-  const packages = new Map<string, ServicePackage[]>();
-  // Per service, not per instance: one unit name string each, whatever the number of hosts.
-  const units = new Map(repo.services.map((one) => [one.name, unitName(one.name)]));
-  const specs = new Map(repo.services.map((one) => [one.name, one]));
-  for (const one of renders) {
-    const run = specs.get(one.service)?.run;
-    if (run?.kind === 'package') packages.set(one.host, [...(packages.get(one.host) ?? []), { service: one.service, package: run.package }]);
-    const unit = units.get(one.service) ?? unitName(one.service);
-    const onHost = wanted.get(one.host);
-    if (onHost === undefined) wanted.set(one.host, [unit]);
-    else onHost.push(unit);
+    // Made at its size by map, not grown by a push per instance.
+    wanted.set(host.name, onHost.map(unitOf));
+    const hostPackages: ServicePackage[] = [];
+    for (const one of onHost) {
+      const run = specs.get(one.service)?.run;
+      if (run?.kind === 'package') hostPackages.push({ service: one.service, package: run.package });
+    }
+    if (hostPackages.length > 0) packages.set(host.name, hostPackages);
   }
   // With `only` or `onlyHosts`, the hosts that run none of those services are not looked at.
   const hosts = only === undefined && onlyHosts === undefined ? repo.inventory.hosts : repo.inventory.hosts.filter((host) => wanted.has(host.name));
   const observed = await fleet.observe(hosts, (host) => wanted.get(host) ?? [], (host) => packages.get(host) ?? []);
-  const desired = desiredStateOf(services, renders);
+  const desired = desiredStateOf(services, [...rendered.values()].flat());
   const planResult = planRollout(desired, [...observed.values()], { prune: repo.settings.prune, partial: only !== undefined || onlyHosts !== undefined, ...(resume === undefined ? {} : { resume }) });
   return { repo, observed, rendered, planResult };
 }
