@@ -11,13 +11,15 @@
  *              through the reconciler's LoadCache, which holds the previous head's parts (each call loads
  *              the other of two commits, so each is a next commit that changed one service)
  *   render     one service on every host of its group (what `tend render SERVICE` does after loading)
- *   plan       render every instance, desired state, planRollout against an observation made from the
- *              render (a converged fleet), and again after one service's release is bumped
+ *   plan       a pass's preparation as the daemon runs it (preparePass: render every instance, index the
+ *              renders, desired state, planRollout) against an observation served from memory, made
+ *              from the render (a converged fleet), and again after one service's release is bumped
  * Each size step prints its time ratio next to its instance ratio. Target: time ratio ≤ 1.3 × instance ratio.
  * A figure is CPU time (user + system) of this process, not wall time: on a shared 2-core machine the wall
- * clock mostly measures the neighbours. It starts from a collected heap (so one operation's garbage is not
- * billed to the next) and repeats its operation for at least 200 ms, so a 1 ms render is an average, not
- * one noisy sample.
+ * clock mostly measures the neighbours. It starts from a collected heap, once the collector's helper
+ * threads are done with it (so one operation's garbage is not billed to the next), and repeats its
+ * operation for at least 200 ms, so a 1 ms render is an average, not one noisy sample. The process runs with the daemon's NODE_OPTIONS (tend.service's young generation size):
+ * it re-runs itself under them when started without.
  *
  *   npx tsx bench/fleet-size.ts        (any machine, no root: BENCH_RUNS=3 by default)
  */
@@ -27,10 +29,14 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { LoadCache } from '../src/spec/index.js';
+import { rerunWithDaemonNodeOptions } from './support/daemon-node-options.js';
 import { changedInstances, convergedObservation, loadCommit, loadFleet, planFleet, renderOneService } from './support/fleet-pipeline.js';
 import { fleetInstances, releaseService, serviceName, syntheticHosts, writeFleetRepo, type FleetPlacement } from './support/fleet-repo.js';
 import { nativeGit } from './support/git-native.js';
 import { formatMs, median, report, targetLine } from './support/stats.js';
+
+// Before anything is measured: V8 sizes its young generation at start-up only.
+await rerunWithDaemonNodeOptions();
 
 /** Renders of one service take well under a millisecond: show them to a hundredth rather than as 0 ms. */
 function formatFigure(ms: number): string {
@@ -72,9 +78,29 @@ function cpuMs(since?: NodeJS.CpuUsage): number {
   return (used.user + used.system) / 1000;
 }
 
+/** How long the collector may go on after a full collection before a figure starts anyway. */
+const MAX_SETTLE_MS = 2000;
+
+/**
+ * A full collection, then a wait until this process's own CPU time stops growing: V8 sweeps the heap on
+ * helper threads after the collection, and at 2,000 × 150 that tail (about 50 ms of CPU over a 300 MiB heap
+ * of earlier work) was billed to the plan measured next.
+ */
+async function collectAndSettle(): Promise<void> {
+  collectGarbage();
+  const deadline = performance.now() + MAX_SETTLE_MS;
+  let before = cpuMs();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const now = cpuMs();
+    if (now - before < 1 || performance.now() > deadline) return;
+    before = now;
+  }
+}
+
 /** Mean CPU time of one call of `work`, over as many calls as fit in MIN_MEASURE_MS (at least one), and its last value. */
 async function timed<T>(work: () => T | Promise<T>): Promise<{ value: T; ms: number }> {
-  collectGarbage();
+  await collectAndSettle();
   let calls = 0;
   let value: T;
   const started = process.cpuUsage();
@@ -184,7 +210,7 @@ for (const layout of LAYOUTS) {
     }),
   );
   figures[layout.name] = sizes.map((size) => ({ size: size.label, instances: size.instances, medianMs: Object.fromEntries(OPERATIONS.map((op) => [op, median(size.ms[op])])), runsMs: size.ms }));
-  report(`fleet size, ${layout.name} (CPU time, medians of ${RUNS} runs)`, lines, { layout: layout.name, sizes: figures[layout.name] });
+  report(`fleet size, ${layout.name} (CPU time, medians of ${RUNS} runs, NODE_OPTIONS=${process.env['NODE_OPTIONS'] ?? ''})`, lines, { layout: layout.name, nodeOptions: process.env['NODE_OPTIONS'] ?? '', sizes: figures[layout.name] });
 }
 
 console.log('');

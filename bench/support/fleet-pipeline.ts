@@ -1,5 +1,5 @@
 import type { ObservedHost, ObservedService } from '../../src/hosts/index.js';
-import { desiredStateOf, planRollout } from '../../src/plan/index.js';
+import { preparePass } from '../../src/pass/index.js';
 import type { Plan } from '../../src/plan/index.js';
 import { maskedSecrets, renderHost, renderService, resolvedSecrets, servicesOnHost } from '../../src/render/index.js';
 import type { RenderedService } from '../../src/render/index.js';
@@ -48,12 +48,16 @@ export function renderFleet(repo: RepoSpec): RenderedService<'resolved'>[] {
   return repo.inventory.hosts.flatMap((host) => renderHost(repo, host, NO_SECRETS));
 }
 
-/** The plan half of a pass: render everything, keep the hashes, compare with what the hosts reported. */
-export function planFleet(repo: RepoSpec, observed: readonly ObservedHost[]): Plan {
-  const desired = desiredStateOf(repo.services, renderFleet(repo));
-  const result = planRollout(desired, observed, { prune: repo.settings.prune });
-  if (!result.ok) throw new Error(`the bench plan was refused: ${result.error.message}`);
-  return result.plan;
+/**
+ * The plan half of a pass, as the daemon runs it (`preparePass`, the code `tend run` and `tend plan` call):
+ * render everything, index the renders, keep the hashes, compare with what the hosts reported. Only the
+ * observation is served from memory instead of over SSH.
+ */
+export async function planFleet(repo: RepoSpec, observed: readonly ObservedHost[]): Promise<Plan> {
+  const byHost = new Map(observed.map((host) => [host.host, host]));
+  const pass = await preparePass(repo, undefined, { observe: () => Promise.resolve(byHost) });
+  if (!pass.planResult.ok) throw new Error(`the bench plan was refused: ${pass.planResult.error.message}`);
+  return pass.planResult.plan;
 }
 
 /** What observing a fleet that runs exactly `repo` would return: every file's hash, every unit running. */

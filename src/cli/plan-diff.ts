@@ -3,7 +3,6 @@ import { readHostFile, type RemoteRunner } from '../hosts/index.js';
 import type { Plan } from '../plan/model.js';
 import type { PreparedPass } from '../pass/index.js';
 import { maskedSecrets, maskHostEnvFile, renderHost, unifiedDiff, type RenderedService } from '../render/index.js';
-import { renderKey } from '../rollout/index.js';
 import type { HostSpec } from '../spec/model.js';
 
 /** A host file larger than this is not shown: the files tend writes are units and env files. */
@@ -40,7 +39,7 @@ export async function planDiffs(plan: Plan, pass: PreparedPass, runner: RemoteRu
   for (const service of plan.services) {
     for (const step of service.batches.flat()) {
       const host = hostsByName.get(step.host);
-      const resolved = pass.rendered.get(renderKey(step.service, step.host));
+      const resolved = pass.rendered.get(step.host)?.find((one) => one.service === step.service);
       const shown = host === undefined ? undefined : masked(host, step.service);
       if (host === undefined || resolved === undefined || shown === undefined) continue;
       for (const write of step.writes) {

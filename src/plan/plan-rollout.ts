@@ -80,23 +80,26 @@ interface IndexedHost {
   placedObserved: number;
 }
 
-function judgePlacement(placement: DesiredPlacement, host: ObservedHost, resume: PlanOptions['resume'], into: Judged): void {
-  if (!host.reachable) {
-    into.unreachable.push({ host: host.host, code: host.code, errorClass: host.errorClass, message: host.message });
+function judgePlacement(placement: DesiredPlacement, host: IndexedHost, resume: PlanOptions['resume'], into: Judged): void {
+  const { observed } = host;
+  if (!observed.reachable) {
+    into.unreachable.push({ host: observed.host, code: observed.code, errorClass: observed.errorClass, message: observed.message });
     return;
   }
-  const foreign = host.foreignUnits.length === 0 ? [] : placement.files.map((file) => file.path).filter((path) => host.foreignUnits.includes(path));
+  const observedService = observed.services.get(placement.service);
+  // Counted so that findLeftovers scans only hosts holding a service placed elsewhere or nowhere.
+  if (observedService !== undefined) host.placedObserved += 1;
+  const foreign = observed.foreignUnits.length === 0 ? [] : placement.files.map((file) => file.path).filter((path) => observed.foreignUnits.includes(path));
   if (foreign.length > 0) {
-    into.blocked.push({ host: host.host, code: 'E_FOREIGN_UNIT', errorClass: 'conflict', message: foreignUnitMessage(foreign) });
+    into.blocked.push({ host: observed.host, code: 'E_FOREIGN_UNIT', errorClass: 'conflict', message: foreignUnitMessage(foreign) });
     return;
   }
-  const observedService = host.services.get(placement.service);
   if (!isUnchanged(placement, observedService)) {
     into.changing.push(comparePlacement(placement, observedService));
     return;
   }
   const point = resume?.(placement.service, placement.host);
-  if (point === undefined) into.unchanged.push(host.host);
+  if (point === undefined) into.unchanged.push(observed.host);
   else into.changing.push(reverifyStep(comparePlacement(placement, observedService), point));
 }
 
@@ -154,7 +157,10 @@ function indexHosts(observed: readonly ObservedHost[]): Map<string, IndexedHost>
 function judgePlacements(desired: DesiredState, hosts: ReadonlyMap<string, IndexedHost>, resume: PlanOptions['resume']): Map<string, Judged> {
   const names = new Set(desired.services.map((service) => service.name));
   const byService = new Map<string, Judged>();
-  for (const placement of desired.placements) {
+  // An index, not for...of: the loop runs once per instance, and its iterator results were 13 to 40 bytes
+  // of garbage per instance that escape analysis did not remove.
+  for (let index = 0; index < desired.placements.length; index += 1) {
+    const placement = desired.placements[index]!;
     if (!names.has(placement.service)) throw new InternalError(`placement of unknown service ${placement.service}`);
     const host = hosts.get(placement.host);
     // Every placed host must have been looked at (or have failed to be): planning blind would read as "create".
@@ -167,9 +173,7 @@ function judgePlacements(desired: DesiredState, hosts: ReadonlyMap<string, Index
     if (judged.lastHost !== undefined && !(judged.lastHost < placement.host)) judged.inOrder = false;
     judged.lastHost = placement.host;
     judged.count += 1;
-    // Counted so that findLeftovers scans only hosts holding a service placed elsewhere or nowhere.
-    if (host.observed.reachable && host.observed.services.has(placement.service)) host.placedObserved += 1;
-    judgePlacement(placement, host.observed, resume, judged);
+    judgePlacement(placement, host, resume, judged);
   }
   for (const [service, judged] of byService) if (!judged.inOrder) refuseDuplicateHosts(service, judged);
   return byService;

@@ -95,14 +95,18 @@ function indexServicesByHost(repo: RepoSpec): ReadonlyMap<string, readonly Servi
   return index;
 }
 
-/** The services whose group lists this host, sorted by name (the order of `RepoSpec.services`). */
-export function servicesOnHost(repo: RepoSpec, host: string): ServiceSpec[] {
+function servicesIndexOf(repo: RepoSpec): ReadonlyMap<string, readonly ServiceSpec[]> {
   let index = servicesByHost.get(repo);
   if (index === undefined) {
     index = indexServicesByHost(repo);
     servicesByHost.set(repo, index);
   }
-  return [...(index.get(host) ?? [])];
+  return index;
+}
+
+/** The services whose group lists this host, sorted by name (the order of `RepoSpec.services`). */
+export function servicesOnHost(repo: RepoSpec, host: string): ServiceSpec[] {
+  return [...(servicesIndexOf(repo).get(host) ?? [])];
 }
 
 /**
@@ -133,20 +137,35 @@ function filesShared(repo: RepoSpec, secrets: SecretResolver<SecretMode>): Map<s
  * write the same file on the host (a timer unit named like another service).
  */
 export function renderHost<M extends SecretMode>(repo: RepoSpec, host: HostSpec, secrets: SecretResolver<M>): RenderedService<M>[] {
-  const services = servicesOnHost(repo, host.name);
-  const names = new Set(services.map((service) => service.name));
+  const services = servicesIndexOf(repo).get(host.name) ?? [];
+  // Built only when a render needs it: a fleet whose services share their renders would otherwise build a
+  // set per host, 300,000 entries for 150 services on 2,000 hosts, only to throw it away.
+  let names: ReadonlySet<string> | undefined;
+  const namesOnHost = (): ReadonlySet<string> => (names ??= new Set(services.map((service) => service.name)));
   const shared = filesShared(repo, secrets);
   const rendered = services.map((service): RenderedService<M> => {
     // Most services come after nothing and use no host value: then every host renders them alike, and the
     // name is the whole key. One whose env file uses {{ host.* }} renders per host.
-    const ordering = service.after.length === 0 ? '' : `\u0000${orderingSettings(service, names).map(([name, value]) => `${name}=${value}`).join('\u0000')}`;
+    const ordering = service.after.length === 0 ? '' : `\u0000${orderingSettings(service, namesOnHost()).map(([name, value]) => `${name}=${value}`).join('\u0000')}`;
     const key = `${service.name}${ordering}${service.hostDependent ? `\u0001${host.name}` : ''}`;
     const files = shared.get(key);
     if (files !== undefined) return { service: service.name, host: host.name, secrets: secrets.mode, files };
-    const one = renderService({ service, host, servicesOnHost: names, secrets });
+    const one = renderService({ service, host, servicesOnHost: namesOnHost(), secrets });
     shared.set(key, one.files);
     return one;
   });
+  refuseSharedPaths(host, rendered);
+  return rendered;
+}
+
+/**
+ * Two services must not write one file on a host. A service's unit and env file are named after the
+ * service, and names are unique, so only a timer's units can take another's path (`web` with timer `x`
+ * and a service `web-x`): without timers there is nothing to compare, and a host of 150 services builds
+ * no map of its 300 paths.
+ */
+function refuseSharedPaths(host: HostSpec, rendered: readonly RenderedService[]): void {
+  if (rendered.every((result) => result.files.every((file) => file.kind === 'unit' || file.kind === 'env'))) return;
   const owner = new Map<string, string>();
   for (const result of rendered) {
     for (const { path } of result.files) {
@@ -155,7 +174,6 @@ export function renderHost<M extends SecretMode>(repo: RepoSpec, host: HostSpec,
       owner.set(path, result.service);
     }
   }
-  return rendered;
 }
 
 /** For code that writes to hosts and receives a render from elsewhere: a masked one is tend's bug. */

@@ -33,12 +33,8 @@ export interface ApplyInput {
   readonly repo: RepoSpec;
   readonly plan: Plan;
   readonly observed: ReadonlyMap<string, ObservedHost>;
-  /** Resolved renders keyed by `service@host`. */
-  readonly rendered: ReadonlyMap<string, RenderedService<'resolved'>>;
-}
-
-export function renderKey(service: string, host: string): string {
-  return `${service}@${host}`;
+  /** Resolved renders by host: each host's services as renderHost gave them. */
+  readonly rendered: ReadonlyMap<string, readonly RenderedService<'resolved'>[]>;
 }
 
 /**
@@ -140,7 +136,7 @@ async function rollOutService(spec: ServiceSpec, plan: ServicePlan, input: Apply
 function runStep(step: HostStep | undefined, spec: ServiceSpec, input: ApplyInput, effects: RolloutEffects, apt: AptSession): Promise<HostStepResult> {
   if (step === undefined) throw new InternalError(`a batch of ${spec.name} names a host without a step`);
   const host = input.repo.inventory.hosts.find((candidate) => candidate.name === step.host);
-  const rendered = input.rendered.get(renderKey(spec.name, step.host));
+  const rendered = input.rendered.get(step.host)?.find((one) => one.service === spec.name);
   if (host === undefined || rendered === undefined) throw new InternalError(`no host or render for ${spec.name} on ${step.host}`);
   const observed = input.observed.get(step.host);
   const before = observed?.reachable === true ? observed.services.get(spec.name)?.unit : undefined;

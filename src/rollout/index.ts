@@ -18,7 +18,7 @@ export { DEFAULT_RETRY_POLICY, nextRetry } from './retry-policy.js';
 export type { RetryDecision, RetryPolicy } from './retry-policy.js';
 export type { RolloutErrorCode } from './rollout-errors.js';
 // Effects: the apply that carries out a plan through the SSH layer, driven by the decisions above.
-export { applyPlan, renderKey } from './apply-plan.js';
+export { applyPlan } from './apply-plan.js';
 export type { ApplyInput, ApplyResult, ServiceRolloutResult } from './apply-plan.js';
 export { runHostStep } from './host-step-effects.js';
 export type { HostStepInput, HostStepResult, RolloutEffects, StepPhase, StepProgress } from './host-step-effects.js';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRecap } from '../../../bench/support/ansible-peer.js';
+import { daemonNodeOptions } from '../../../bench/support/daemon-node-options.js';
 import { changedInstances, convergedObservation, loadFleet, planFleet, renderOneService } from '../../../bench/support/fleet-pipeline.js';
 import { fleetGroups, fleetInstances, newFleetRepo, releaseService, serviceName, servicePort, syntheticHosts, writeFleetRepo } from '../../../bench/support/fleet-repo.js';
 import { formatRatio, median, targetLine } from '../../../bench/support/stats.js';
@@ -28,6 +29,12 @@ describe('bench statistics', () => {
   it('says MET only when the figure is within its limit', () => {
     expect(targetLine({ name: 'x', measured: 300, limit: 300, shown: '300 ms', target: '≤ 300 ms' })).toMatch(/^MET /);
     expect(targetLine({ name: 'x', measured: 301, limit: 300, shown: '301 ms', target: '≤ 300 ms' })).toMatch(/^MISSED /);
+  });
+});
+
+describe('the daemon\'s V8 settings', () => {
+  it('come from tend.service: the young generation size the fleet-size bench runs with', async () => {
+    expect(await daemonNodeOptions()).toMatch(/^--max-semi-space-size=\d+$/);
   });
 });
 
@@ -132,9 +139,9 @@ describe('the host-free fleet of bench/fleet-size.ts', () => {
       const instances = observed.reduce((sum, host) => sum + (host.reachable ? host.services.size : 0), 0);
       expect(instances).toBe(fleetInstances(hosts, 5, placement));
       expect(renderOneService(repo, serviceName(0)).map((one) => one.host)).toEqual(hosts.slice(0, 17).map((host) => host.name));
-      expect(planFleet(repo, observed).empty).toBe(true);
+      expect((await planFleet(repo, observed)).empty).toBe(true);
       await releaseService(dir, 0, '2');
-      expect(changedInstances(planFleet(await loadFleet(dir), observed))).toEqual([{ service: serviceName(0), hosts: 17 }]);
+      expect(changedInstances(await planFleet(await loadFleet(dir), observed))).toEqual([{ service: serviceName(0), hosts: 17 }]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
