@@ -1,8 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { crashPointFromEnv } from '../daemon/crash-points.js';
-import { DEFAULT_CONFIG_PATH, daemonConfigFrom, loadDaemonConfig, type DaemonConfig, type DaemonConfigInput } from '../daemon/daemon-config.js';
-import { runDaemon } from '../daemon/run-daemon.js';
+import { crashPointFromEnv, DEFAULT_CONFIG_PATH, daemonConfigFrom, loadDaemonConfig, runDaemon, type DaemonConfig, type DaemonConfigInput } from '../daemon/index.js';
 import { formatIssue } from '../errors/index.js';
 import { createLogger } from '../observability/index.js';
 import { EXIT_USAGE, type Command, type CommandContext, type OptionSpec } from './command.js';

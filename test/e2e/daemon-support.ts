@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import type { Readiness } from '../../src/api/index.js';
+import type { CrashPoint } from '../../src/daemon/index.js';
 import type { DaemonStatus } from '../../src/status/index.js';
 import { freePort } from '../support/free-port.js';
 import { runTend, ScratchRepo, startTend, type TendProcess, type TendRun } from '../support/tend-cli.js';
@@ -154,6 +155,25 @@ export async function versionOn(target: TestHost, port: number): Promise<string>
     return `unreachable: ${error instanceof Error ? error.message : String(error)}`;
   }
 }
+
+/**
+ * The crash points of src/daemon/crash-points.ts, each with the commit that reaches it: a good version for
+ * the rollout's phases, a broken one for the points of the revert. Both kill -9 matrices (one tend, and a
+ * standby's takeover) run every row.
+ */
+export const CRASH_MATRIX = [
+  { point: 'stage', broken: false },
+  { point: 'write', broken: false },
+  { point: 'reload', broken: false },
+  { point: 'switch', broken: false },
+  { point: 'restart', broken: false },
+  { point: 'probe', broken: false },
+  { point: 'healthy', broken: false },
+  { point: 'after-known-bad', broken: true },
+  { point: 'after-revert-commit', broken: true },
+  { point: 'after-push', broken: true },
+  { point: 'rollback-probe', broken: true },
+] as const satisfies readonly { readonly point: CrashPoint; readonly broken: boolean }[];
 
 export interface DaemonOptions {
   readonly repoUrl: string;

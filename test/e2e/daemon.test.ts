@@ -10,18 +10,19 @@ import { buildTend, runTend, ScratchRepo } from '../support/tend-cli.js';
 import {
   API_TOKEN_SECRET,
   apiScriptAt,
+  CRASH_MATRIX,
   daemonArgs,
   DaemonUnderTest,
-  fileAt,
   exampleOnGitServer,
-  wipeTendState,
+  fileAt,
   GIT_PASSWORD,
-  remoteLog,
   nativeRevertTree,
+  remoteLog,
   treeOf,
   unitProperty,
   versionOn,
   WEBHOOK_SECRET,
+  wipeTendState,
 } from './daemon-support.js';
 import type { GitServer } from './harness/git-server.js';
 import { execInHost, type TestHost } from './harness/hosts.js';
@@ -361,21 +362,8 @@ describe('what needs a person, and what does not', () => {
  * on the same state directory, and check it converges with at most one revert and no host left stopped.
  */
 describe('crash safety: kill -9 at named points', () => {
-  const points = [
-    { point: 'stage', broken: false },
-    { point: 'write', broken: false },
-    { point: 'reload', broken: false },
-    { point: 'switch', broken: false },
-    { point: 'restart', broken: false },
-    { point: 'probe', broken: false },
-    { point: 'healthy', broken: false },
-    { point: 'after-known-bad', broken: true },
-    { point: 'after-revert-commit', broken: true },
-    { point: 'after-push', broken: true },
-    { point: 'rollback-probe', broken: true },
-  ] as const;
 
-  it.each(points)('converges after a kill at $point', async ({ point, broken }) => {
+  it.each(CRASH_MATRIX)('converges after a kill at $point', async ({ point, broken }) => {
     const stateDir = await mkdtemp(join(tmpdir(), 'tend-e2e-state-'));
     const first = await startDaemon({ stateDir, pollInterval: '1h' });
     await first.waitFor('a converged start', converged, 180_000);

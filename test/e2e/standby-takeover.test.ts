@@ -9,6 +9,7 @@ import { buildTend } from '../support/tend-cli.js';
 import {
   API_TOKEN_SECRET,
   apiScriptAt,
+  CRASH_MATRIX,
   daemonConfigArgs,
   DaemonUnderTest,
   eventsNamed,
@@ -19,8 +20,8 @@ import {
   RESYNC_NEVER,
   unitProperty,
   versionOn,
-  wipeTendState,
   WEBHOOK_SECRET,
+  wipeTendState,
 } from './daemon-support.js';
 import type { GitServer } from './harness/git-server.js';
 import { execInHost, type TestHost } from './harness/hosts.js';
@@ -187,21 +188,8 @@ afterAll(async () => {
  * for the points of the revert. The killed instance is never restarted before the standby has converged.
  */
 describe('a standby takes over after kill -9 of the leader', () => {
-  const points = [
-    { point: 'stage', broken: false },
-    { point: 'write', broken: false },
-    { point: 'reload', broken: false },
-    { point: 'switch', broken: false },
-    { point: 'restart', broken: false },
-    { point: 'probe', broken: false },
-    { point: 'healthy', broken: false },
-    { point: 'after-known-bad', broken: true },
-    { point: 'after-revert-commit', broken: true },
-    { point: 'after-push', broken: true },
-    { point: 'rollback-probe', broken: true },
-  ] as const;
 
-  it.each(points.map((one, index) => ({ ...one, index })))(
+  it.each(CRASH_MATRIX.map((one, index) => ({ ...one, index })))(
     'within lease_ttl and one election round, converging, after a kill at $point',
     async ({ point, broken, index }) => {
       const [doomed, survivor] = index % 2 === 0 ? [instances[0], instances[1]] : [instances[1], instances[0]];
