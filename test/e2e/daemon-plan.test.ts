@@ -194,16 +194,19 @@ describe('tend plan --daemon', () => {
   });
 });
 
-describe('the git host', () => {
-  async function until<T>(what: string, read: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = read();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; calls:\n${JSON.stringify(gitHost.calls, null, 2)}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+/** Polls `read` until it gives a value; on timeout, fails with the fake API's calls so far. */
+async function untilRead<T>(what: string, read: () => T | undefined, calls: () => unknown, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; calls:\n${JSON.stringify(calls(), null, 2)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+describe('the git host', () => {
+  const until = <T>(what: string, read: () => T | undefined): Promise<T> => untilRead(what, read, () => gitHost.calls);
 
   it('got tend/deploy pending, then success, for the commit the daemon applied', async () => {
     await until('tend/deploy success', () => gitHost.statuses('tend/deploy').find((one) => one.sha === applied && one.state === 'success'));
@@ -248,15 +251,7 @@ describe('the git host', () => {
 });
 
 describe('GitLab', () => {
-  async function until<T>(what: string, read: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = read();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; calls:\n${JSON.stringify(gitLab?.calls, null, 2)}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
+  const until = <T>(what: string, read: () => T | undefined): Promise<T> => untilRead(what, read, () => gitLab?.calls);
 
   async function mergeRequestHook(iid: number, sha: string, oldrev: string | undefined): Promise<number> {
     const body = JSON.stringify({
