@@ -1,11 +1,9 @@
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createGitHostPublisher, gitHostApi, type GitHostPublisher } from '../../../src/githost/index.js';
-import { createLogger } from '../../../src/observability/index.js';
-import { planRef } from '../../../src/preview/index.js';
+import { gitHostApi, type GitHostPublisher } from '../../../src/githost/index.js';
 import type { PullRequestEvent } from '../../../src/source/index.js';
 import { FakeGitHost } from '../../support/fake-git-host.js';
-import { DaemonWorld } from '../daemon/support/daemon-world.js';
+import type { DaemonWorld } from '../daemon/support/daemon-world.js';
+import { publisherWorld, SECRET_VALUE } from './support/publisher-world.js';
 
 /**
  * The git host publisher against a local HTTP server implementing the endpoints tend uses (create a commit
@@ -14,8 +12,6 @@ import { DaemonWorld } from '../daemon/support/daemon-world.js';
  */
 
 const TOKEN = 'githost-token-canary-3e9f';
-/** The value every secret of the world resolves to: it must reach no published body. */
-const SECRET_VALUE = 'secret-token-value';
 
 let host: FakeGitHost;
 let world: DaemonWorld;
@@ -30,37 +26,7 @@ function pullRequest(headSha: string, fork = false): PullRequestEvent {
 beforeEach(async () => {
   host = new FakeGitHost(TOKEN, 'acme/deploy');
   await host.start();
-  world = await DaemonWorld.create();
-  await world.settle();
-  logLines = [];
-  sleeps = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logLines.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  let clock = 0;
-  publisher = createGitHostPublisher({
-    api: gitHostApi({ provider: 'github', apiUrl: host.url, token: TOKEN, repository: 'acme/deploy' }),
-    repository: 'acme/deploy',
-    planForks: false,
-    plan: (ref) => planRef({ source: world.source, base: world.source.head, fleet: world.fleet, secrets: { description: 'test secrets', read: async () => SECRET_VALUE } }, ref),
-    statusUrl: 'https://tend.example.com/',
-    logger: createLogger({ destination }),
-    budget: { maxAttempts: 4, budgetMs: 60_000, baseDelayMs: 1_000, maxDelayMs: 8_000 },
-    // Retries wait on a clock the test moves, never on real time.
-    effects: {
-      clock: () => clock,
-      sleep: async (ms) => {
-        sleeps.push(ms);
-        clock += ms;
-      },
-    },
-  });
-  world.onStatus = (status) => publisher.observe(status);
-  // The start: what the journal already says is remembered, not published.
-  publisher.observe(world.reconciler.status);
+  ({ world, publisher, logLines, sleeps } = await publisherWorld(gitHostApi({ provider: 'github', apiUrl: host.url, token: TOKEN, repository: 'acme/deploy' })));
 });
 
 afterEach(async () => {

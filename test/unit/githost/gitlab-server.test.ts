@@ -1,11 +1,11 @@
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createGitHostPublisher, gitHostApi, type GitHostPublisher, type PublishKind } from '../../../src/githost/index.js';
+import { createGitHostPublisher, gitHostApi, type GitHostPublisher } from '../../../src/githost/index.js';
 import { createLogger } from '../../../src/observability/index.js';
-import { planRef } from '../../../src/preview/index.js';
 import type { PullRequestEvent } from '../../../src/source/index.js';
 import { FakeGitLab } from '../../support/fake-gitlab.js';
-import { DaemonWorld } from '../daemon/support/daemon-world.js';
+import type { DaemonWorld } from '../daemon/support/daemon-world.js';
+import { publisherWorld, SECRET_VALUE } from './support/publisher-world.js';
 
 /**
  * The git host publisher with `provider: gitlab` against a local HTTP server implementing GitLab's documented
@@ -14,8 +14,6 @@ import { DaemonWorld } from '../daemon/support/daemon-world.js';
  */
 
 const TOKEN = 'glpat-canary-7d1c4b';
-/** The value every secret of the world resolves to: it must reach no published body. */
-const SECRET_VALUE = 'secret-token-value';
 const HEAD_REF = 'refs/merge-requests/7/head';
 
 let gitlab: FakeGitLab;
@@ -33,39 +31,7 @@ function mergeRequest(headSha: string, fork = false): PullRequestEvent {
 beforeEach(async () => {
   gitlab = new FakeGitLab(TOKEN, 'acme/deploy');
   await gitlab.start();
-  world = await DaemonWorld.create();
-  await world.settle();
-  logLines = [];
-  sleeps = [];
-  losses = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logLines.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  let clock = 0;
-  const lost = (how: string) => (kind: PublishKind) => losses.push(`${how} ${kind}`);
-  publisher = createGitHostPublisher({
-    api: gitHostApi({ provider: 'gitlab', apiUrl: gitlab.url, token: TOKEN, repository: 'acme/deploy' }),
-    repository: 'acme/deploy',
-    planForks: false,
-    plan: (ref) => planRef({ source: world.source, base: world.source.head, fleet: world.fleet, secrets: { description: 'test secrets', read: async () => SECRET_VALUE } }, ref),
-    statusUrl: 'https://tend.example.com/',
-    logger: createLogger({ destination }),
-    budget: { maxAttempts: 4, budgetMs: 60_000, baseDelayMs: 1_000, maxDelayMs: 8_000 },
-    // Retries wait on a clock the test moves, never on real time.
-    effects: {
-      clock: () => clock,
-      sleep: async (ms) => {
-        sleeps.push(ms);
-        clock += ms;
-      },
-    },
-    losses: { gaveUp: lost('gave up'), dropped: lost('dropped') },
-  });
-  world.onStatus = (status) => publisher.observe(status);
-  publisher.observe(world.reconciler.status);
+  ({ world, publisher, logLines, sleeps, losses } = await publisherWorld(gitHostApi({ provider: 'gitlab', apiUrl: gitlab.url, token: TOKEN, repository: 'acme/deploy' })));
 });
 
 afterEach(async () => {
