@@ -121,9 +121,14 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: C
     }
     const operatorToken = await ensureOperatorToken(settings.stateDir);
     const webhookSecret = settings.webhookSecretFile === undefined ? undefined : (await readFile(settings.webhookSecretFile, 'utf8')).trim();
+    /** The roles once the daemon has started them; until then every call that needs one is refused. */
+    const started = (): Roles => {
+      if (roles === undefined) throw new TendError('E_NOT_LEADER', 'transient', 'tend is starting');
+      return roles;
+    };
     const leader = (): Acting => {
-      const acting = roles?.acting();
-      if (acting === undefined) throw roles?.notLeader() ?? new TendError('E_NOT_LEADER', 'transient', 'tend is starting');
+      const acting = started().acting();
+      if (acting === undefined) throw started().notLeader();
       return acting;
     };
     const api: ApiServer = await startApiServer(
@@ -147,10 +152,7 @@ export async function runDaemon(settings: DaemonConfig, logger: Logger, crash: C
           return resumed;
         },
         ready: () => roles?.readiness() ?? { ready: false, role: 'starting' },
-        poke: async (reason) => {
-          if (roles === undefined) throw new TendError('E_NOT_LEADER', 'transient', 'tend is starting');
-          return roles.poke(reason);
-        },
+        poke: async (reason) => started().poke(reason),
         plan,
         pullRequest: (event) => githost?.pullRequest(event) ?? { accepted: false, reason: 'no git host is configured (githost in the config)' },
         operator: async (action, service) => {
