@@ -3,7 +3,7 @@ import { isTendUnitName } from '../spec/service-names.js';
 import type { UnitProperties } from './observed.js';
 import { parseUnitStatus } from './observe-parser.js';
 import { SHOW_PROPERTIES } from './observe-script.js';
-import type { RemoteRunner, RunResult, RunTarget } from './remote-command.js';
+import type { RemoteRunner, RunTarget } from './remote-command.js';
 
 /**
  * The systemctl verbs a rollout needs, each one remote command through the one exec path. Unit names are
@@ -37,17 +37,20 @@ export async function enableUnits(pool: RemoteRunner, host: RunTarget, units: re
   await pool.run(host, ['systemctl', 'enable', '--no-reload', '--', ...units], { sudo: true });
 }
 
+const RESTART_SCRIPT = `systemctl restart -- "$@" || true; ${SHOW_SCRIPT}`;
+
 /**
- * Restarts a unit and returns how systemctl ended without judging it: health is judged from the new run
- * (InvocationID, NRestarts, probes), never from this exit code, which says nothing about a Type=exec
- * service that crashes a second later.
+ * Restarts units and returns their properties read right after, in the same command: the run this restart
+ * started, so that health is judged against it and not against a baseline read earlier. A unit crash-looping
+ * under Restart= moves NRestarts on its own, and a restart issued while it waits in `auto-restart` keeps
+ * that count (systemd 252), so a count compared with an older look would blame the new run for the old
+ * one's crashes. systemctl's exit code is not judged: it says nothing about a Type=exec service that
+ * crashes a second later; the new run's identity, state and probes do.
  */
-export async function restartUnits(pool: RemoteRunner, host: RunTarget, units: readonly string[]): Promise<RunResult> {
+export async function restartUnits(pool: RemoteRunner, host: RunTarget, units: readonly string[]): Promise<Map<string, UnitProperties>> {
   checkUnits(units);
-  return pool.run(host, ['systemctl', 'restart', '--', ...units], {
-    sudo: true,
-    okExitCodes: Array.from({ length: 255 }, (_, code) => code + 1),
-  });
+  const result = await pool.run(host, ['sh', '-c', RESTART_SCRIPT, 'sh', ...units], { sudo: true });
+  return parseUnitStatus(host.name, result.stdout, result.stderr);
 }
 
 /** Stops and disables units; units that do not exist are not an error (a prune after a partial create). */

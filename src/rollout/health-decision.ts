@@ -22,14 +22,18 @@ export interface HealthObservation {
   readonly probe: ProbeResult | undefined;
 }
 
+/** A run of the unit, told apart from others by its InvocationID, with its restart count when first seen. */
+export type JudgedRun = Pick<UnitProperties, 'invocationId' | 'nRestarts'>;
+
 export interface HealthInput {
-  /** The unit just before tend restarted it; undefined when the service never ran on the host. */
-  readonly before: Pick<UnitProperties, 'invocationId' | 'nRestarts'> | undefined;
+  /** The unit as the pass observed it before tend restarted it; undefined when the service never ran on the host. */
+  readonly before: JudgedRun | undefined;
   /**
-   * The new run, when it was identified before this judgement began (an interrupted rollout saw it, and
-   * tend was restarted): any other run, or a restart of it, is a failure of the new version.
+   * The new run, when it was identified before this judgement began (read right after tend's restart, or
+   * seen by an interrupted rollout before tend was restarted): any other run, or a restart of it, is a
+   * failure of the new version.
    */
-  readonly run?: Pick<UnitProperties, 'invocationId' | 'nRestarts'>;
+  readonly run?: JudgedRun;
   readonly restartedAt: number;
   /** In time order. */
   readonly observations: readonly HealthObservation[];
@@ -66,13 +70,23 @@ interface VerdictBase {
   /** The last probe result seen for the new run: the evidence a revert commit and a page carry. */
   readonly lastProbe: ProbeResult | undefined;
   /** The new run, once seen: recorded so that a restarted tend judges the same run from the same start. */
-  readonly run?: Pick<UnitProperties, 'invocationId' | 'nRestarts'>;
+  readonly run?: JudgedRun;
 }
 
 export type HealthVerdict =
   | (VerdictBase & { readonly state: 'pending'; readonly code: HealthPendingCode })
   | (VerdictBase & { readonly state: 'healthy'; readonly code: 'HEALTHY'; readonly at: number })
   | (VerdictBase & { readonly state: 'failed'; readonly code: HealthFailureCode; readonly errorClass: 'change'; readonly at: number });
+
+/**
+ * The run tend's restart started, from the unit as systemd reported it right after the restart: a new
+ * InvocationID. Undefined when none shows (the unit reported nothing, or still the run from before), and
+ * the judgement then waits for the first new run itself.
+ */
+export function runStartedByRestart(before: JudgedRun | undefined, after: JudgedRun | undefined): JudgedRun | undefined {
+  if (after === undefined || after.invocationId === '' || after.invocationId === before?.invocationId) return undefined;
+  return { invocationId: after.invocationId, nRestarts: after.nRestarts };
+}
 
 /**
  * Judges one host's new run by Nomad's rule: healthy once the *new* run (a new InvocationID that never
@@ -86,7 +100,7 @@ export type HealthVerdict =
  */
 export function judgeHealth(input: HealthInput): HealthVerdict {
   const deadline = input.restartedAt + input.timing.healthyDeadline;
-  let newRun: { readonly invocationId: string; readonly nRestarts: number } | undefined = input.run;
+  let newRun: JudgedRun | undefined = input.run;
   let streakStart: number | undefined;
   let lastProbe: ProbeResult | undefined;
   let pending: { code: HealthPendingCode; detail: string } = {
@@ -111,8 +125,9 @@ export function judgeHealth(input: HealthInput): HealthVerdict {
 
     if (newRun === undefined) {
       if (unit.invocationId === '' || unit.invocationId === input.before?.invocationId) continue;
-      // Seen for the first time: a crash before this first look shows as NRestarts above its value before
-      // the restart (systemd versions that reset the counter on a manual restart start it at 0).
+      // Seen for the first time, not identified at the restart: a crash before this first look shows as
+      // NRestarts above its value before the restart (a restart of a running unit starts the count at 0).
+      // Racy against a crash-looping old run, whose count moves on its own: hence `run` where known.
       if (input.before !== undefined && unit.nRestarts > input.before.nRestarts) {
         return failed('E_UNIT_RESTARTED', observation.at, `the new run restarted (NRestarts ${input.before.nRestarts} -> ${unit.nRestarts})`);
       }

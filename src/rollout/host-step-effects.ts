@@ -23,7 +23,7 @@ import type { HostSpec, ServiceSpec } from '../spec/model.js';
 import type { UrlDelivery } from '../artifacts/index.js';
 import { stageUrlRelease } from './artifact-step.js';
 import { hostStepMarkText, markingFirstCommand, type StepActor, type StepEdge } from './host-step-mark.js';
-import { judgeHealth, type HealthObservation, type HealthVerdict, type ProbeResult } from './health-decision.js';
+import { judgeHealth, runStartedByRestart, type HealthObservation, type HealthVerdict, type JudgedRun, type ProbeResult } from './health-decision.js';
 import { installPackageStep, keepRecentPackages, type AptSession } from './package-step.js';
 
 /** The outside world of a rollout: hosts, the clock, the repo's artifacts, and who listens to progress. */
@@ -145,13 +145,14 @@ async function carryOutHostStep(input: HostStepInput, effects: RolloutEffects): 
   });
 
   let restartedAt: number;
+  let run: JudgedRun | undefined;
   try {
     if (step.judgeRun === undefined) {
-      await applyChanges(input, effects, progress);
+      run = runStartedByRestart(input.before, await applyChanges(input, effects, progress));
       restartedAt = effects.now();
     } else {
       // tend was restarted while judging this run: go on judging it from its own start, never restart it.
-      restartedAt = step.judgeRun.restartedAt;
+      ({ restartedAt, ...run } = step.judgeRun);
     }
   } catch (error) {
     const tendError = asTendError(error);
@@ -168,7 +169,7 @@ async function carryOutHostStep(input: HostStepInput, effects: RolloutEffects): 
 
   let verdict: HealthVerdict | 'superseded';
   try {
-    verdict = await watchHealth(input, effects, restartedAt, progress);
+    verdict = await watchHealth(input, effects, restartedAt, run, progress);
   } catch (error) {
     const tendError = asTendError(error);
     if (tendError.errorClass === 'internal') throw tendError;
@@ -198,7 +199,8 @@ async function carryOutHostStep(input: HostStepInput, effects: RolloutEffects): 
   });
 }
 
-async function applyChanges(input: HostStepInput, effects: RolloutEffects, progress: (phase: StepPhase, detail: string) => void): Promise<void> {
+/** Returns the unit as systemd reported it right after the restart: the run the restart started. */
+async function applyChanges(input: HostStepInput, effects: RolloutEffects, progress: (phase: StepPhase, detail: string) => void): Promise<UnitProperties | undefined> {
   const { step, service, host, rendered } = input;
   const { pool } = effects;
   if (step.package !== undefined) {
@@ -235,13 +237,14 @@ async function applyChanges(input: HostStepInput, effects: RolloutEffects, progr
   const unit = unitName(service.name);
   await enableUnits(pool, host, [unit, ...timers]);
   progress('restart', `systemctl restart ${unit}`);
-  await restartUnits(pool, host, [unit, ...timers]);
+  return (await restartUnits(pool, host, [unit, ...timers])).get(unit);
 }
 
 async function watchHealth(
   input: HostStepInput,
   effects: RolloutEffects,
   restartedAt: number,
+  started: JudgedRun | undefined,
   progress: (phase: StepPhase, detail: string, deadlineAt?: number, run?: KnownRun) => void,
 ): Promise<HealthVerdict | 'superseded'> {
   const { service, host, before, step } = input;
@@ -259,7 +262,7 @@ async function watchHealth(
     observations.push({ at: now, unit: properties, probe: probeResult });
     const verdict = judgeHealth({
       before: before === undefined ? undefined : { invocationId: before.invocationId, nRestarts: before.nRestarts },
-      ...(step.judgeRun === undefined ? {} : { run: step.judgeRun }),
+      ...(started === undefined ? {} : { run: started }),
       restartedAt,
       observations,
       timing,

@@ -8,6 +8,8 @@ import {
   probeHttp,
   probeTcp,
   pruneReleases,
+  restartUnits,
+  showUnits,
   SshPool,
   stageRelease,
   switchRelease,
@@ -28,6 +30,9 @@ import { useHosts } from './harness/use-hosts.js';
  */
 const SERVICE = 'e2eobs';
 const FOREIGN = 'e2eforeign';
+/** Crash-loops until its flag file exists, waiting long in `auto-restart` between runs. */
+const CRASHING = 'e2ecrash';
+const CRASHING_FLAG = `/run/${CRASHING}-ok`;
 const PORT = 18081;
 
 const script = (version: string): Buffer =>
@@ -88,13 +93,16 @@ describe('hosts on real systemd hosts', () => {
         [
           'sh',
           '-c',
-          'systemctl disable --now "$1.service" || true; rm -rf -- "$2" "$3" "$4" "$5" /run/"$1"; systemctl daemon-reload',
+          'systemctl disable --now "$1.service" || true; systemctl stop "$6.service" || true; rm -rf -- "$2" "$3" "$4" "$5" /run/"$1" "$7" "$8"; systemctl daemon-reload',
           'sh',
           SERVICE,
           unitPath(SERVICE),
           envFilePath(SERVICE),
           releaseDir(SERVICE),
           unitPath(FOREIGN),
+          CRASHING,
+          unitPath(CRASHING),
+          CRASHING_FLAG,
         ],
         { sudo: true },
       )
@@ -143,6 +151,31 @@ describe('hosts on real systemd hosts', () => {
     const after = reachable(await observeHost(pool, host)).services.get(SERVICE)?.unit.invocationId;
     expect(after).toMatch(/^[0-9a-f]{32}$/);
     expect(after).not.toBe(before);
+  });
+
+  // What the health judgement relies on (src/rollout/health-decision.ts): systemd 252 keeps a crash loop's
+  // NRestarts across a restart issued while the unit waits in auto-restart, and resets it on a restart of a
+  // running unit. Only the run a restart started, read in the same command, is a safe baseline.
+  it('reports the run a restart started, with the crash loop\'s NRestarts kept when it waited in auto-restart', async () => {
+    const unit = `${CRASHING}.service`;
+    const crashing = `[Service]\nExecStart=/bin/sh -c 'test -e ${CRASHING_FLAG} && exec sleep 600; sleep 0.2; exit 1'\nRestart=on-failure\nRestartSec=3s\n`;
+    await writeFileAtomic(pool, host, unitPath(CRASHING), Buffer.from(`${OWNERSHIP_MARKER}\n# tend-service: ${CRASHING}\n[Unit]\nStartLimitIntervalSec=0\n${crashing}`), 0o644);
+    await pool.run(host, ['sh', '-c', 'systemctl daemon-reload && systemctl start "$1"', 'sh', unit], { sudo: true });
+    const waiting = await until(
+      async () => (await showUnits(pool, host, [unit])).get(unit),
+      (properties) => properties?.subState === 'auto-restart' && properties.nRestarts >= 1,
+    );
+    expect(waiting).toMatchObject({ subState: 'auto-restart', nRestarts: expect.any(Number) });
+    await pool.run(host, ['touch', CRASHING_FLAG], { sudo: true });
+
+    const started = (await restartUnits(pool, host, [unit])).get(unit);
+    expect(started?.invocationId).toMatch(/^[0-9a-f]{32}$/);
+    expect(started?.invocationId).not.toBe(waiting?.invocationId);
+    expect(started).toMatchObject({ activeState: 'active', subState: 'running', nRestarts: waiting?.nRestarts });
+
+    const restartedWhileRunning = (await restartUnits(pool, host, [unit])).get(unit);
+    expect(restartedWhileRunning).toMatchObject({ subState: 'running', nRestarts: 0 });
+    expect(restartedWhileRunning?.invocationId).not.toBe(started?.invocationId);
   });
 
   it('probes the service over http and tcp from tend, and by exec on the host', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { UnitProperties } from '../../../src/hosts/observed.js';
-import { judgeHealth } from '../../../src/rollout/health-decision.js';
+import { judgeHealth, runStartedByRestart } from '../../../src/rollout/health-decision.js';
 import type { HealthInput, HealthObservation, ProbeResult } from '../../../src/rollout/health-decision.js';
 
 const TIMING = { minHealthyTime: 10_000, healthyDeadline: 60_000 };
@@ -135,5 +135,36 @@ describe('judgeHealth', () => {
 
   it('is healthy on the first passing look when minHealthyTime is 0', () => {
     expect(judge([look(1_000, OK)], { timing: { minHealthyTime: 0, healthyDeadline: 60_000 } }).state).toBe('healthy');
+  });
+
+  // systemd keeps a crash loop's NRestarts across a restart issued while the unit waits in auto-restart:
+  // counted from the pass's observation, the old run's crashes would be blamed on the new one.
+  it('judges the run identified at the restart from its own count, not from the observation before', () => {
+    const crashLooping = { before: { invocationId: 'old-run', nRestarts: 1 }, run: { invocationId: 'new-run', nRestarts: 2 } };
+    const looks = [look(1_000, OK, { nRestarts: 2 }), look(6_000, OK, { nRestarts: 2 }), look(11_000, OK, { nRestarts: 2 })];
+    expect(judge(looks, crashLooping)).toMatchObject({ state: 'healthy', run: crashLooping.run });
+    expect(judge(looks, { before: crashLooping.before }), 'without the run, the count is ambiguous').toMatchObject({ state: 'failed', code: 'E_UNIT_RESTARTED' });
+    expect(judge([look(1_000, OK, { nRestarts: 2 }), look(6_000, OK, { nRestarts: 3 })], crashLooping)).toMatchObject({
+      state: 'failed',
+      code: 'E_UNIT_RESTARTED',
+      detail: 'the new run restarted (NRestarts 2 -> 3)',
+    });
+  });
+});
+
+describe('runStartedByRestart', () => {
+  const before = { invocationId: 'old-run', nRestarts: 4 };
+  it.each([
+    { case: 'a new run', after: { invocationId: 'new-run', nRestarts: 4 }, expected: { invocationId: 'new-run', nRestarts: 4 } },
+    { case: 'a new run whose count systemd reset', after: { invocationId: 'new-run', nRestarts: 0 }, expected: { invocationId: 'new-run', nRestarts: 0 } },
+    { case: 'still the run from before', after: { invocationId: 'old-run', nRestarts: 4 }, expected: undefined },
+    { case: 'no run at all', after: { invocationId: '', nRestarts: 0 }, expected: undefined },
+    { case: 'nothing reported', after: undefined, expected: undefined },
+  ])('$case', ({ after, expected }) => {
+    expect(runStartedByRestart(before, after)).toEqual(expected);
+  });
+
+  it('takes any run of a service that never ran', () => {
+    expect(runStartedByRestart(undefined, { invocationId: 'first-run', nRestarts: 0 })).toEqual({ invocationId: 'first-run', nRestarts: 0 });
   });
 });
