@@ -4,6 +4,11 @@ import type { ParseArgsConfig } from 'node:util';
 export interface Terminal {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
+  /**
+   * Aborted once stdout can no longer be written (its reader is gone, as after `| head -1`). What runs
+   * only to print, such as `logs -f`, ends then; a rollout goes on with its output dropped.
+   */
+  readonly outClosed: AbortSignal;
   /** Colour and live progress only on a terminal. */
   readonly isTTY: boolean;
   readonly env: NodeJS.ProcessEnv;

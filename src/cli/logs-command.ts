@@ -26,15 +26,16 @@ export const logsCommand: Command = {
     "Prints the systemd journal of SERVICE's unit from every host of its group (or one HOST) over SSH:\n" +
     '`journalctl -u <unit> --no-pager -o short-iso`, each line prefixed with its host. Hosts are read at\n' +
     "once, within tend.yml's `concurrency`. With -f it follows every host (at most 64; narrow with --host)\n" +
-    'until Ctrl-C, which ends the command on each host before tend exits. Touches nothing.',
+    'until Ctrl-C or until the reader of its output is gone (`| head`), either of which ends the command on\n' +
+    'each host before tend exits. Touches nothing.',
   options: {
     host: { type: 'string', description: 'Only this host of the service.', valueName: 'HOST' },
     since: { type: 'string', description: "journalctl's --since: `1h ago`, `today`, `2026-12-03 10:00`.", valueName: 'TIME' },
-    follow: { type: 'boolean', short: 'f', description: 'Follow the journals until Ctrl-C.' },
+    follow: { type: 'boolean', short: 'f', description: 'Follow the journals until Ctrl-C (or a closed output).' },
     ...connectionOptions,
   },
   exitCodes: [
-    [EXIT_SHOWN, 'the lines were printed (with -f: followed until Ctrl-C)'],
+    [EXIT_SHOWN, 'the lines were printed (with -f: followed until Ctrl-C or a closed output)'],
     [EXIT_INVALID, 'error: invalid repo, or a host whose journal could not be read (the others are printed)'],
     [EXIT_USAGE, 'usage error (an unknown service or host among them)'],
     [EXIT_INTERRUPTED, 'interrupted by Ctrl-C before every host was read (without -f)'],
@@ -73,6 +74,8 @@ export const logsCommand: Command = {
     // A follower never ends on its own: every host needs its slot at once, or the ones past the limit never start.
     if (follow) pool.setConcurrency(Math.max(1, hosts.length));
     const stop = new AbortController();
+    // Ctrl-C, or the reader of the lines gone (`| head -1`): a follower would otherwise run for a day.
+    const ended = AbortSignal.any([stop.signal, terminal.outClosed]);
     const onSignal = (): void => stop.abort();
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
@@ -86,11 +89,11 @@ export const logsCommand: Command = {
               sudo: true,
               timeoutMs: follow ? FOLLOW_TIMEOUT_MS : READ_TIMEOUT_MS,
               onStdout: (chunk) => merger.push(host.name, chunk),
-              stopWhen: stop.signal,
+              stopWhen: ended,
             });
           } catch (thrown) {
             // After Ctrl-C a host's command may end any way at all; that is the end asked for, not a failure.
-            if (stop.signal.aborted) return;
+            if (ended.aborted) return;
             failed = true;
             terminal.err(formatError(asTendError(thrown), false));
           } finally {

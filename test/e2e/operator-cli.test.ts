@@ -98,6 +98,20 @@ describe('tend logs', () => {
     expect(run.stderr).toBe('');
     expect(await followersOn(host('web-1'))).toBe('');
   });
+
+  it('-f ends once its reader is gone (`| head -1`), ending journalctl on the host, exit 0', async () => {
+    const tend = startTend(['logs', 'api', '--host', 'web-1', '-f', ...connectionArgs()]);
+    await tend.waitForStdout(/^web-1 \| /);
+    tend.closeStdout();
+    // The next line tend writes meets the closed pipe.
+    await execInHost(host('web-1'), ['systemctl', 'restart', 'api.service']);
+    const run = await Promise.race([tend.done, new Promise<undefined>((resolve) => setTimeout(resolve, 30_000, undefined))]);
+    if (run === undefined) tend.kill('SIGKILL');
+    expect(run, 'tend logs -f was still following 30 s after its reader left').toBeDefined();
+    expect(run?.code, run?.stderr).toBe(0);
+    expect(run?.stderr).toBe('');
+    expect(await followersOn(host('web-1'))).toBe('');
+  });
 });
 
 describe('--limit and --diff', () => {

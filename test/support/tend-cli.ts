@@ -36,6 +36,8 @@ export interface TendProcess {
   /** Everything printed so far. */
   readonly output: () => { readonly stdout: string; readonly stderr: string };
   readonly kill: (signal: NodeJS.Signals) => void;
+  /** Closes the read end of tend's stdout, as `| head -1` does after its line: tend's next write gets EPIPE. */
+  readonly closeStdout: () => void;
   readonly done: Promise<TendRun>;
 }
 
@@ -76,6 +78,9 @@ export function startTend(args: readonly string[], env: NodeJS.ProcessEnv = {}, 
     output: () => ({ ...text }),
     kill: (signal) => {
       child.kill(signal);
+    },
+    closeStdout: () => {
+      child.stdout.destroy();
     },
   };
 }

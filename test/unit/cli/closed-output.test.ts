@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import type { Writable } from 'node:stream';
+import { PassThrough, type Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/main.js';
@@ -72,5 +72,19 @@ describe('output into a closed pipe', () => {
     await sleep(10);
     expect([stdout.destroyed, stderr.destroyed]).toEqual([true, true]);
     expect([survivesAnotherError(stdout), survivesAnotherError(stderr)]).toEqual([true, true]);
+  });
+
+  it('tells what runs only to print (logs -f) that stdout is gone, and nothing while it is open', async () => {
+    const open = streamTerminal({ stdout: new PassThrough(), stderr: new PassThrough() }, {}, process.cwd());
+    open.out('a line\n');
+    await sleep(10);
+    expect(open.outClosed.aborted).toBe(false);
+
+    const terminal = streamTerminal({ stdout: await closedPipe(), stderr: new PassThrough() }, {}, process.cwd());
+    expect(terminal.outClosed.aborted).toBe(false);
+    terminal.out('the line head wanted\n');
+    terminal.out('one more\n');
+    await sleep(10);
+    expect(terminal.outClosed.aborted).toBe(true);
   });
 });
