@@ -23,8 +23,9 @@ export const planCommand: Command = {
     'files by hash and are never printed. Exit codes follow `terraform plan -detailed-exitcode`.\n\n' +
     'With SERVICE names, only those services; with --limit, only those hosts (a group means its hosts), as\n' +
     "Ansible's --limit: everything else is not observed and is reported as skipped (\"not in --limit\").\n\n" +
-    "With --diff, each file that would change is read from its host and shown as a unified diff against\n" +
-    'what tend would write; secrets show as <secret:name> on both sides, never as values.\n\n' +
+    "With --diff, each file that would change or be deleted is read from its host and shown as a unified\n" +
+    'diff against what tend would write (or /dev/null); secrets show as <secret:name> on both sides, and a\n' +
+    'deleted env file shows its keys without values.\n\n' +
     'With --daemon and --ref, the running `tend run` at URL plans REF (a branch, a full ref such as\n' +
     'refs/pull/7/head, or a commit sha) with its own SSH key and secrets, so a CI job needs only the\n' +
     "operator token: it fetches REF beside the branch it follows (which does not move), validates it, and\n" +
@@ -36,7 +37,7 @@ export const planCommand: Command = {
     ref: { type: 'string', description: 'With --daemon: the branch, full ref or commit sha to plan.', valueName: 'REF' },
     diff: {
       type: 'boolean',
-      description: "Also print the unified diff of each file that would change against the host's copy (one more read per file; secrets masked).",
+      description: "Also print the unified diff of each file that would change or be deleted against the host's copy (one more read per file; secrets masked).",
     },
   },
   exitCodes: [

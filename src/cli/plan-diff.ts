@@ -2,7 +2,7 @@ import { asTendError } from '../errors/index.js';
 import { readHostFile, type RemoteRunner } from '../hosts/index.js';
 import type { Plan } from '../plan/model.js';
 import type { PreparedPass } from '../pass/index.js';
-import { maskedSecrets, maskHostEnvFile, renderHost, unifiedDiff, type RenderedService } from '../render/index.js';
+import { ENV_DIR, maskedSecrets, maskHostEnvFile, renderHost, unifiedDiff, type RenderedService } from '../render/index.js';
 import type { HostSpec } from '../spec/model.js';
 
 /** A host file larger than this is not shown: the files tend writes are units and env files. */
@@ -20,9 +20,10 @@ export interface FileDiff {
 }
 
 /**
- * `tend plan --diff`: for every file a planned step writes, the host's current file is read (one remote
- * command each, through the pool and its bounds) and diffed against the masked render. The host's env
- * file is masked by the keys that hold secrets in the new render: no secret value is ever printed.
+ * `tend plan --diff`: for every file a planned step writes or deletes, the host's current file is read (one
+ * remote command each, through the pool and its bounds) and diffed against the masked render, or against
+ * nothing for a file the step deletes. The host's env file is masked by the keys that hold secrets in the
+ * new render, and a deleted env file shows no value at all: no secret value is ever printed.
  */
 export async function planDiffs(plan: Plan, pass: PreparedPass, runner: RemoteRunner): Promise<FileDiff[]> {
   const hostsByName = new Map(pass.repo.inventory.hosts.map((host) => [host.name, host]));
@@ -36,31 +37,47 @@ export async function planDiffs(plan: Plan, pass: PreparedPass, runner: RemoteRu
     return rendered.find((one) => one.service === service);
   };
   const work: Promise<FileDiff>[] = [];
-  for (const service of plan.services) {
-    for (const step of service.batches.flat()) {
-      const host = hostsByName.get(step.host);
-      const resolved = pass.rendered.get(step.host)?.find((one) => one.service === step.service);
-      const shown = host === undefined ? undefined : masked(host, step.service);
-      if (host === undefined || resolved === undefined || shown === undefined) continue;
-      for (const write of step.writes) {
-        const newText = shown.files.find((file) => file.path === write.path)?.content ?? '';
-        const resolvedText = resolved.files.find((file) => file.path === write.path)?.content ?? '';
-        work.push(diffOne(runner, host, step.service, write.path, write.kind === 'env', resolvedText, newText));
-      }
+  for (const step of [...plan.services.flatMap((service) => service.batches.flat()), ...plan.prunes]) {
+    const host = hostsByName.get(step.host);
+    if (host === undefined) continue;
+    // Secrets live only in env files; with no new render to tell them, a deleted one shows keys alone.
+    for (const path of step.deletes) work.push(diffOne(runner, host, step.service, path, (text) => (isEnvFile(path) ? maskHostEnvFile(text, '', '') : text), undefined));
+    const resolved = pass.rendered.get(step.host)?.find((one) => one.service === step.service);
+    const shown = masked(host, step.service);
+    if (resolved === undefined || shown === undefined) continue;
+    for (const write of step.writes) {
+      const newText = shown.files.find((file) => file.path === write.path)?.content ?? '';
+      const resolvedText = resolved.files.find((file) => file.path === write.path)?.content ?? '';
+      const showHost = (text: string): string => (write.kind === 'env' ? maskHostEnvFile(text, resolvedText, newText) : text);
+      work.push(diffOne(runner, host, step.service, write.path, showHost, newText));
     }
   }
   return Promise.all(work);
 }
 
-async function diffOne(runner: RemoteRunner, host: HostSpec, service: string, path: string, isEnv: boolean, resolvedText: string, newText: string): Promise<FileDiff> {
+function isEnvFile(path: string): boolean {
+  return path.startsWith(`${ENV_DIR}/`);
+}
+
+/** One host file against `newText`, or against nothing when the step deletes it (`newText` undefined). */
+async function diffOne(
+  runner: RemoteRunner,
+  host: HostSpec,
+  service: string,
+  path: string,
+  showHost: (text: string) => string,
+  newText: string | undefined,
+): Promise<FileDiff> {
   const at = { service, host: host.name, path };
   try {
     const current = await readHostFile(runner, host, path, MAX_SHOWN_BYTES);
     if (current.kind === 'too-large') return { ...at, diff: '', note: `the host's file is larger than ${current.maxBytes} bytes: not shown` };
-    const oldText = current.kind === 'missing' ? '' : isEnv ? maskHostEnvFile(current.text, resolvedText, newText) : current.text;
-    const labels = { old: current.kind === 'missing' ? undefined : `${host.name}:${path}`, new: `repo:${path}` };
-    const diff = unifiedDiff(oldText, newText, labels);
-    return diff === '' ? { ...at, diff, note: 'the content is the same; the file is rewritten for its mode or owner' } : { ...at, diff };
+    if (newText === undefined && current.kind === 'missing') return { ...at, diff: '', note: 'the file to delete is already gone from the host' };
+    const oldText = current.kind === 'missing' ? '' : showHost(current.text);
+    const labels = { old: current.kind === 'missing' ? undefined : `${host.name}:${path}`, new: newText === undefined ? '/dev/null' : `repo:${path}` };
+    const diff = unifiedDiff(oldText, newText ?? '', labels);
+    if (diff !== '') return { ...at, diff };
+    return { ...at, diff, note: newText === undefined ? 'the file is empty; it is deleted' : 'the content is the same; the file is rewritten for its mode or owner' };
   } catch (thrown) {
     const error = asTendError(thrown);
     return { ...at, diff: '', note: `could not read the host's file: ${error.message} (${error.code})` };

@@ -107,4 +107,35 @@ describe('planDiffs over the example repo', () => {
     expect(asked).toHaveLength(diffs.length);
     for (const argv of asked) expect(argv.slice(0, 2)).toEqual(['sh', '-c']);
   });
+
+  it('shows a file a step deletes against /dev/null, a deleted env file with no value at all', async () => {
+    const loaded = await loadRepo(directoryReader(EXAMPLE));
+    if (!loaded.ok) throw new Error('the example repo must load');
+    const unit = { activeState: 'active', subState: 'running', invocationId: 'a'.repeat(32), nRestarts: 0, needDaemonReload: false, mainPid: 7, unitFileState: 'enabled' };
+    const legacy = { service: 'legacy', files: new Map([['/etc/systemd/system/legacy.service', 'a'.repeat(64)], ['/etc/tend/env/legacy.env', 'b'.repeat(64)]]), currentRelease: undefined, releases: [], unit };
+    const observe = (list: readonly { name: string }[]) =>
+      Promise.resolve(new Map<string, ObservedHost>(list.map((host) => [host.name, { host: host.name, reachable: true, services: new Map([['legacy', legacy]]), foreignUnits: [] }])));
+    // Pruning on, as in a tend.yml with `prune: { enabled: true }`: legacy on every host is deleted.
+    const repo = { ...loaded.repo, settings: { ...loaded.repo.settings, prune: { enabled: true, maxFraction: 1 } } };
+    const pass = await preparePass(repo, secrets, { observe });
+    const legacySecret = 'legacy-db-pw-0042';
+    const onHost: Record<string, string> = {
+      '/etc/systemd/system/legacy.service': `${HEADER.replace('api', 'legacy')}[Service]\nExecStart=/usr/bin/legacy\n`,
+      '/etc/tend/env/legacy.env': `${HEADER.replace('api', 'legacy')}PORT="7000"\nDB_PASSWORD="${legacySecret}"\n`,
+    };
+    const runner: RemoteRunner = {
+      run: (_host, argv): Promise<RunResult> => {
+        const text = onHost[argv[4] ?? ''];
+        return Promise.resolve(text === undefined ? { code: 66, stdout: '', stderr: '' } : { code: 0, stdout: text, stderr: '' });
+      },
+    };
+    const diffs = (await planDiffs(pass.planResult.plan, pass, runner)).filter((one) => one.service === 'legacy' && one.host === 'web-1');
+    expect(diffs.map((one) => one.path)).toEqual(['/etc/systemd/system/legacy.service', '/etc/tend/env/legacy.env']);
+    expect(diffs[0]?.diff).toBe(
+      ['--- web-1:/etc/systemd/system/legacy.service', '+++ /dev/null', '@@ -1,4 +0,0 @@', ...onHost['/etc/systemd/system/legacy.service']!.trimEnd().split('\n').map((line) => `-${line}`), ''].join('\n'),
+    );
+    expect(diffs[1]?.diff).toContain(`-PORT=${REMOVED_VALUE_TEXT}\n-DB_PASSWORD=${REMOVED_VALUE_TEXT}\n`);
+    expect(JSON.stringify(diffs)).not.toContain(legacySecret);
+    expect(JSON.stringify(diffs)).not.toContain('7000');
+  });
 });
