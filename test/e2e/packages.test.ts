@@ -204,6 +204,24 @@ describe('a service shipped as a deb from a signed apt repository', { timeout: 1
     expect(await dpkgState(hosts[1]!)).toBe('hold installed 1.1');
   });
 
+  it('refuses the repository when the committed signing key is not the one it is signed with: E_APT_SIGNATURE, a conflict, nothing installed', async () => {
+    // Another throw-away key, as when the repository is re-signed and the deploy repo still has the old key.
+    const other = await AptRepository.create(BRIDGE_ADDRESS);
+    await writeFile(join(repoDir, 'apt', 'team.gpg'), other.publicKey);
+    await setVersion('1.2');
+    try {
+      const refused = await apply();
+      expect(refused.run.code).not.toBe(0);
+      expect(refused.result).toBe('failed-conflict');
+      // Not E_PACKAGE_VERSION_MISSING: apt never got as far as the missing 1.2, and never turned the check off.
+      expect(refused.steps.map((step) => [step.host, step.code, step.errorClass])).toEqual([['web-1', 'E_APT_SIGNATURE', 'conflict']]);
+      expect(await dpkgState(hosts[0]!)).toBe('hold half-configured 1.3');
+      expect(await dpkgState(hosts[1]!)).toBe('hold installed 1.1');
+    } finally {
+      await writeFile(join(repoDir, 'apt', 'team.gpg'), apt.publicKey);
+    }
+  });
+
   it('fails as transient, blaming no version, while the repository is down', async () => {
     await setVersion('1.2');
     await apt.stop();
