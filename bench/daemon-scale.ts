@@ -25,6 +25,7 @@ import { assertRoot } from '../test/e2e/harness/prerequisites.js';
 import { freePort } from '../test/support/free-port.js';
 import { buildTend } from '../test/support/tend-cli.js';
 import { log } from './support/bench-fleet.js';
+import { daemonNodeOptions } from './support/daemon-node-options.js';
 import { fleetGroups, fleetInstances, serviceName, serviceScript, writeFleetRepo, type FleetOrder, type FleetPlacement } from './support/fleet-repo.js';
 import { describeRuns, formatMs, formatRatio, median, report, targetLine } from './support/stats.js';
 
@@ -99,7 +100,8 @@ async function startDaemon(repo: string): Promise<DaemonUnderTest> {
     resync: RESYNC_NEVER,
     retry: { maxAttempts: 3, baseDelay: '500ms', maxDelay: '2s' },
   };
-  return DaemonUnderTest.startWith(await daemonConfigArgs(options, port), port, stateDir);
+  // As tend.service runs it: V8 reads the young generation's size only at start-up.
+  return DaemonUnderTest.startWith(await daemonConfigArgs(options, port), port, stateDir, { NODE_OPTIONS: await daemonNodeOptions() });
 }
 
 /** Stops the daemon and keeps its log beside the others, for reading a figure afterwards. */
