@@ -42,9 +42,11 @@ export async function planDiffs(plan: Plan, pass: PreparedPass, runner: RemoteRu
     if (host === undefined) continue;
     // Secrets live only in env files; with no new render to tell them, a deleted one shows keys alone.
     for (const path of step.deletes) work.push(diffOne(runner, host, step.service, path, (text) => (isEnvFile(path) ? maskHostEnvFile(text, '', '') : text), undefined));
+    // A prune step writes nothing and has no render: its host is not rendered again for it.
     const resolved = pass.rendered.get(step.host)?.find((one) => one.service === step.service);
+    if (resolved === undefined) continue;
     const shown = masked(host, step.service);
-    if (resolved === undefined || shown === undefined) continue;
+    if (shown === undefined) continue;
     for (const write of step.writes) {
       const newText = shown.files.find((file) => file.path === write.path)?.content ?? '';
       const resolvedText = resolved.files.find((file) => file.path === write.path)?.content ?? '';

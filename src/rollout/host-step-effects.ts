@@ -247,7 +247,7 @@ async function watchHealth(
   started: JudgedRun | undefined,
   progress: (phase: StepPhase, detail: string, deadlineAt?: number, run?: KnownRun) => void,
 ): Promise<HealthVerdict | 'superseded'> {
-  const { service, host, before, step } = input;
+  const { service, host, before } = input;
   const { timing, probe } = service.deploy;
   const unit = unitName(service.name);
   const observations: HealthObservation[] = [];
