@@ -8,16 +8,28 @@ const INVOCATION = '0123456789abcdef0123456789abcdef';
 const PROBE_INTERVAL_MS = 10_000;
 const SUPERSEDED_AT_MS = 1_000;
 
+interface ShownUnit {
+  invocationId: string;
+  nRestarts: number;
+  subState: 'running' | 'auto-restart';
+}
+
+/** What `systemctl show` prints of api in this state, with the end line tend's script adds. */
+function showOutput(unit: ShownUnit): string {
+  const active = unit.subState === 'running' ? 'active' : 'activating';
+  return [`Id=api.service`, `ActiveState=${active}`, `SubState=${unit.subState}`, `InvocationID=${unit.invocationId}`, `NRestarts=${unit.nRestarts}`, 'NeedDaemonReload=no', 'MainPID=4242', 'UnitFileState=enabled', 'systemctl-show end rc=0', ''].join('\n');
+}
+
 /** A host whose api runs (the same invocation throughout) and whose exec probe passes; every command recorded. */
 function fakeHost(): { pool: RemoteFiles; commands: { argv: readonly string[]; options: RunOptions | undefined }[] } {
   const commands: { argv: readonly string[]; options: RunOptions | undefined }[] = [];
-  const show = ['Id=api.service', 'ActiveState=active', 'SubState=running', `InvocationID=${INVOCATION}`, 'NRestarts=0', 'NeedDaemonReload=no', 'MainPID=4242', 'UnitFileState=enabled', 'systemctl-show end rc=0', ''];
+  const show = showOutput({ invocationId: INVOCATION, nRestarts: 0, subState: 'running' });
   return {
     commands,
     pool: {
       run: async (_host, argv, options) => {
         commands.push({ argv, options });
-        return { code: 0, stdout: argv[0] === 'sh' ? show.join('\n') : '', stderr: '' };
+        return { code: 0, stdout: argv[0] === 'sh' ? show : '', stderr: '' };
       },
       withSftp: async () => {
         throw new Error('no sftp in this test');
@@ -31,10 +43,8 @@ function fakeHost(): { pool: RemoteFiles; commands: { argv: readonly string[]; o
  * starts the new run at NRestarts=0, but a restart issued while the unit waits in `auto-restart` keeps the
  * count its crash loop reached.
  */
-function crashLoopingHost(unit: { invocationId: string; nRestarts: number; subState: 'running' | 'auto-restart' }): { pool: RemoteFiles; unit: typeof unit } {
+function crashLoopingHost(unit: ShownUnit): { pool: RemoteFiles; unit: ShownUnit } {
   let runs = 0;
-  const show = (): string =>
-    [`Id=api.service`, `ActiveState=${unit.subState === 'running' ? 'active' : 'activating'}`, `SubState=${unit.subState}`, `InvocationID=${unit.invocationId}`, `NRestarts=${unit.nRestarts}`, 'NeedDaemonReload=no', 'MainPID=4242', 'UnitFileState=enabled', 'systemctl-show end rc=0', ''].join('\n');
   return {
     unit,
     pool: {
@@ -46,7 +56,7 @@ function crashLoopingHost(unit: { invocationId: string; nRestarts: number; subSt
           unit.invocationId = `${'0'.repeat(31)}${runs}`;
           unit.subState = 'running';
         }
-        return { code: 0, stdout: argv[0] === 'sh' ? show() : '', stderr: '' };
+        return { code: 0, stdout: argv[0] === 'sh' ? showOutput(unit) : '', stderr: '' };
       },
       withSftp: async () => {
         throw new Error('no sftp in this test');
