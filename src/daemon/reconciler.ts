@@ -5,7 +5,7 @@ import { preparePass, type Fleet, type PreparedPass } from '../pass/index.js';
 import type { ResumePoint } from '../plan/index.js';
 import type { SecretSource } from '../render/index.js';
 import { decideRevert, isTendRevert, revertedCommitOf, revertMessage, type CandidateCommit, type RevertEvidence } from '../rollback/index.js';
-import { nextRetry, type RetryPolicy, type StepProgress } from '../rollout/index.js';
+import { nextRetry, type ApplyResult, type RetryPolicy, type StepProgress } from '../rollout/index.js';
 import type { CommitInfo, DeploySource } from '../source/index.js';
 import { LoadCache, loadRepo, type LoadResult } from '../spec/index.js';
 import type { RepoSpec, ServiceSpec } from '../spec/model.js';
@@ -429,28 +429,34 @@ export class Reconciler {
     }
 
     const reader = this.#options.source.readerAt(head);
-    const result = acting.length === 0 && plan.prunes.length === 0
-      ? { services: plan.services.map((one) => ({ service: one.service, result: 'unchanged' as const, code: undefined, detail: 'nothing to change', outcome: undefined, steps: [] })), pruned: [], ok: true }
-      : await this.#options.fleet.apply(
-          { repo, plan, observed: pass.observed, rendered: pass.rendered },
-          {
-            now: this.#now,
-            sleep: this.#sleep,
-            readArtifact: async (service) => {
-              if (service.run.kind !== 'artifact') throw new Error(`${service.name} has no artifact`);
-              return reader.readFile(service.run.path);
+    let progressWrites: Promise<void>;
+    let result: ApplyResult;
+    try {
+      result = acting.length === 0 && plan.prunes.length === 0
+        ? { services: plan.services.map((one) => ({ service: one.service, result: 'unchanged' as const, code: undefined, detail: 'nothing to change', outcome: undefined, steps: [] })), pruned: [], ok: true }
+        : await this.#options.fleet.apply(
+            { repo, plan, observed: pass.observed, rendered: pass.rendered },
+            {
+              now: this.#now,
+              sleep: this.#sleep,
+              readArtifact: async (service) => {
+                if (service.run.kind !== 'artifact') throw new Error(`${service.name} has no artifact`);
+                return reader.readFile(service.run.path);
+              },
+              onProgress: (event) => this.#onProgress(event, head, rolloutId, isRollback),
+              keepReleases: repo.settings.keepReleases,
+              superseded: () => this.#stopping || this.#options.mayAct?.() === false || (this.#latestHead !== undefined && this.#latestHead !== head),
+              onProbe: (service, _host, probe) => this.#options.metrics?.probeFinished(service, probe.latencyMs),
+              // Only a failure tend will revert stops the others: a service never healthy before has nothing to go
+              // back to (E_ROLLBACK_NO_BASELINE), and stopping the rest of a first deploy would leave it half done.
+              changeFailureStopsOthers: (service) => service.deploy.autoRollback && this.#journal.services[service.name] !== undefined,
+              actor: { commit: head, identity: this.#options.identity, rollback: isRollback },
             },
-            onProgress: (event) => this.#onProgress(event, head, rolloutId, isRollback),
-            keepReleases: repo.settings.keepReleases,
-            superseded: () => this.#stopping || this.#options.mayAct?.() === false || (this.#latestHead !== undefined && this.#latestHead !== head),
-            onProbe: (service, _host, probe) => this.#options.metrics?.probeFinished(service, probe.latencyMs),
-            // Only a failure tend will revert stops the others: a service never healthy before has nothing to go
-            // back to (E_ROLLBACK_NO_BASELINE), and stopping the rest of a first deploy would leave it half done.
-            changeFailureStopsOthers: (service) => service.deploy.autoRollback && this.#journal.services[service.name] !== undefined,
-            actor: { commit: head, identity: this.#options.identity, rollback: isRollback },
-          },
-        );
-    await this.#journalWrites;
+          );
+    } finally {
+      progressWrites = this.#takeJournalWrites();
+    }
+    await progressWrites;
 
     const reverted = isRollback ? revertedCommitOf(headCommit.message) : undefined;
     const verdict = judgeApply({
@@ -622,7 +628,18 @@ export class Reconciler {
   }
 
   #queueJournal(change: (journal: Journal) => Journal): void {
-    this.#journalWrites = this.#journalWrites.then(() => this.#record(change(this.#journal)));
+    const write = this.#journalWrites.then(() => this.#record(change(this.#journal)));
+    // Awaited once the rollout returns (#takeJournalWrites). A write failing before then (etcd unreachable
+    // under `ha`) must not be an unhandled rejection, which would end the process mid-rollout.
+    write.catch(() => undefined);
+    this.#journalWrites = write;
+  }
+
+  /** The progress writes queued during a rollout, handed to the pass that ran it: a failed one fails that pass, not a later one. */
+  #takeJournalWrites(): Promise<void> {
+    const writes = this.#journalWrites;
+    this.#journalWrites = Promise.resolve();
+    return writes;
   }
 
   /** Revert what broke `service` at `head`, push it, and let the next pass roll the hosts back. */

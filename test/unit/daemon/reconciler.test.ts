@@ -401,6 +401,36 @@ describe('Reconciler: crash safety', () => {
   });
 });
 
+describe('Reconciler: journal writes', () => {
+  // The standby-partition CI failure: a leader cut off from etcd while it probed died of an unhandled
+  // rejection, the run record its probe progress had queued, instead of stopping at a safe point.
+  it('a journal write failing while a host is probed (etcd cut off) fails that pass, does not end the process, and the next pass converges', async () => {
+    const world = await convergedWorld();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      world.sleepsTurnTheLoop = true;
+      let failures = 0;
+      world.failJournalWrite = (journal) => journal.inFlight?.runs['api'] !== undefined && failures++ === 0;
+      const good = world.landApi('2.0.0');
+      await expect(world.pass('webhook')).rejects.toMatchObject({ code: 'E_ETCD_UNAVAILABLE' });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+      expect(failures).toBeGreaterThan(0);
+
+      world.failJournalWrite = undefined;
+      await world.settle('poll');
+      expect(apiVersions(world)).toEqual(['2.0.0', '2.0.0']);
+      expect(world.journal.lastApplied).toBe(good);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
+
 describe('Reconciler: history and hosts', () => {
   it('records good, bad (reverted) and good rollouts of api in order, with subjects, authors, failed hosts and the revert', async () => {
     const world = await convergedWorld();

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { CrashPoint } from '../../../../src/daemon/crash-points.js';
 import { Reconciler, type PassOutcome, type PassReason } from '../../../../src/daemon/reconciler.js';
+import { TendError } from '../../../../src/errors/index.js';
 import { createLogger } from '../../../../src/observability/index.js';
 import type { RetryPolicy } from '../../../../src/rollout/index.js';
 import { emptyJournal, type Journal } from '../../../../src/state/index.js';
@@ -45,6 +46,13 @@ export class DaemonWorld {
   onStatus: ((status: DaemonStatus) => void) | undefined;
   /** The leader's gate (`mayAct`): whether this tend still holds the lease. */
   leading: () => boolean = () => true;
+  /** A journal write this says yes to fails, as a fenced write does while etcd is unreachable under `ha`. */
+  failJournalWrite: ((journal: Journal) => boolean) | undefined;
+  /**
+   * Whether each sleep lets the event loop turn, as a real probe's I/O does: a rejection nobody handles
+   * is seen then, while a rollout of microtasks alone would hide it.
+   */
+  sleepsTurnTheLoop = false;
 
   private constructor(retry: RetryPolicy) {
     this.retry = retry;
@@ -142,11 +150,13 @@ export class DaemonWorld {
         throw new Killed(point);
       },
       writeJournal: async (_path, written) => {
+        if (this.failJournalWrite?.(written) === true) throw new TendError('E_ETCD_UNAVAILABLE', 'transient', 'etcd did not answer the journal write');
         this.writes.push(written);
       },
       now: () => this.now,
       sleep: async (ms) => {
         this.now += ms;
+        if (this.sleepsTurnTheLoop) await new Promise((resolve) => setImmediate(resolve));
       },
       random: () => 0.5,
       onStatus: (status) => this.onStatus?.(status),
