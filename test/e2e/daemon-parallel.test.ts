@@ -127,6 +127,18 @@ describe('independent services roll out together', () => {
       expect(await versionOn(target, 8080), `api on ${target.name}`).toBe('2.0.0');
       expect(await queueVersionOn(target), `queue on ${target.name}`).toBe('2.5.0');
     }
+    // queue was healthy at the bad commit on the hosts it reached before api failed, and each of those was
+    // rolled back by the revert's own rollout, probed until healthy again.
+    const events = daemon.events();
+    const queueHosts = (commit: string | undefined, phase: string) =>
+      new Set(events.filter((event) => event['service'] === 'queue' && event['commit'] === commit && event['phase'] === phase).map((event) => String(event['host'])));
+    const reachedBad = queueHosts(bad, 'restart');
+    console.log(`queue restarted at the bad commit on ${[...reachedBad].join(', ')}; probed back on ${[...queueHosts(revert?.sha, 'probe')].join(', ')}`);
+    expect(reachedBad.size, 'queue 3.0.0 reached a host before the revert').toBeGreaterThan(0);
+    for (const host of reachedBad) {
+      expect(queueHosts(revert?.sha, 'probe').has(host), `queue probed on ${host} after its rollback`).toBe(true);
+      expect(queueHosts(revert?.sha, 'healthy').has(host), `queue healthy on ${host} after its rollback`).toBe(true);
+    }
     expect(status.services.find((one) => one.service === 'queue')?.state).toBe('Synced');
     expect(status.services.find((one) => one.service === 'api')?.state).toBe('RolledBack');
   }, 300_000);
