@@ -1,3 +1,4 @@
+import { shortCommit } from '../source/commit-id.js';
 import type { RolloutRecord } from '../state/index.js';
 import { STATES_WORST_FIRST, worstFirst, type DaemonStatus, type HostStatus, type ServiceState, type ServiceStatus } from '../status/index.js';
 
@@ -302,7 +303,7 @@ function commit(sha: string | undefined): Html {
 }
 
 function short(sha: string | undefined): string {
-  return sha === undefined ? 'none' : sha.slice(0, 12);
+  return sha === undefined ? 'none' : shortCommit(sha);
 }
 
 /** Relative for the glance, absolute (UTC: the server cannot know the reader's zone) for the incident notes. */

@@ -1,4 +1,5 @@
 import { asTendError } from '../errors/index.js';
+import { shortCommit } from '../source/commit-id.js';
 import type { RolloutRecord } from '../state/index.js';
 import { EXIT_USAGE, type Command } from './command.js';
 import { callDaemon, serverOptions } from './daemon-client.js';
@@ -49,11 +50,11 @@ export function formatHistory(rollouts: readonly RolloutRecord[], service: strin
   const lines: string[] = [];
   for (const rollout of rollouts) {
     const result = rollout.code === undefined ? rollout.result : `${rollout.result} ${rollout.code}`;
-    lines.push(`${utc(rollout.startedAt)}  ${took(rollout.endedAt - rollout.startedAt).padStart(6)}  ${rollout.service.padEnd(12)} ${result.padEnd(28)} ${rollout.commit.slice(0, 12)}  ${rollout.subject}  (${rollout.author})`);
+    lines.push(`${utc(rollout.startedAt)}  ${took(rollout.endedAt - rollout.startedAt).padStart(6)}  ${rollout.service.padEnd(12)} ${result.padEnd(28)} ${shortCommit(rollout.commit)}  ${rollout.subject}  (${rollout.author})`);
     const notes: string[] = [];
     if (rollout.failedHosts.length > 0) notes.push(`failed hosts: ${rollout.failedHosts.join(', ')}`);
-    if (rollout.revertCommit !== undefined) notes.push(`reverted by ${rollout.revertCommit.slice(0, 12)}`);
-    if (rollout.reverts !== undefined) notes.push(`rollback: reverts ${rollout.reverts.slice(0, 12)}`);
+    if (rollout.revertCommit !== undefined) notes.push(`reverted by ${shortCommit(rollout.revertCommit)}`);
+    if (rollout.reverts !== undefined) notes.push(`rollback: reverts ${shortCommit(rollout.reverts)}`);
     if (notes.length > 0) lines.push(`${''.padEnd(30)}${notes.join('; ')}`);
   }
   return `${lines.join('\n')}\n`;

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { TendError } from '../errors/index.js';
 import { createRevertCommit, gitFailed, revertMessage, runNativeGit, type NativeGitResult, type RevertIdentity } from '../rollback/index.js';
+import { shortCommit } from '../source/commit-id.js';
 import { EXIT_USAGE, type Command, type Terminal } from './command.js';
 import { UsageError } from './usage-error.js';
 
@@ -59,7 +60,7 @@ export const revertCommand: Command = {
     const subject = message.split('\n', 1)[0] ?? '';
     const files = await clone.changedFiles(onto, created.sha);
     if (!json) {
-      terminal.out(`Reverted ${bad.sha.slice(0, 12)} "${bad.subject}" on ${clone.branch}:\n${created.sha} ${subject}\n`);
+      terminal.out(`Reverted ${shortCommit(bad.sha)} "${bad.subject}" on ${clone.branch}:\n${created.sha} ${subject}\n`);
       terminal.out(await clone.stat(onto, created.sha));
     }
     const pushed = values['push'] === true ? await clone.push(created.sha) : undefined;

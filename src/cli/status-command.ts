@@ -1,4 +1,5 @@
 import { asTendError } from '../errors/index.js';
+import { shortCommit } from '../source/commit-id.js';
 import { worstFirst, type DaemonStatus } from '../status/index.js';
 import { EXIT_USAGE, type Command } from './command.js';
 import { callDaemon, serverOptions } from './daemon-client.js';
@@ -84,7 +85,7 @@ function hostLines(hosts: DaemonStatus['hosts'], now: number): string[] {
 }
 
 function short(sha: string | undefined): string {
-  return sha === undefined ? '-' : sha.slice(0, 12);
+  return sha === undefined ? '-' : shortCommit(sha);
 }
 
 /** With `ha`: who leads, and the answering instance's role, lease age and why it does not act. */

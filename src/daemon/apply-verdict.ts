@@ -1,6 +1,7 @@
 import { hintOf, isErrorCode, type ErrorClass, type TendError } from '../errors/index.js';
 import { describeProbe, type RevertEvidence } from '../rollback/index.js';
 import type { ApplyResult, RetryPolicy, ServiceRolloutResult } from '../rollout/index.js';
+import { shortCommit } from '../source/commit-id.js';
 import type { Halt, Journal } from '../state/index.js';
 import { withConditions, type ConditionFields } from './conditions.js';
 import { nextAttemptAt, spendAttempt } from './retry-budget.js';
@@ -72,7 +73,7 @@ export function judgeApply(input: ApplyVerdictInput): ApplyVerdict {
         conditions.set(
           service,
           bad?.service === service && input.reverted !== undefined
-            ? { state: 'RolledBack', code: bad.code, errorClass: 'change', message: `${short(input.reverted)} was reverted by ${short(head)}; hosts run the previous version`, desiredCommit: head, revertCommit: head }
+            ? { state: 'RolledBack', code: bad.code, errorClass: 'change', message: `${shortCommit(input.reverted)} was reverted by ${shortCommit(head)}; hosts run the previous version`, desiredCommit: head, revertCommit: head }
             : { state: 'Synced', message: 'every host runs the desired commit and is healthy', desiredCommit: head },
         );
         if (one.result === 'succeeded') finished.push({ service, result: 'succeeded' });
@@ -227,8 +228,4 @@ function hintFor(code: string): string | undefined {
 /** A host's message, named after the host once: most messages from a host already start with its name. */
 function onHost(host: string, detail: string): string {
   return detail.startsWith(`${host}:`) || detail.startsWith(`${host} `) ? detail : `${host}: ${detail}`;
-}
-
-function short(sha: string): string {
-  return sha.slice(0, 12);
 }

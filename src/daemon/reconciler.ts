@@ -6,6 +6,7 @@ import type { ResumePoint } from '../plan/index.js';
 import type { SecretSource } from '../render/index.js';
 import { decideRevert, isTendRevert, revertedCommitOf, revertMessage, type CandidateCommit, type RevertEvidence } from '../rollback/index.js';
 import { nextRetry, type ApplyResult, type RetryPolicy, type StepProgress } from '../rollout/index.js';
+import { shortCommit } from '../source/commit-id.js';
 import type { CommitInfo, DeploySource } from '../source/index.js';
 import { LoadCache, loadRepo, type LoadResult } from '../spec/index.js';
 import type { RepoSpec, ServiceSpec } from '../spec/model.js';
@@ -260,7 +261,7 @@ export class Reconciler {
       await this.#halt('*', {
         code: 'E_HISTORY_REWRITTEN',
         errorClass: 'conflict',
-        message: `the head ${short(head)} of ${this.#options.source.branch} does not descend from ${short(journal.lastApplied)}, the last commit tend applied`,
+        message: `the head ${shortCommit(head)} of ${this.#options.source.branch} does not descend from ${shortCommit(journal.lastApplied)}, the last commit tend applied`,
         hint: 'Someone force-pushed or reset the branch. Check that the new head is what the hosts should run, then `tend ack`.',
         commit: head,
         until: 'operator',
@@ -332,7 +333,7 @@ export class Reconciler {
       await this.#halt('*', {
         code: 'E_INVALID_COMMIT',
         errorClass: 'invalid',
-        message: `commit ${short(head)} is invalid (${loaded.issues.length} problem${loaded.issues.length === 1 ? '' : 's'})${first === undefined ? '' : `: ${first.file}:${first.line}:${first.col}: ${first.message}`}`,
+        message: `commit ${shortCommit(head)} is invalid (${loaded.issues.length} problem${loaded.issues.length === 1 ? '' : 's'})${first === undefined ? '' : `: ${first.file}:${first.line}:${first.col}: ${first.message}`}`,
         hint: 'Nothing was changed on any host; the hosts keep running the last good commit. Fix the spec in a new commit (`tend validate` shows every problem).',
         commit: head,
         until: 'new-commit',
@@ -396,9 +397,9 @@ export class Reconciler {
         // No new commit, yet a host differs from git: someone changed it by hand. Put it back, and say so.
         for (const host of hosts) this.#options.metrics?.driftObserved(service.service, host, true);
         this.#log.warn({ service: service.service, commit: head, hosts, reasons: service.batches.flat().flatMap((step) => step.reasons.map((one) => one.detail)) }, 'drift detected; restoring the committed state');
-        conditions.set(service.service, { state: 'Drifted', code: 'W_DRIFT', message: `${hosts.join(', ')} differ from ${short(head)} with no new commit; restoring`, desiredCommit: head });
+        conditions.set(service.service, { state: 'Drifted', code: 'W_DRIFT', message: `${hosts.join(', ')} differ from ${shortCommit(head)} with no new commit; restoring`, desiredCommit: head });
       } else if (!heldForBudget(this.#journal, service.service)) {
-        conditions.set(service.service, { state: 'Progressing', message: `rolling out ${short(head)}`, desiredCommit: head });
+        conditions.set(service.service, { state: 'Progressing', message: `rolling out ${shortCommit(head)}`, desiredCommit: head });
       }
     }
     for (const [service, hold] of gated.held) {
@@ -728,7 +729,7 @@ export class Reconciler {
     const bad = this.#journal.knownBad[target.sha];
     const knownBad = bad === undefined ? this.#journal.knownBad : { ...this.#journal.knownBad, [target.sha]: { ...bad, revertedBy: onto } };
     const rollingBack = new Map<string, ConditionFields>([
-      [service, { state: 'Degraded', code: evidence.errorCode, errorClass: 'change', message: `${short(target.sha)} reverted by ${short(onto)}; rolling back`, desiredCommit: onto, revertCommit: onto, failedHosts: evidence.failedHosts }],
+      [service, { state: 'Degraded', code: evidence.errorCode, errorClass: 'change', message: `${shortCommit(target.sha)} reverted by ${shortCommit(onto)}; rolling back`, desiredCommit: onto, revertCommit: onto, failedHosts: evidence.failedHosts }],
     ]);
     const rollouts = withRevertCommit(this.#journal.rollouts, evidence.rolloutId, service, onto);
     await this.#record(withConditions({ ...this.#journal, knownBad, inFlight: undefined, rollouts }, rollingBack, this.#now()));
@@ -821,8 +822,4 @@ async function candidateOf(source: DeploySource, commit: CommitInfo): Promise<Ca
     isRevert: revertedCommitOf(commit.message) !== undefined,
     writtenByTend: isTendRevert(commit.message),
   };
-}
-
-function short(sha: string): string {
-  return sha.slice(0, 12);
 }

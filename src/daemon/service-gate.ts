@@ -1,5 +1,6 @@
 import { orderServices } from '../plan/index.js';
 import type { Plan, ServicePlan } from '../plan/model.js';
+import { shortCommit } from '../source/commit-id.js';
 import { pathBearsOn } from '../spec/index.js';
 import type { ServiceSpec } from '../spec/model.js';
 import type { Journal } from '../state/index.js';
@@ -114,7 +115,7 @@ export function conditionOfHold(hold: Hold, head: string): ConditionFields | und
     case 'window':
       return { state: 'Waiting', code: 'W_DEPLOY_WINDOW', message: `waits for its deploy window (${hold.window})`, desiredCommit: head, window: hold.window };
     case 'dependency':
-      return { state: 'Waiting', code: 'W_DEPENDENCY', message: `waits for ${hold.on.join(', ')} to be healthy at ${head.slice(0, 12)}`, desiredCommit: head };
+      return { state: 'Waiting', code: 'W_DEPENDENCY', message: `waits for ${hold.on.join(', ')} to be healthy at ${shortCommit(head)}`, desiredCommit: head };
     default:
       return undefined;
   }

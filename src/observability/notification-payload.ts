@@ -1,3 +1,4 @@
+import { shortCommit } from '../source/commit-id.js';
 import type { Notification } from './incident-tracker.js';
 
 /** `json`: tend's own shape, for scripts and alert routers. `slack`: an incoming-webhook message (`text` + `blocks`). */
@@ -52,7 +53,7 @@ const SLACK_TEXT_LIMIT = 2900;
 export function slackMessage(notification: Notification, statusUrl: string | undefined): SlackMessage {
   const title = slackTitle(notification);
   const details = [
-    notification.commit === undefined ? undefined : `commit \`${notification.commit.slice(0, 12)}\``,
+    notification.commit === undefined ? undefined : `commit \`${shortCommit(notification.commit)}\``,
     notification.errorClass === undefined ? undefined : `class ${notification.errorClass}`,
     `${notification.event === 'recovery' ? 'healthy since' : 'since'} ${new Date(notification.since).toISOString().slice(0, 19).replace('T', ' ')} UTC`,
     notification.scope === 'service' ? undefined : `services: ${notification.services.join(', ') || 'none'}`,

@@ -1,6 +1,7 @@
 import { formatIssue, type Issue, type TendError } from '../errors/index.js';
 import { formatPlan, planJson, preparePass, unobservedHostsError, type Fleet } from '../pass/index.js';
 import type { SecretSource } from '../render/index.js';
+import { shortCommit } from '../source/commit-id.js';
 import { parsePlanRef, type DeploySource } from '../source/index.js';
 import { loadRepo, type LoadCache } from '../spec/index.js';
 import { summarizePlan, type PlanSummary } from '../plan/index.js';
@@ -77,7 +78,7 @@ export async function planRef(input: RefPlanInput, refText: string): Promise<Ref
     plan: planJson(plan, pass.observed, []),
     summary: summarizePlan(plan),
     error,
-    text: `Plan of ${refText} (${sha.slice(0, 12)}):\n${formatPlan(plan, pass.observed, [])}${note}`,
+    text: `Plan of ${refText} (${shortCommit(sha)}):\n${formatPlan(plan, pass.observed, [])}${note}`,
   };
 }
 

@@ -1,3 +1,4 @@
+import { shortCommit } from '../source/commit-id.js';
 import { pathBearsOn } from '../spec/index.js';
 
 import { hintOf } from '../errors/index.js';
@@ -58,7 +59,7 @@ export type RevertDecision =
 export function decideRevert(input: RevertPolicyInput): RevertDecision {
   if (input.currentHead !== input.failedCommit) return { kind: 'superseded' };
   if (input.sinceStable === undefined) {
-    return halt('E_ROLLBACK_NO_BASELINE', `${input.service} failed at ${short(input.failedCommit)} and was never healthy at an earlier commit`);
+    return halt('E_ROLLBACK_NO_BASELINE', `${input.service} failed at ${shortCommit(input.failedCommit)} and was never healthy at an earlier commit`);
   }
   // Newest first: the newest commit that changed the service made the files the failing hosts ran.
   const [newest, ...older] = culpritsOf(input.service, input.sinceStable);
@@ -71,16 +72,16 @@ export function decideRevert(input: RevertPolicyInput): RevertDecision {
     // that is not itself reverted. That commit is judged on this evidence; with none left, the rollback failed.
     const restored = older.find((commit) => !commit.isRevert && !input.alreadyReverted.has(commit.sha));
     if (restored === undefined) {
-      return halt('E_ROLLBACK_FAILED', `the rollback of ${input.service} failed: tend's own revert ${short(newest.sha)} did not become healthy`);
+      return halt('E_ROLLBACK_FAILED', `the rollback of ${input.service} failed: tend's own revert ${shortCommit(newest.sha)} did not become healthy`);
     }
     target = restored;
   } else if (newest.isRevert) {
-    return halt('E_REVERT_OF_REVERT', `${short(newest.sha)} "${newest.subject}" is a revert and failed to roll out`);
+    return halt('E_REVERT_OF_REVERT', `${shortCommit(newest.sha)} "${newest.subject}" is a revert and failed to roll out`);
   } else if (input.alreadyReverted.has(newest.sha)) {
-    return halt('E_ALREADY_REVERTED', `${short(newest.sha)} was already reverted once`);
+    return halt('E_ALREADY_REVERTED', `${shortCommit(newest.sha)} was already reverted once`);
   }
   if (!input.autoRollback) {
-    return halt('E_AUTO_ROLLBACK_DISABLED', `${input.service} failed at ${short(input.failedCommit)} and has auto_rollback: false`);
+    return halt('E_AUTO_ROLLBACK_DISABLED', `${input.service} failed at ${shortCommit(input.failedCommit)} and has auto_rollback: false`);
   }
   return { kind: 'revert', commit: target };
 }
@@ -97,8 +98,4 @@ function culpritsOf(service: string, commits: readonly CandidateCommit[]): Candi
 
 function halt(code: RevertHaltCode, message: string): RevertDecision {
   return { kind: 'halt', code, message, hint: hintOf(code) };
-}
-
-function short(sha: string): string {
-  return sha.slice(0, 12);
 }

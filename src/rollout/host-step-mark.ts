@@ -1,5 +1,6 @@
 import type { RemoteFiles, RunTarget } from '../hosts/index.js';
 import type { HostAction } from '../plan/model.js';
+import { shortCommit } from '../source/commit-id.js';
 
 /**
  * Who changes a host, and with what: each host step names itself in the host's journal (tag `tend`) at its
@@ -27,7 +28,7 @@ export function hostStepMarkText(edge: StepEdge, service: string, action: HostAc
   // A step that goes on judging a run begun before tend restarted (or before a takeover) changes nothing:
   // it says so rather than the plan's `restart`, which it does not carry out.
   const step = actor.rollback ? 'rollback' : judging ? 'judge' : action;
-  const commit = actor.commit === undefined ? 'working-tree' : actor.commit.slice(0, 12);
+  const commit = actor.commit === undefined ? 'working-tree' : shortCommit(actor.commit);
   const outcome = edge.kind === 'end' ? [`outcome=${edge.outcome}`] : [];
   return [edge.kind, step, service, `commit=${commit}`, ...outcome, `by=${actor.identity}`].join(' ');
 }

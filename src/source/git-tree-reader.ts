@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as git from 'isomorphic-git';
 
 import type { RepoEntry, RepoEntryType, RepoReader } from '../spec/index.js';
+import { shortCommit } from './commit-id.js';
 
 export interface GitTreeReaderOptions {
   readonly gitdir: string;
@@ -44,7 +45,7 @@ export function gitTreeReader(options: GitTreeReaderOptions): RepoReader {
     }
     const name = segments.pop() as string;
     const entry = (await tree(segments.join('/'))).find((candidate) => candidate.path === name);
-    if (entry === undefined) throw new Error(`no such path in commit ${commit.slice(0, 12)}: ${path}`);
+    if (entry === undefined) throw new Error(`no such path in commit ${shortCommit(commit)}: ${path}`);
     return entry;
   }
 
